@@ -1,0 +1,151 @@
+"""The ``atlas-fn`` command: serve, check, sign.
+
+Owns: parsing the command line, printing reports, exit codes, and running the server until
+SIGTERM or SIGINT. Start-up problems are printed all at once, one per line, never as a
+traceback; the exit code is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shlex
+import signal
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from runtime import crypto, settings as settings_module
+from runtime.boot import Prepared, prepare
+from runtime.errors import ConfigError
+from runtime.routing import RouteTable
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except ConfigError as error:
+        print(f"atlas-fn {args.command}: {error.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="atlas-fn", description="Run App Services webhook and endpoint functions locally.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the app over HTTP")
+    _app_flags(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: the number of CPUs)")
+    serve.add_argument("--timeout", type=float, help="wall-time limit of a call in seconds (default 300)")
+    serve.add_argument("--memory-mb", dest="memory_mb", type=int, help="memory cap of a worker in MB (default 350)")
+    serve.set_defaults(run=_serve)
+
+    check = commands.add_parser("check", help="load and compile everything, print every problem")
+    _app_flags(check)
+    check.set_defaults(run=_check)
+
+    sign = commands.add_parser("sign", help="print the signature of a request body")
+    sign.add_argument("--secret", required=True)
+    body = sign.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body", help="the body, exactly as it will be sent")
+    body.add_argument("--body-file", dest="body_file", type=Path, help="a file holding the body")
+    sign.add_argument("--curl", metavar="URL", help="print a ready curl command for this URL instead")
+    sign.set_defaults(run=_sign)
+    return parser
+
+
+def _app_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--app", type=Path, default=None, help="App Services app folder (default: app_config/)")
+    parser.add_argument("--functions", type=Path, default=None,
+                        help="function files (default: the app's functions/ if it has one, else ./functions)")
+
+
+def _prepare(args: argparse.Namespace, settings: settings_module.Settings) -> Prepared:
+    app_dir = args.app if args.app is not None else (Path("app_config") if Path("app_config").is_dir() else None)
+    return prepare(app_dir, args.functions, settings)
+
+
+def _check(args: argparse.Namespace) -> int:
+    prepared = _prepare(args, settings_module.load({}))
+    app = prepared.app
+    print(f"ok: app {app.app_id!r}: {len(app.webhooks)} webhooks, {len(app.endpoints)} endpoints, "
+          f"{len(prepared.boot['functions'])} function files compiled")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    flags = {k: getattr(args, k) for k in ("host", "port", "workers", "timeout", "memory_mb")}
+    settings = settings_module.load(flags)
+    prepared = _prepare(args, settings)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    asyncio.run(_run(prepared, settings))
+    return 0
+
+
+async def _run(prepared: Prepared, settings: settings_module.Settings) -> None:
+    from aiohttp import web
+
+    from runtime.server import build_app
+
+    runner = web.AppRunner(build_app(prepared.app, settings, prepared.boot), shutdown_timeout=settings.shutdown_grace,
+                           access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    print(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{_url_host(host)}:{port} "
+          f"with {settings.pool_size} workers", flush=True)
+    print(_route_table(RouteTable.from_app(prepared.app)), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("atlas-fn: stopping: no new connections; finishing calls in flight", flush=True)
+    await runner.cleanup()
+    print("atlas-fn: stopped", flush=True)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _route_table(routes: RouteTable) -> str:
+    rows = [("METHODS", "PATH", "FUNCTION", "VALIDATION"), *routes.rows()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join("  " + "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)) for row in rows)
+
+
+def _sign(args: argparse.Namespace) -> int:
+    if args.body_file is not None:
+        try:
+            body = args.body_file.read_bytes()
+        except OSError as exc:
+            print(f"atlas-fn sign: --body-file {args.body_file}: {exc.strerror}", file=sys.stderr)
+            return 1
+    else:
+        body = args.body.encode("utf-8")
+    signature = crypto.signature(args.secret, body)
+    if not args.curl:
+        print(signature)
+        return 0
+    header = "Endpoint-Signature" if "/endpoint/" in args.curl else "X-Hook-Signature"
+    data = f"--data-binary {shlex.quote('@' + str(args.body_file))}" if args.body_file is not None else f"--data-raw {shlex.quote(args.body)}"
+    print(f"curl -X POST {shlex.quote(args.curl)} -H 'Content-Type: application/json' "
+          f"-H {shlex.quote(f'{header}: {signature}')} {data}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The app's functions, compiled: every function file a webhook or endpoint uses.
+
+Owns: reading each function file once, compiling it (runtime.sandbox.compiler), and
+reporting *every* problem of *every* file together, with file and line. The result is the
+boot data the workers receive: code objects travel by ``marshal``, so each file is compiled
+once per server start, never per request or per worker. Runs no guest code.
+"""
+
+from __future__ import annotations
+
+import marshal
+from pathlib import Path
+from typing import Any, Iterable
+
+from runtime.app_config import App, FunctionSource
+from runtime.errors import ConfigProblem
+from runtime.sandbox.compiler import CompileFailed, compile_function
+
+
+def used_functions(app: App) -> list[FunctionSource]:
+    """Each function file a webhook or endpoint runs, once, in a stable order."""
+    seen: dict[Path, FunctionSource] = {}
+    for source in [w.function for w in app.webhooks] + [e.function for e in app.endpoints]:
+        seen.setdefault(source.path, source)
+    return sorted(seen.values(), key=lambda s: str(s.path))
+
+
+def function_key(source: FunctionSource) -> str:
+    """The name a call uses to pick its function inside a worker: the file's path."""
+    return str(source.path)
+
+
+def compile_all(sources: Iterable[FunctionSource], show: Any = str) -> tuple[dict[str, dict[str, Any]], list[ConfigProblem]]:
+    """(boot entries by function key, problems). ``show`` turns a path into its display form."""
+    compiled: dict[str, dict[str, Any]] = {}
+    problems: list[ConfigProblem] = []
+    for source in sources:
+        shown = show(source.path)
+        if source.language != "python":
+            problems.append(ConfigProblem(shown, "", "JavaScript functions need the JavaScript engine, which atlas-fn does not have yet; "
+                                                     "put a Python port beside it (source.py, or the same name with .py)"))
+            continue
+        try:
+            text = source.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(ConfigProblem(shown, "", f"cannot be read: {exc}"))
+            continue
+        try:
+            code = compile_function(text, shown)
+        except CompileFailed as failed:
+            problems.extend(ConfigProblem(shown, f"line {p.line}" if p.line else "", p.message) for p in failed.problems)
+            continue
+        compiled[function_key(source)] = {"filename": shown, "language": source.language, "code": marshal.dumps(code)}
+    return compiled, problems

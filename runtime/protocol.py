@@ -1,0 +1,75 @@
+"""How the server and a worker process talk: length-prefixed frames over a pipe.
+
+Owns: the frame layout and the incremental parser both sides use. Must not do I/O itself.
+
+A frame is ``>II`` (meta length, body length), the meta bytes, then the body bytes, so a
+request or response body crosses the pipe as it is, never re-encoded. One write per frame,
+one parse per frame.
+
+- server → worker: meta is ``marshal`` data. The worker trusts its server.
+- worker → server: meta is JSON. The server does **not** trust a worker (a function that
+  escaped the sandbox owns its worker), so it never unmarshals or unpickles what comes back,
+  and it caps every frame.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import struct
+from typing import Any
+
+HEADER = struct.Struct(">II")
+MAX_META = 4 * 1024 * 1024
+
+
+class ProtocolError(Exception):
+    """A frame that breaks the layout or the caps: the worker is killed."""
+
+
+def encode_call(meta: dict[str, Any], body: bytes = b"") -> bytes:
+    packed = marshal.dumps(meta)
+    return HEADER.pack(len(packed), len(body)) + packed + body
+
+
+def encode_reply(meta: dict[str, Any], body: bytes = b"") -> bytes:
+    packed = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return HEADER.pack(len(packed), len(body)) + packed + body
+
+
+def decode_call(meta: bytes) -> dict[str, Any]:
+    return marshal.loads(meta)  # noqa: S302 - from our own server process
+
+
+def decode_reply(meta: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(meta)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"reply meta is not JSON: {exc}") from None
+    if type(value) is not dict:
+        raise ProtocolError("reply meta is not an object")
+    return value
+
+
+class FrameReader:
+    """Feed bytes in as they arrive; take whole frames out."""
+
+    def __init__(self, max_body: int) -> None:
+        self._buffer = bytearray()
+        self._max_body = max_body
+
+    def feed(self, data: bytes) -> list[tuple[bytes, bytes]]:
+        self._buffer += data
+        frames = []
+        while len(self._buffer) >= HEADER.size:
+            meta_len, body_len = HEADER.unpack_from(self._buffer)
+            if meta_len > MAX_META or body_len > self._max_body:
+                raise ProtocolError(f"frame too large (meta {meta_len} bytes, body {body_len} bytes)")
+            end = HEADER.size + meta_len + body_len
+            if len(self._buffer) < end:
+                break
+            meta = bytes(self._buffer[HEADER.size:HEADER.size + meta_len])
+            body = bytes(self._buffer[HEADER.size + meta_len:end])
+            del self._buffer[:end]
+            frames.append((meta, body))
+        return frames

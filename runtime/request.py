@@ -1,0 +1,168 @@
+"""The arguments a function sees: ``payload``/``request`` and ``context.request`` (contract §3).
+
+Owns: Go's header-name canonicalisation and query parsing, removing ``secret`` from the query,
+and turning raw request values (method, URL, query, header pairs, body bytes, peer address)
+into plain dicts, lists, strings and bytes. Must not: see aiohttp objects, do I/O, parse JSON
+or build guest objects (BSON.Binary wrapping is the worker's job).
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any, Literal
+from urllib.parse import unquote_to_bytes
+
+Kind = Literal["webhook", "endpoint"]
+
+# RFC 7230 token bytes: Go's textproto.validHeaderFieldByte.
+_TOKEN = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
+_HEX = frozenset(string.hexdigits.encode("ascii"))
+_FORM_TYPE = "application/x-www-form-urlencoded"
+_FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})  # Go's Request.ParseForm reads bodies only for these
+_DROPPED_HEADERS = frozenset({"Host", "Transfer-Encoding"})  # Go's server moves these out of Header
+
+
+def canonical_header_key(name: str) -> str:
+    """Go's ``textproto.CanonicalMIMEHeaderKey``: upper-case the first letter and each letter
+    after ``-``, lower-case the rest; a name holding a space or any non-token byte (including
+    non-ASCII) is returned unchanged."""
+    if not all(c in _TOKEN for c in name):
+        return name
+    out = []
+    upper = True
+    for c in name:
+        out.append(c.upper() if upper else c.lower())
+        upper = c == "-"
+    return "".join(out)
+
+
+def parse_query(raw: str) -> list[tuple[str, str]]:
+    """Go's ``url.ParseQuery``, in order: pairs split on ``&`` only; a pair holding ``;`` or a
+    bad ``%`` escape is dropped (Go ≥ 1.17); ``+`` is a space; empty segments are skipped,
+    blank keys and values kept. Decoded bytes that are not UTF-8 become U+FFFD."""
+    return _parse_pairs(raw.encode("utf-8", "surrogateescape"))
+
+
+def strip_secret(raw_query: str) -> tuple[str | None, str | None]:
+    """``(rawQueryString, secret)``: the query without any pair whose decoded key is exactly
+    ``secret`` (other pairs kept byte for byte, in order; None if nothing is left), and the first
+    such pair's decoded value (None if there is none). Contract §2.2, §3.3."""
+    kept: list[str] = []
+    secret: str | None = None
+    for segment in raw_query.split("&"):
+        pair = _parse_pair(segment.encode("utf-8", "surrogateescape"))
+        if pair is not None and pair[0] == "secret":
+            if secret is None:
+                secret = pair[1]
+            continue
+        kept.append(segment)
+    remaining = "&".join(kept)
+    return (remaining or None), secret
+
+
+def build_payload(
+    *,
+    method: str,
+    url: str,
+    raw_query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    remote: str,
+    kind: Kind,
+    service_type: str,
+    route_or_url: str,
+) -> tuple[dict[str, Any] | bytes, dict[str, Any]]:
+    """Return ``(payload, context_request)`` as plain data.
+
+    ``url`` is the absolute request URL (a query or fragment on it is ignored); ``raw_query`` is
+    the query as received, without ``?`` ("" when none); ``headers`` are the raw pairs in arrival
+    order; ``route_or_url`` is the endpoint's route. ``webhookUrl`` (§3.3) is that route for
+    endpoints and ``url`` without its query for webhooks (``route_or_url`` is unused for them).
+
+    ``payload`` by service (§3.1, §3.2):
+
+    * endpoints and ``http`` webhooks: ``{"query": {key: first value}, "headers":
+      {Canonical-Name: [values]}, "body": bytes | None}``; ``secret`` pairs are removed from
+      the URL query; a form body's fields join ``query`` for POST/PUT/PATCH, the URL query
+      winning a clash; a zero-length body is None;
+    * ``twilio`` webhooks: ``{field: first value}`` parsed from the body as a form;
+    * ``github`` webhooks: the raw body bytes, which the worker parses as the JSON event.
+    """
+    raw_query_string, _ = strip_secret(raw_query)
+    header_map = _header_map(headers)
+    context_request: dict[str, Any] = {
+        "remoteIPAddress": remote,
+        "requestHeaders": {name: list(values) for name, values in header_map.items()},
+        "webhookUrl": route_or_url if kind == "endpoint" else url.split("#", 1)[0].split("?", 1)[0],
+        "httpMethod": method,
+        "rawQueryString": raw_query_string,
+        "httpReferrer": _first(header_map, "Referer"),
+        "httpUserAgent": _first(header_map, "User-Agent"),
+        "service": None,
+        "action": None,
+    }
+    if kind == "webhook" and service_type == "github":
+        return body, context_request
+    if kind == "webhook" and service_type == "twilio":
+        return _first_values(_parse_pairs(body)), context_request
+
+    query = _first_values(parse_query(raw_query_string or ""))
+    if method in _FORM_METHODS and body and _media_type(_first(header_map, "Content-Type")) == _FORM_TYPE:
+        for key, value in _first_values(_parse_pairs(body)).items():
+            query.setdefault(key, value)
+    payload = {"query": query, "headers": header_map, "body": body or None}
+    return payload, context_request
+
+
+def _parse_pairs(raw: bytes) -> list[tuple[str, str]]:
+    pairs = []
+    for segment in raw.split(b"&"):
+        pair = _parse_pair(segment)
+        if pair is not None:
+            pairs.append(pair)
+    return pairs
+
+
+def _parse_pair(segment: bytes) -> tuple[str, str] | None:
+    if not segment or b";" in segment:
+        return None
+    key, _, value = segment.partition(b"=")
+    decoded_key, decoded_value = _unescape(key), _unescape(value)
+    if decoded_key is None or decoded_value is None:
+        return None
+    return decoded_key, decoded_value
+
+
+def _unescape(part: bytes) -> str | None:
+    """Go's ``QueryUnescape``: None when a ``%`` is not followed by two hex digits."""
+    at = part.find(b"%")
+    while at != -1:
+        if at + 2 >= len(part) or part[at + 1] not in _HEX or part[at + 2] not in _HEX:
+            return None
+        at = part.find(b"%", at + 3)
+    return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8", "replace")
+
+
+def _first_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for key, value in pairs:
+        values.setdefault(key, value)
+    return values
+
+
+def _header_map(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
+    header_map: dict[str, list[str]] = {}
+    for name, value in headers:
+        key = canonical_header_key(name)
+        if key not in _DROPPED_HEADERS:
+            header_map.setdefault(key, []).append(value)
+    return header_map
+
+
+def _first(header_map: dict[str, list[str]], name: str) -> str | None:
+    values = header_map.get(name)
+    return values[0] if values else None
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()

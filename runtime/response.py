@@ -1,0 +1,108 @@
+"""The App Services ``response`` object a function mutates (contract §4.1).
+
+Owns: the state behind ``setStatusCode``, ``setBody``, ``setHeader`` and ``addHeader``, and
+checking what guest code passes to them. Which status and body are finally sent is decided
+by ``runtime.rules``. Must not import the sandbox or any I/O.
+
+Guest code sees only the four camelCase methods: the state lives in underscore slots, which
+RestrictedPython refuses to read or write, and the object takes no attribute writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bson
+
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 16 * 1024
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# Framing headers belong to the server: a function that could set them could split responses.
+_RESERVED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer"})
+
+
+class Response:
+    __slots__ = ("_status", "_body", "_headers", "_touched", "_header_bytes")
+
+    def __init__(self) -> None:
+        self._status: int | None = None
+        self._body: bytes | None = None
+        self._headers: list[tuple[str, str]] = []
+        self._touched = False
+        self._header_bytes = 0
+
+    def setStatusCode(self, code: Any) -> "Response":  # noqa: N802 - App Services name
+        if type(code) is bool or not isinstance(code, int) or not 100 <= code <= 599:
+            raise ValueError(f"response.setStatusCode: {_show(code)} is not an HTTP status code; allowed: an integer from 100 to 599")
+        self._status = int(code)
+        self._touched = True
+        return self
+
+    def setBody(self, body: Any = None) -> "Response":  # noqa: N802
+        if body is None:
+            data = b""
+        elif isinstance(body, (bytes, bytearray)):  # BSON.Binary is a bytes subclass
+            data = bytes(body)
+        elif isinstance(body, str):
+            data = body.encode("utf-8", "surrogatepass")
+        elif isinstance(body, (bool, int, float, bson.ObjectId)):
+            data = _js_string(body).encode()
+        else:
+            raise TypeError(f"response.setBody: a value of type '{type(body).__name__}' cannot be a body; allowed: str, BSON.Binary or bytes")
+        self._body = data
+        self._touched = True
+        return self
+
+    def setHeader(self, name: Any, value: Any) -> "Response":  # noqa: N802
+        name, value = _check_header("setHeader", name, value)
+        lowered = name.lower()
+        kept = [(n, v) for n, v in self._headers if n.lower() != lowered]
+        self._header_bytes -= sum(len(n) + len(v) for n, v in self._headers if n.lower() == lowered)
+        self._headers = kept
+        return self._append("setHeader", name, value)
+
+    def addHeader(self, name: Any, value: Any) -> "Response":  # noqa: N802
+        name, value = _check_header("addHeader", name, value)
+        return self._append("addHeader", name, value)
+
+    def _append(self, method: str, name: str, value: str) -> "Response":
+        if len(self._headers) >= MAX_HEADERS:
+            raise ValueError(f"response.{method}: more than {MAX_HEADERS} headers")
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise ValueError(f"response.{method}: headers exceed {MAX_HEADER_BYTES} bytes in all")
+        self._headers.append((name, value))
+        self._touched = True
+        return self
+
+    def state(self) -> tuple[bool, int | None, bytes | None, list[tuple[str, str]]]:
+        """(touched, status, body, headers) for the response rules. Host side only."""
+        return self._touched, self._status, self._body, list(self._headers)
+
+
+def _check_header(method: str, name: Any, value: Any) -> tuple[str, str]:
+    if type(name) is not str or not name or not set(name) <= _TOKEN_CHARS:
+        raise ValueError(f"response.{method}: {_show(name)} is not a header name; allowed: letters, digits and !#$%&'*+-.^_`|~")
+    if name.lower() in _RESERVED:
+        raise ValueError(f"response.{method}: the {name} header is set by the server")
+    if isinstance(value, (bool, int, float)):
+        value = _js_string(value)
+    if type(value) is not str:
+        raise TypeError(f"response.{method}: the value of {name} must be a string, not '{type(value).__name__}'")
+    if "\r" in value or "\n" in value or "\x00" in value:
+        raise ValueError(f"response.{method}: the value of {name} contains a line break or NUL")
+    return name, value
+
+
+def _js_string(value: Any) -> str:
+    """String(value) as JavaScript would write it, for the scalars real code passes."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, (str, int, float, type(None))) else f"a value of type '{type(value).__name__}'"
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,77 @@
+"""Compiling a Python function file under RestrictedPython.
+
+Owns: turning source text into a code object, or into *every* problem of the file at once,
+each with its line; the atlas-fn rules on top of RestrictedPython's (no imports, no classes,
+a top-level ``exports``). Compiling runs no guest code, so it may happen in the server
+process (``atlas-fn check`` and start-up); the code object then travels to the workers with
+``marshal``. Must not execute anything.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from types import CodeType
+
+from RestrictedPython import compile_restricted_exec
+from RestrictedPython.transformer import RestrictingNodeTransformer
+
+_LINE = re.compile(r"^Line (\d+|None): (.*)$", re.DOTALL)
+GUEST_GLOBALS = "context, utils, EJSON, JSON, BSON and console"
+
+
+@dataclass(frozen=True)
+class CompileProblem:
+    line: int | None
+    message: str
+
+
+class CompileFailed(Exception):
+    def __init__(self, problems: list[CompileProblem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+class AtlasPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's rules, plus: imports and classes are refused at compile time."""
+
+    def visit_Import(self, node: ast.Import) -> None:  # noqa: N802 - ast visitor name
+        names = ", ".join(a.name for a in node.names)
+        self.error(node, f"import statements are not allowed (import {names}); use the globals {GUEST_GLOBALS}.")
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:  # noqa: N802
+        self.error(node, f"import statements are not allowed (from {node.module or '.'} import …); use the globals {GUEST_GLOBALS}.")
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:  # noqa: N802
+        self.error(node, f"class statements are not allowed (class {node.name}); use functions and dicts.")
+
+
+def compile_function(source: str, filename: str) -> CodeType:
+    """Compile one function file, or raise CompileFailed with every problem in line order."""
+    result = compile_restricted_exec(source, filename=filename, policy=AtlasPolicy)
+    problems = [_problem(e) for e in result.errors]
+    if not problems and not _defines_exports(source):
+        problems.append(CompileProblem(None, "defines no `exports`; a function file must define `def exports(payload, response): ...`"))
+    if problems or result.code is None:
+        problems.sort(key=lambda p: (p.line is None, p.line or 0))
+        raise CompileFailed(problems or [CompileProblem(None, "could not be compiled")])
+    return result.code
+
+
+def _problem(error: str) -> CompileProblem:
+    match = _LINE.match(error)
+    if not match:
+        return CompileProblem(None, error)
+    line = None if match.group(1) == "None" else int(match.group(1))
+    return CompileProblem(line, match.group(2))
+
+
+def _defines_exports(source: str) -> bool:
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "exports":
+            return True
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        if any(isinstance(t, ast.Name) and t.id == "exports" for t in targets):
+            return True
+    return False

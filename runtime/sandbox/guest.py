@@ -1,0 +1,206 @@
+"""The objects guest code is handed: the App Services globals, as Python facades.
+
+Owns: ``AttrDict`` (mappings readable as ``payload.query`` and ``payload["query"]``),
+``Namespace`` (read-only bags of functions such as ``utils.crypto``), ``Console``,
+``Context`` and the builders of the per-call ``context`` and shared ``utils``, ``EJSON``,
+``JSON`` and ``BSON``. Every public name here is a reviewed exposure: each one has an
+escape test in ``tests/sandbox/``. Must not import asyncio or aiohttp.
+
+Rules every facade keeps:
+- state that must not be reached lives in underscore names (RestrictedPython refuses them);
+- shared objects (``utils``, ``EJSON``, ``JSON``, ``BSON``) refuse attribute writes and hold
+  no mutable data; per-call objects (``payload``, ``context``, ``response``) are built fresh
+  for every call from plain values, so nothing a call does reaches the next one;
+- values handed out from configuration are copies.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Callable, Iterable, Mapping
+
+from runtime import crypto, ejson
+from runtime.bsontypes import BSON
+
+MAX_CONSOLE_BYTES = 1024 * 1024  # per call; contract §8.5 sets no figure, App Services truncated logs
+
+
+class AttrDict(dict):
+    """A dict whose string keys also read as attributes, like a JavaScript object.
+
+    Guest code may change its own copy (``payload.query.x = "1"`` sets an item); attribute
+    names that are dict methods (``items``, ``get``…) stay methods.
+    """
+
+    _guarded_writes = True  # RestrictedPython's write guard lets the owner handle writes
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no field named {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(f"no field named {name!r}") from None
+
+
+ejson.register_mapping_type(AttrDict)  # guest objects serialise as the objects they are
+
+
+def to_attrdicts(value: Any) -> Any:
+    """Plain data (dicts, lists) → the same data with every dict an AttrDict."""
+    if type(value) is dict:
+        return AttrDict((k, to_attrdicts(v)) for k, v in value.items())
+    if type(value) is list:
+        return [to_attrdicts(v) for v in value]
+    return value
+
+
+class Namespace:
+    """A read-only, slot-less bag of names: ``utils``, ``utils.crypto``, ``EJSON``…"""
+
+    __slots__ = ("_label", "_members")
+
+    def __init__(self, label: str, members: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_label", label)
+        object.__setattr__(self, "_members", dict(members))
+
+    def __getattr__(self, name: str) -> Any:
+        members = object.__getattribute__(self, "_members")
+        if name in members:
+            return members[name]
+        label = object.__getattribute__(self, "_label")
+        raise AttributeError(f"{label}.{name} does not exist; available: {', '.join(sorted(members))}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise TypeError(f"{self._label} is read-only")
+
+    __delattr__ = __setattr__  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"[object {self._label}]"
+
+
+class Console:
+    """``console.log/info/warn/error/debug``: lines into the call's log, capped in size."""
+
+    __slots__ = ("_lines", "_size", "_dropped")
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._size = 0
+        self._dropped = 0
+
+    def _write(self, level: str, args: Iterable[Any]) -> None:
+        line = " ".join(_console_text(a) for a in args)
+        if level != "log":
+            line = f"{level.upper()} {line}"
+        if self._size + len(line) > MAX_CONSOLE_BYTES:
+            self._dropped += 1
+            return
+        self._size += len(line)
+        self._lines.append(line)
+
+    def log(self, *args: Any) -> None:
+        self._write("log", args)
+
+    def info(self, *args: Any) -> None:
+        self._write("info", args)
+
+    def debug(self, *args: Any) -> None:
+        self._write("debug", args)
+
+    def warn(self, *args: Any) -> None:
+        self._write("warn", args)
+
+    def error(self, *args: Any) -> None:
+        self._write("error", args)
+
+    def lines(self) -> list[str]:
+        """The call's log lines, with a last line saying how many were dropped. Host side only."""
+        if self._dropped:
+            return [*self._lines, f"… {self._dropped} more console lines dropped (limit {MAX_CONSOLE_BYTES} bytes per call)"]
+        return list(self._lines)
+
+
+def _console_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return ejson.to_relaxed(value)
+    except (TypeError, ValueError):
+        return f"[{type(value).__name__}]"
+
+
+class Values:
+    """``context.values.get(name)``: the value, secrets resolved, or None (contract §8.2)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = values
+
+    def get(self, name: Any) -> Any:
+        if type(name) is not str:
+            raise TypeError("context.values.get: the name must be a string")
+        return to_attrdicts(copy.deepcopy(self._values.get(name)))
+
+
+class Context:
+    """The per-call ``context`` (contract §8.2). Members not yet built say so by name."""
+
+    __slots__ = ("request", "values", "app", "environment", "user", "_system")
+
+    _LATER = ("functions", "services", "http")
+
+    def __init__(self, *, request: Mapping[str, Any], values: Values, app: Mapping[str, Any],
+                 environment: Mapping[str, Any], system: bool = True) -> None:
+        self.request = to_attrdicts(dict(request))
+        self.values = values
+        self.app = to_attrdicts(dict(app))
+        self.environment = to_attrdicts(copy.deepcopy(dict(environment)))
+        self.user = AttrDict(type="system", data=AttrDict(), identities=[]) if system else AttrDict()
+        self._system = system
+
+    def runningAsSystem(self) -> bool:  # noqa: N802 - App Services name
+        return self._system
+
+    def __getattr__(self, name: str) -> Any:
+        if name in Context._LATER:
+            raise AttributeError(f"context.{name} is not available in atlas-fn yet")
+        raise AttributeError(f"context.{name} does not exist")
+
+
+def _json_parse(text: Any) -> Any:
+    if not isinstance(text, (str, bytes)):
+        raise TypeError("JSON.parse: the argument must be a string")
+    return to_attrdicts(json.loads(text))
+
+
+def _json_stringify(value: Any, *unused: Any) -> str:
+    return ejson.to_json(value)
+
+
+def _ejson_parse(text: Any) -> Any:
+    return to_attrdicts(ejson.parse(text))
+
+
+def build_shared() -> dict[str, Any]:
+    """The globals every call shares: immutable namespaces of pure functions."""
+    crypto_ns = Namespace("utils.crypto", {"hmac": crypto.hmac, "hash": crypto.hash})
+    return {
+        "utils": Namespace("utils", {"crypto": crypto_ns}),
+        "EJSON": Namespace("EJSON", {"parse": _ejson_parse, "stringify": ejson.stringify}),
+        "JSON": Namespace("JSON", {"parse": _json_parse, "stringify": _json_stringify}),
+        "BSON": BSON,
+    }
+
+
+GuestFunction = Callable[..., Any]

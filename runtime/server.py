@@ -1,0 +1,183 @@
+"""The HTTP front: the only module that speaks aiohttp.
+
+Owns: the aiohttp application, the order of the checks before a call (contract §1: route,
+method, size, concurrency, validation), handing the call to the worker pool, turning its
+reply or any ``AtlasFnError`` into the HTTP answer, and the request log. Decisions live
+below it (routing, validation, rules); processes live in ``runtime.host``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import time
+from typing import Any, Callable
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from runtime import validation
+from runtime.app_config import App, Endpoint, Webhook
+from runtime.errors import AtlasFnError, FunctionError, InternalError, MethodNotAllowed, RequestTooLarge, TooManyRequests
+from runtime.functions import function_key
+from runtime.host import FunctionRunner, WorkerPool
+from runtime.request import strip_secret
+from runtime.routing import RouteTable
+from runtime.rules import response_format
+from runtime.settings import Settings
+
+access_log = logging.getLogger("atlas_fn.access")
+
+RUNNER = web.AppKey("runner", FunctionRunner)
+_ids = itertools.count(1)
+_ID_PREFIX = f"{int(time.time()) & 0xFFFFFF:06x}{os.getpid() & 0xFFFF:04x}"
+
+
+class Front:
+    """The request handler and the state it needs, built once per server."""
+
+    def __init__(self, app: App, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.routes = RouteTable.from_app(app)
+        self.in_flight = 0
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        co_id = f"{_ID_PREFIX}{next(_ids):08x}"
+        entry = _LogEntry(request, co_id)
+        try:
+            response = await self._answer(request, entry)
+        except AtlasFnError as error:
+            response = self._error(request, error, co_id)
+            entry.error = error.message
+        except Exception:  # noqa: BLE001 - a bug of ours: answer with the envelope, log the traceback
+            access_log.exception("internal error answering %s %s (co_id=%s)", request.method, request.path, co_id)
+            error = InternalError("atlas-fn failed to answer this request; see the server log")
+            response = self._error(request, error, co_id)
+            entry.error = error.message
+        entry.finish(response.status, started)
+        return response
+
+    async def _answer(self, request: web.Request, entry: "_LogEntry") -> web.StreamResponse:
+        target = self.routes.resolve(request.method, request.path)
+        entry.function = target.function_name if isinstance(target, Endpoint) else target.name
+        if request.content_length and request.content_length > self.settings.max_request_bytes:
+            raise RequestTooLarge(f"the request body of {request.content_length} bytes exceeds the limit of {self.settings.max_request_bytes} bytes")
+        if self.in_flight >= self.settings.max_concurrency:
+            raise TooManyRequests(f"more than {self.settings.max_concurrency} requests are in flight")
+        self.in_flight += 1
+        try:
+            return await self._call(request, target, entry)
+        finally:
+            self.in_flight -= 1
+
+    async def _call(self, request: web.Request, target: Webhook | Endpoint, entry: "_LogEntry") -> web.StreamResponse:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise RequestTooLarge(f"the request body exceeds the limit of {self.settings.max_request_bytes} bytes") from None
+        raw_query = request.raw_path.partition("?")[2]
+        kind = "endpoint" if isinstance(target, Endpoint) else "webhook"
+        service_type = "http" if kind == "endpoint" else target.service_type
+        _, query_secret = strip_secret(raw_query)
+        verdict = validation.check(kind, service_type, target.validation_method, target.secret,
+                                   body=body, query_secret=query_secret, headers=request.headers)
+        entry.verdict = f"{verdict.method}:{'ok' if verdict.ok else 'failed'} ({verdict.detail})"
+        validation.raise_for(verdict)
+        meta = {
+            "function": function_key(target.function),
+            "kind": kind,
+            "service_type": service_type,
+            "method": request.method,
+            "url": f"{request.scheme}://{request.host}{request.path}",
+            "raw_query": raw_query,
+            "headers": request.raw_headers,
+            "remote": request.remote or "",
+            "respond_result": target.respond_result,
+            "route": target.route if isinstance(target, Endpoint) else None,
+            "format": response_format(request.headers.get("Accept"), target.return_type) if isinstance(target, Endpoint) else "EJSON",
+        }
+        reply = await request.app[RUNNER].call(meta, body)
+        entry.logs = reply.meta.get("logs") or []
+        error = reply.meta.get("error")
+        if error:
+            raise FunctionError(str(error.get("message", "the function failed")))
+        return _to_response(reply.meta, reply.body)
+
+    def _error(self, request: web.Request, error: AtlasFnError, co_id: str) -> web.Response:
+        link = f"{request.scheme}://{request.host}/_atlas-fn/logs?co_id={co_id}"
+        headers = {"Allow": ", ".join(error.allow)} if isinstance(error, MethodNotAllowed) else None
+        return web.Response(status=error.status, body=json.dumps(error.envelope(link)).encode(),
+                            content_type="application/json", headers=headers)
+
+
+def _to_response(meta: dict[str, Any], body: bytes) -> web.Response:
+    """A worker's reply, checked: a worker is not trusted to send well-formed HTTP."""
+    status = meta.get("status")
+    headers = meta.get("headers")
+    if type(status) is not int or not 100 <= status <= 599 or type(headers) is not list:
+        raise FunctionError("the function's worker returned a malformed reply")
+    out: CIMultiDict[str] = CIMultiDict()
+    for pair in headers:
+        if (type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str
+                or any(c in pair[0] + pair[1] for c in "\r\n\x00") or not pair[0]):
+            raise FunctionError("the function's worker returned a malformed header")
+        out.add(pair[0], pair[1])
+    response = web.Response(status=status, body=body or None, headers=out)
+    if not body and "Content-Type" not in out:
+        response.content_type = ""  # an empty body carries no Content-Type (contract §4.3)
+    return response
+
+
+class _LogEntry:
+    """One access-log line per request, then the function's console lines."""
+
+    __slots__ = ("request", "co_id", "function", "verdict", "error", "logs")
+
+    def __init__(self, request: web.Request, co_id: str) -> None:
+        self.request = request
+        self.co_id = co_id
+        self.function = "-"
+        self.verdict = "-"
+        self.error = ""
+        self.logs: list[str] = []
+
+    def finish(self, status: int, started: float) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        ms = (time.perf_counter() - started) * 1000
+        r = self.request
+        line = (f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {r.method} {r.path} fn={self.function} "
+                f"validation={self.verdict} status={status} {ms:.1f}ms co_id={self.co_id}")
+        if self.error:
+            line += f" error={self.error!r}"
+        access_log.info("\n".join([line, *(f"  | {text}" for text in self.logs)]))
+
+
+def build_app(app: App, settings: Settings, boot: dict[str, Any] | None = None,
+              runner_factory: Callable[[], Any] | None = None) -> web.Application:
+    """The aiohttp application. The pool starts and stops with it (cleanup_ctx)."""
+    front = Front(app, settings)
+    web_app = web.Application(client_max_size=settings.max_request_bytes, handler_args={"max_field_size": 16 * 1024})
+
+    async def pool(web_app: web.Application) -> Any:
+        if runner_factory is not None:
+            web_app[RUNNER] = runner_factory()
+            yield
+            return
+        workers = WorkerPool(boot or {}, size=settings.pool_size, timeout=settings.timeout,
+                             memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
+                             max_reply_bytes=settings.max_response_bytes + 1024 * 1024)
+        await workers.start()
+        web_app[RUNNER] = workers
+        try:
+            yield
+        finally:
+            await workers.close()
+
+    web_app.cleanup_ctx.append(pool)
+    web_app.router.add_route("*", "/{tail:.*}", front.handle)
+    return web_app

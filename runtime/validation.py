@@ -1,0 +1,140 @@
+"""Request validation: NO_VALIDATION, SECRET_AS_QUERY_PARAM, VERIFY_PAYLOAD, GitHub (contract §2).
+
+Owns: deciding, from the RAW body bytes, the ``secret`` query value and the request headers,
+whether a request may reach its function; the log detail and the caller-facing 401 message.
+Must not: re-serialise or parse the body, do I/O, or put a secret or an expected signature
+into any string it returns or raises. Every comparison runs in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import string
+from dataclasses import dataclass
+from typing import Literal, Mapping
+
+from runtime.errors import AuthFailed
+
+Kind = Literal["webhook", "endpoint"]
+
+NO_VALIDATION = "NO_VALIDATION"
+SECRET_AS_QUERY_PARAM = "SECRET_AS_QUERY_PARAM"
+VERIFY_PAYLOAD = "VERIFY_PAYLOAD"
+GITHUB_SIGNATURE = "GITHUB_SIGNATURE"  # atlas-fn's label for the §2.5 GitHub check
+
+WEBHOOK_SIGNATURE_HEADER = "X-Hook-Signature"  # contract §2.3
+ENDPOINT_SIGNATURE_HEADER = "Endpoint-Signature"
+GITHUB_SHA256_HEADER = "X-Hub-Signature-256"  # contract §2.5
+GITHUB_SHA1_HEADER = "X-Hub-Signature"
+
+_HEX = frozenset(string.hexdigits)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check. ``detail`` goes to the request log; it never holds a secret."""
+
+    ok: bool
+    method: str
+    detail: str
+
+
+def effective_method(service_type: str, validation_method: str, secret: str) -> str:
+    """The check that actually runs: GitHub and Twilio ignore ``validation_method`` (§2.5);
+    an empty ``validation_method`` means NO_VALIDATION (§2.1)."""
+    if service_type == "github":
+        return GITHUB_SIGNATURE if secret else NO_VALIDATION
+    if service_type == "twilio" or not validation_method:
+        return NO_VALIDATION
+    return validation_method
+
+
+def check(
+    kind: Kind,
+    service_type: str,
+    validation_method: str,
+    secret: str,
+    *,
+    body: bytes,
+    query_secret: str | None,
+    headers: Mapping[str, str],
+) -> Verdict:
+    """Validate one request. ``headers`` maps lower-cased names to their first value;
+    ``query_secret`` is the first ``secret`` value of the URL query, or None (§2.2)."""
+    method = effective_method(service_type, validation_method, secret)
+    if method == NO_VALIDATION:
+        return Verdict(True, method, "no validation")
+    if method == SECRET_AS_QUERY_PARAM:
+        return _check_query_secret(secret, query_secret)
+    if method == VERIFY_PAYLOAD:
+        header = ENDPOINT_SIGNATURE_HEADER if kind == "endpoint" else WEBHOOK_SIGNATURE_HEADER
+        return _check_signature(method, header, "sha256", secret, body, headers.get(header.lower()))
+    if method == GITHUB_SIGNATURE:
+        sha256 = headers.get(GITHUB_SHA256_HEADER.lower())
+        if sha256 is not None:
+            return _check_signature(method, GITHUB_SHA256_HEADER, "sha256", secret, body, sha256)
+        sha1 = headers.get(GITHUB_SHA1_HEADER.lower())
+        if sha1 is not None:
+            return _check_signature(method, GITHUB_SHA1_HEADER, "sha1", secret, body, sha1)
+        return Verdict(False, method, f"{GITHUB_SHA256_HEADER} and {GITHUB_SHA1_HEADER} headers missing")
+    return Verdict(False, method, f"unknown validation method {method!r}")  # fail closed
+
+
+def raise_for(verdict: Verdict) -> None:
+    """Raise ``AuthFailed`` (401, contract §2.4) unless the verdict passed."""
+    if not verdict.ok:
+        raise AuthFailed(_caller_message(verdict.detail))
+
+
+def _check_query_secret(secret: str, query_secret: str | None) -> Verdict:
+    if query_secret is None:
+        return Verdict(False, SECRET_AS_QUERY_PARAM, "secret query parameter missing")
+    if hmac.compare_digest(query_secret.encode("utf-8"), secret.encode("utf-8")):
+        return Verdict(True, SECRET_AS_QUERY_PARAM, "secret matches")
+    return Verdict(False, SECRET_AS_QUERY_PARAM, "secret mismatch")
+
+
+def _check_signature(
+    method: str, header: str, algorithm: str, secret: str, body: bytes, value: str | None
+) -> Verdict:
+    if value is None:
+        return Verdict(False, method, f"{header} header missing")
+    prefix = algorithm + "="
+    digest = getattr(hashlib, algorithm)
+    hex_length = digest().digest_size * 2
+    if value.startswith(":" + prefix):
+        return Verdict(
+            False, method, f"{header} header starts with ':{prefix}' (a stray ':'); expected '{prefix}<hex>'"
+        )
+    if not value.startswith(prefix):
+        return Verdict(False, method, f"{header} header does not start with '{prefix}'")
+    given = value[len(prefix):]
+    if not all(c in _HEX for c in given):
+        return Verdict(False, method, f"{header} header is not hexadecimal after '{prefix}'")
+    if len(given) != hex_length:
+        detail = f"{header} header has {len(given)} hex digits after '{prefix}'; expected {hex_length}"
+        return Verdict(False, method, detail)
+    expected = hmac.new(secret.encode("utf-8"), body, digest).hexdigest()
+    if hmac.compare_digest(given.lower().encode("ascii"), expected.encode("ascii")):
+        return Verdict(True, method, "signature matches")
+    return Verdict(False, method, "signature mismatch")
+
+
+_CALLER_MESSAGES = {
+    "signature mismatch": "request signature did not match",
+    "secret query parameter missing": "missing secret query parameter",
+    "secret mismatch": "secret query parameter did not match",
+}
+
+
+def _caller_message(detail: str) -> str:
+    if detail in _CALLER_MESSAGES:
+        return _CALLER_MESSAGES[detail]
+    if detail.endswith(" headers missing"):  # GitHub: neither header
+        return f"missing {GITHUB_SHA256_HEADER} or {GITHUB_SHA1_HEADER} header"
+    if detail.endswith(" header missing"):
+        return "missing " + detail.removesuffix(" missing")
+    if detail.startswith("unknown validation method"):
+        return "request validation is misconfigured on this server"
+    return "malformed request signature: " + detail

@@ -1,0 +1,80 @@
+"""Shared test fixtures: the example app, tmp apps, and a server under the aiohttp test client.
+
+`serve(...)` builds the real aiohttp application. By default calls run through the real
+worker pool; contract tests that do not test isolation may pass `pool=False` to use the
+in-process runner below, which runs the same Invoker the worker runs and sends its reply
+through the same protocol encoding — never a "no isolation" switch in production code.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from runtime import protocol
+from runtime.boot import prepare
+from runtime.host import Reply
+from runtime.invoke import Invoker
+from runtime.server import build_app
+from runtime.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_APP = ROOT / "app_config"
+EXAMPLE_FUNCTIONS = ROOT / "functions"
+EXAMPLE_ID = "example-abcde"
+
+
+def webhook_url(name: str, service: str = "webhooks", app_id: str = EXAMPLE_ID) -> str:
+    return f"/api/client/v2.0/app/{app_id}/service/{service}/incoming_webhook/{name}"
+
+
+class InProcessRunner:
+    """A FunctionRunner for contract tests: the worker's Invoker, called in this process."""
+
+    def __init__(self, boot: dict[str, Any]) -> None:
+        self.invoker = Invoker(protocol.decode_call(protocol.encode_call(boot)[protocol.HEADER.size:]))
+
+    async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
+        sent = protocol.encode_call(meta, body)
+        [(call_meta, call_body)] = protocol.FrameReader(1 << 30).feed(sent)
+        reply_meta, reply_body = self.invoker.call(protocol.decode_call(call_meta), call_body)
+        [(raw_meta, raw_body)] = protocol.FrameReader(1 << 30).feed(protocol.encode_reply(reply_meta, reply_body))
+        return Reply(protocol.decode_reply(raw_meta), raw_body, 0)
+
+
+def write_app(root: Path, files: dict[str, Any]) -> Path:
+    """Write a tmp app: JSON for dicts/lists, dedented text for strings."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(content) if isinstance(content, (dict, list)) else textwrap.dedent(content))
+    return root
+
+
+def webhook_config(name: str, method: str = "ANY", validation: str = "NO_VALIDATION", secret: str = "",
+                   respond_result: bool = True) -> dict[str, Any]:
+    options = {"httpMethod": method, "validationMethod": validation}
+    if secret:
+        options["secret"] = secret
+    return {"name": name, "options": options, "respond_result": respond_result}
+
+
+Serve = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+def serve(aiohttp_client: Any) -> Serve:
+    async def make(app_dir: Path | None = EXAMPLE_APP, functions_dir: Path | None = EXAMPLE_FUNCTIONS,
+                   pool: bool = True, environ: dict[str, str] | None = None, **settings: Any) -> TestClient:
+        settings.setdefault("workers", 2)
+        chosen = Settings(**settings)
+        prepared = prepare(app_dir, functions_dir, chosen, environ=environ or {})
+        factory = None if pool else (lambda: InProcessRunner(prepared.boot))
+        return await aiohttp_client(build_app(prepared.app, chosen, prepared.boot, runner_factory=factory))
+
+    return make

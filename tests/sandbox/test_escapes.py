@@ -1,0 +1,91 @@
+"""Guest code cannot reach the host through any name it is handed.
+
+Issue 2 §5 and the sandbox README: each test is one attack, and what must happen to it.
+These run the real compiler, policy and guest API in-process; isolation (time, memory,
+crashes) is tested against real worker processes in tests/test_isolation.py.
+"""
+
+import pytest
+
+from tests.sandbox.guestrun import run
+
+
+def fails_with(source: str, error: type[BaseException], fragment: str) -> None:
+    with pytest.raises(error) as caught:
+        run(source)
+    assert fragment in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["open", "eval", "exec", "compile", "type", "object", "vars", "dir",
+                                  "globals", "locals", "id", "hash", "input", "memoryview", "help"])
+def test_dangerous_builtins_are_absent(name: str) -> None:
+    fails_with(f"def exports(p, r):\n    return {name}\n", NameError, f"name '{name}' is not defined")
+
+
+def test_getattr_refuses_underscore_names_at_run_time() -> None:
+    fails_with("def exports(p, r):\n    return getattr(p, '__class__')\n", AttributeError, "starts with \"_\"")
+
+
+def test_getattr_refuses_inspection_attributes_at_run_time() -> None:
+    fails_with("def exports(p, r):\n    g = (x for x in [1])\n    return getattr(g, 'gi_frame')\n",
+               AttributeError, '"gi_frame" is a restricted name')
+
+
+def test_str_format_cannot_traverse_attributes() -> None:
+    fails_with("def exports(p, r):\n    return '{0.__class__}'.format(p)\n", NotImplementedError, "format*() methods of `str` is not safe")
+
+
+def test_format_map_is_refused_too() -> None:
+    fails_with("def exports(p, r):\n    return '{a}'.format_map({'a': 1})\n", NotImplementedError, "not safe")
+
+
+def test_exceptions_show_only_args() -> None:
+    """AttributeError.obj carries the object it failed on (CVE-2024-47532's first step)."""
+    source = (
+        "def exports(p, r):\n"
+        "    try:\n"
+        "        utils.nothing\n"
+        "    except AttributeError as e:\n"
+        "        return e.obj\n"
+    )
+    fails_with(source, AttributeError, "AttributeError.obj is not readable in the sandbox; allowed: args")
+
+
+def test_exception_args_are_readable() -> None:
+    source = "def exports(p, r):\n    try:\n        int('x')\n    except ValueError as e:\n        return e.args[0]\n"
+    assert run(source)[0] == "invalid literal for int() with base 10: 'x'"
+
+
+@pytest.mark.parametrize("target", ["utils", "utils.crypto", "EJSON", "JSON", "BSON", "console", "context", "r"])
+def test_shared_and_host_objects_refuse_attribute_writes(target: str) -> None:
+    fails_with(f"def exports(p, r):\n    {target}.hmac = None\n", TypeError, "")
+
+
+@pytest.mark.parametrize("target", ["utils", "EJSON", "BSON", "context"])
+def test_setattr_builtin_is_guarded_too(target: str) -> None:
+    fails_with(f"def exports(p, r):\n    setattr({target}, 'parse', None)\n", TypeError, "")
+
+
+def test_a_call_cannot_rebind_builtins_for_the_next_call() -> None:
+    poison = "def exports(p, r):\n    global len\n    len = lambda x: 42\n    return len([])\n"
+    assert run(poison)[0] == 42
+    assert run("def exports(p, r):\n    return len([])\n")[0] == 0
+
+
+def test_guest_payload_reads_as_attributes_and_items() -> None:
+    payload = {"query": {"a": "1"}, "headers": {"X-A": ["b"]}, "body": None}
+    assert run("def exports(p, r):\n    return [p.query.a, p['query']['a'], p.headers['X-A'][0]]\n", payload)[0] == ["1", "1", "b"]
+
+
+def test_context_values_are_copies() -> None:
+    source = "def exports(p, r):\n    v = context.values.get('list')\n    v.append(4)\n    return context.values.get('list')\n"
+    assert run(source, values={"list": [1, 2, 3]})[0] == [1, 2, 3]
+
+
+def test_unbuilt_context_members_say_so() -> None:
+    fails_with("def exports(p, r):\n    return context.functions\n", AttributeError, "context.functions is not available in atlas-fn yet")
+
+
+def test_print_and_console_go_to_the_call_log() -> None:
+    _, _, lines = run("def exports(p, r):\n    print('a', 1)\n    console.log('b', {'c': 2})\n    console.error('d')\n")
+    assert lines == ["a 1", 'b {"c":2}', "ERROR d"]

@@ -1,0 +1,299 @@
+"""runtime.routing: the §1 URL contract and every §1 routing-failure row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runtime.app_config import App, Endpoint, FunctionSource, Webhook
+from runtime.errors import ConfigError, EndpointNotFound, MethodNotAllowed, WebhookNotFound
+from runtime.routing import RouteTable
+
+HOOKS = "/api/client/v2.0/app/local/service"
+ENDPOINTS = "/app/local/endpoint"
+
+
+def fn(name: str) -> FunctionSource:
+    return FunctionSource(name=name, path=Path(f"functions/{name}.js"), language="javascript")
+
+
+def webhook(service: str, name: str, method: str, *, service_type: str = "http", validation: str = "NO_VALIDATION",
+            secret: str = "") -> Webhook:
+    return Webhook(service=service, service_type=service_type, name=name, function=fn(f"{service}/{name}"),
+                   http_method=method, validation_method=validation, secret=secret)
+
+
+def endpoint(route: str, method: str, function_name: str, *, validation: str = "NO_VALIDATION",
+             disabled: bool = False) -> Endpoint:
+    return Endpoint(route=route, http_method=method, function=fn(function_name), function_name=function_name,
+                    validation_method=validation, disabled=disabled)
+
+
+WEBHOOKS = (
+    webhook("http", "create", "POST", validation="VERIFY_PAYLOAD", secret="okemo"),
+    webhook("http", "anything", "ANY"),
+    webhook("http", "list", "GET", validation="SECRET_AS_QUERY_PARAM", secret="s"),
+    webhook("http", "ping", "HEAD"),
+    webhook("http", "nested/drop/in", "PUT"),
+    webhook("gh", "push", "POST", service_type="github", secret="mongostitchgithub"),
+    webhook("sms", "incoming", "", service_type="twilio"),
+)
+ENDPOINTS_ = (
+    endpoint("/greet", "GET", "greet"),
+    endpoint("/bob/the/route/builder", "GET", "bob_get"),
+    endpoint("/bob/the/route/builder", "POST", "bob_post", validation="VERIFY_PAYLOAD"),
+    endpoint("/bob/the/route/builder", "DELETE", "bob_delete"),
+    endpoint("/hello/latest", "*", "hello"),
+    endpoint("/httpSErv21/webhook0", "PATCH", "httpSErv21_webhook0"),
+    endpoint("/mixed", "*", "mixed_any"),
+    endpoint("/mixed", "GET", "mixed_get"),
+    endpoint("/off", "GET", "off", disabled=True),
+    endpoint("/half", "GET", "half_get", disabled=True),
+    endpoint("/half", "POST", "half_post"),
+    endpoint("/", "POST", "root"),
+)
+
+
+@pytest.fixture(scope="module")
+def table() -> RouteTable:
+    app = App(root=Path("app"), app_id="local", name="test", functions_dir=None, webhooks=WEBHOOKS, endpoints=ENDPOINTS_)
+    return RouteTable.from_app(app)
+
+
+def served_by(table: RouteTable, method: str, path: str) -> str:
+    target = table.resolve(method, path)
+    return target.function_name if isinstance(target, Endpoint) else target.function.name
+
+
+# --- webhooks (contract §1) --------------------------------------------------------------------
+
+
+def test_webhook_explicit_method(table: RouteTable) -> None:  # contract §1 webhooks
+    assert table.resolve("POST", f"{HOOKS}/http/incoming_webhook/create") is WEBHOOKS[0]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND"])
+def test_webhook_any_takes_every_method(table: RouteTable, method: str) -> None:  # contract §1 methods, INF ANY+HEAD
+    assert table.resolve(method, f"{HOOKS}/http/incoming_webhook/anything") is WEBHOOKS[1]
+
+
+def test_webhook_get_also_takes_head(table: RouteTable) -> None:  # contract §1 decision (atlas-fn)
+    assert table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/list") is WEBHOOKS[2]
+
+
+def test_webhook_head_only(table: RouteTable) -> None:  # contract §1: httpMethod may be HEAD
+    assert table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/ping") is WEBHOOKS[3]
+    with pytest.raises(MethodNotAllowed) as raised:
+        table.resolve("GET", f"{HOOKS}/http/incoming_webhook/ping")
+    assert raised.value.allow == ("HEAD",)
+
+
+def test_webhook_nested_name(table: RouteTable) -> None:  # contract §1: nested drop-in names hold "/"
+    assert table.resolve("PUT", f"{HOOKS}/http/incoming_webhook/nested/drop/in") is WEBHOOKS[4]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "HEAD", "OPTIONS"])
+def test_github_and_twilio_webhooks_accept_any_method(table: RouteTable, method: str) -> None:  # contract §2.5 INF
+    assert table.resolve(method, f"{HOOKS}/gh/incoming_webhook/push") is WEBHOOKS[5]
+    assert table.resolve(method, f"{HOOKS}/sms/incoming_webhook/incoming") is WEBHOOKS[6]
+
+
+# --- endpoints (contract §1) -------------------------------------------------------------------
+
+
+def test_endpoint_exact_route(table: RouteTable) -> None:  # contract §1 endpoints
+    assert served_by(table, "GET", f"{ENDPOINTS}/greet") == "greet"
+
+
+def test_endpoint_get_also_takes_head(table: RouteTable) -> None:  # contract §1 decision (atlas-fn)
+    assert served_by(table, "HEAD", f"{ENDPOINTS}/greet") == "greet"
+
+
+def test_several_endpoints_on_one_route(table: RouteTable) -> None:  # contract §1 [OBS realm-cli /bob/the/route/builder]
+    path = f"{ENDPOINTS}/bob/the/route/builder"
+    assert [served_by(table, m, path) for m in ("GET", "POST", "DELETE", "HEAD")] == [
+        "bob_get", "bob_post", "bob_delete", "bob_get"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def test_endpoint_star_takes_every_method(table: RouteTable, method: str) -> None:  # contract §1 decision: HEAD reaches "*"
+    assert served_by(table, method, f"{ENDPOINTS}/hello/latest") == "hello"
+
+
+def test_explicit_method_wins_over_star_on_one_route(table: RouteTable) -> None:  # atlas-fn decision
+    assert served_by(table, "GET", f"{ENDPOINTS}/mixed") == "mixed_get"
+    assert served_by(table, "HEAD", f"{ENDPOINTS}/mixed") == "mixed_get"
+    assert served_by(table, "POST", f"{ENDPOINTS}/mixed") == "mixed_any"
+
+
+def test_route_case_is_kept(table: RouteTable) -> None:  # contract §1 [OBS /httpSErv21/webhook0]
+    assert served_by(table, "PATCH", f"{ENDPOINTS}/httpSErv21/webhook0") == "httpSErv21_webhook0"
+
+
+def test_root_route(table: RouteTable) -> None:  # contract §1: routes start with "/"
+    assert served_by(table, "POST", f"{ENDPOINTS}/") == "root"
+
+
+# --- routing failures (contract §1 table, §5) ----------------------------------------------------
+
+
+def test_unknown_webhook_is_404_incoming_webhook_not_found(table: RouteTable) -> None:  # contract §1 row 1
+    with pytest.raises(WebhookNotFound) as raised:
+        table.resolve("POST", f"{HOOKS}/http/incoming_webhook/nope")
+    assert raised.value.message == f"no incoming webhook at {HOOKS}/http/incoming_webhook/nope"
+    assert (raised.value.status, raised.value.error_code) == (404, "IncomingWebhookNotFound")
+
+
+def test_unknown_service_is_404_incoming_webhook_not_found(table: RouteTable) -> None:  # contract §1 row 1
+    with pytest.raises(WebhookNotFound):
+        table.resolve("POST", f"{HOOKS}/nosuch/incoming_webhook/create")
+
+
+def test_webhook_wrong_app_id(table: RouteTable) -> None:  # contract §1: the client app id is in the URL
+    path = "/api/client/v2.0/app/other-abcde/service/http/incoming_webhook/create"
+    with pytest.raises(WebhookNotFound) as raised:
+        table.resolve("POST", path)
+    assert raised.value.message == f"no incoming webhook at {path} (this app's id is 'local')"
+
+
+def test_webhook_prefix_alone(table: RouteTable) -> None:  # contract §1 row 1
+    with pytest.raises(WebhookNotFound) as raised:
+        table.resolve("GET", "/api/client/v2.0/app/")
+    assert raised.value.message == "no incoming webhook at /api/client/v2.0/app/ (this app's id is 'local')"
+
+
+def test_unknown_route_is_404_endpoint_not_found(table: RouteTable) -> None:  # contract §1 row 2
+    with pytest.raises(EndpointNotFound) as raised:
+        table.resolve("GET", f"{ENDPOINTS}/nope")
+    assert raised.value.message == f"no endpoint at {ENDPOINTS}/nope"
+    assert (raised.value.status, raised.value.error_code) == (404, "EndpointNotFound")
+
+
+@pytest.mark.parametrize("path", [f"{ENDPOINTS}/Greet", f"{ENDPOINTS}/greet/", f"{ENDPOINTS}//greet", ENDPOINTS])
+def test_routes_match_exactly_and_case_sensitively(table: RouteTable, path: str) -> None:  # contract §1 INF
+    with pytest.raises(EndpointNotFound) as raised:
+        table.resolve("GET", path)
+    assert raised.value.message == f"no endpoint at {path}"
+
+
+def test_endpoint_wrong_app_id(table: RouteTable) -> None:  # contract §1: <App ID> is the client app id
+    with pytest.raises(EndpointNotFound) as raised:
+        table.resolve("GET", "/app/myapp-abcde/endpoint/greet")
+    assert raised.value.message == "no endpoint at /app/myapp-abcde/endpoint/greet (this app's id is 'local')"
+
+
+def test_disabled_endpoint_counts_as_absent(table: RouteTable) -> None:  # contract §1 row 2, DOC cfg-https
+    with pytest.raises(EndpointNotFound) as raised:
+        table.resolve("GET", f"{ENDPOINTS}/off")
+    assert raised.value.message == f"the endpoint at {ENDPOINTS}/off is disabled"
+
+
+def test_disabled_method_on_a_live_route_is_405(table: RouteTable) -> None:  # contract §1 rows 2-3
+    with pytest.raises(MethodNotAllowed) as raised:
+        table.resolve("GET", f"{ENDPOINTS}/half")
+    assert raised.value.message == f"GET is not allowed on {ENDPOINTS}/half; allowed: POST"
+    assert raised.value.allow == ("POST",)
+    assert served_by(table, "POST", f"{ENDPOINTS}/half") == "half_post"
+
+
+@pytest.mark.parametrize("path", ["/", "/favicon.ico", "/app/local", "/api/client/v2.0/auth/providers", "/data/v1/action/find"])
+def test_any_other_path_is_endpoint_not_found(table: RouteTable, path: str) -> None:  # contract §1 row 2
+    with pytest.raises(EndpointNotFound) as raised:
+        table.resolve("GET", path)
+    assert raised.value.message == f"no endpoint at {path}"
+
+
+def test_endpoint_method_not_allowed_names_method_path_and_allow(table: RouteTable) -> None:  # contract §1 row 3, §5
+    with pytest.raises(MethodNotAllowed) as raised:
+        table.resolve("POST", f"{ENDPOINTS}/greet")
+    assert raised.value.message == "POST is not allowed on /app/local/endpoint/greet; allowed: GET, HEAD"
+    assert raised.value.allow == ("GET", "HEAD")
+    assert (raised.value.status, raised.value.error_code) == (405, "MethodNotAllowed")
+
+
+def test_method_not_allowed_lists_every_method_on_the_route(table: RouteTable) -> None:  # contract §1 row 3
+    with pytest.raises(MethodNotAllowed) as raised:
+        table.resolve("PUT", f"{ENDPOINTS}/bob/the/route/builder")
+    assert raised.value.allow == ("DELETE", "GET", "HEAD", "POST")
+    assert raised.value.message.endswith("; allowed: DELETE, GET, HEAD, POST")
+
+
+def test_webhook_method_not_allowed(table: RouteTable) -> None:  # contract §1 row 3
+    path = f"{HOOKS}/http/incoming_webhook/create"
+    with pytest.raises(MethodNotAllowed) as raised:
+        table.resolve("GET", path)
+    assert raised.value.message == f"GET is not allowed on {path}; allowed: POST"
+    assert raised.value.allow == ("POST",)
+
+
+def test_head_is_not_served_by_post_only_routes(table: RouteTable) -> None:  # contract §1 decision: HEAD only with GET
+    with pytest.raises(MethodNotAllowed) as raised:
+        table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/create")
+    assert raised.value.allow == ("POST",)
+
+
+def test_methods_are_case_sensitive(table: RouteTable) -> None:  # HTTP methods are case-sensitive (RFC 9110 §9.1)
+    with pytest.raises(MethodNotAllowed):
+        table.resolve("get", f"{ENDPOINTS}/greet")
+
+
+# --- construction and the startup table -------------------------------------------------------
+
+
+def test_rows(table: RouteTable) -> None:  # startup route table: webhooks then endpoints, sorted
+    assert table.rows() == [
+        ("ANY", f"{HOOKS}/gh/incoming_webhook/push", "gh/push", "GITHUB_SIGNATURE"),
+        ("ANY", f"{HOOKS}/http/incoming_webhook/anything", "http/anything", "NO_VALIDATION"),
+        ("POST", f"{HOOKS}/http/incoming_webhook/create", "http/create", "VERIFY_PAYLOAD"),
+        ("GET", f"{HOOKS}/http/incoming_webhook/list", "http/list", "SECRET_AS_QUERY_PARAM"),
+        ("PUT", f"{HOOKS}/http/incoming_webhook/nested/drop/in", "http/nested/drop/in", "NO_VALIDATION"),
+        ("HEAD", f"{HOOKS}/http/incoming_webhook/ping", "http/ping", "NO_VALIDATION"),
+        ("ANY", f"{HOOKS}/sms/incoming_webhook/incoming", "sms/incoming", "NO_VALIDATION"),
+        ("POST", f"{ENDPOINTS}/", "root", "NO_VALIDATION"),
+        ("DELETE", f"{ENDPOINTS}/bob/the/route/builder", "bob_delete", "NO_VALIDATION"),
+        ("GET", f"{ENDPOINTS}/bob/the/route/builder", "bob_get", "NO_VALIDATION"),
+        ("POST", f"{ENDPOINTS}/bob/the/route/builder", "bob_post", "VERIFY_PAYLOAD"),
+        ("GET", f"{ENDPOINTS}/greet", "greet", "NO_VALIDATION"),
+        ("POST", f"{ENDPOINTS}/half", "half_post", "NO_VALIDATION"),
+        ("*", f"{ENDPOINTS}/hello/latest", "hello", "NO_VALIDATION"),
+        ("PATCH", f"{ENDPOINTS}/httpSErv21/webhook0", "httpSErv21_webhook0", "NO_VALIDATION"),
+        ("*", f"{ENDPOINTS}/mixed", "mixed_any", "NO_VALIDATION"),
+        ("GET", f"{ENDPOINTS}/mixed", "mixed_get", "NO_VALIDATION"),
+    ]
+
+
+def test_rows_returns_a_copy(table: RouteTable) -> None:
+    table.rows().clear()
+    assert len(table.rows()) == 17
+
+
+def test_other_app_id_in_urls() -> None:  # contract §1: <App ID> is the client app id
+    app = App(root=Path("app"), app_id="myapp-abcde", name="x", functions_dir=None,
+              endpoints=(endpoint("/hello", "GET", "hello"),))
+    table = RouteTable.from_app(app)
+    assert served_by(table, "GET", "/app/myapp-abcde/endpoint/hello") == "hello"
+    with pytest.raises(EndpointNotFound):
+        table.resolve("GET", "/app/local/endpoint/hello")
+
+
+def test_empty_app_routes_nothing() -> None:  # contract §1 row 2
+    table = RouteTable.from_app(App(root=Path("app"), app_id="local", name="x", functions_dir=None))
+    assert table.rows() == []
+    with pytest.raises(EndpointNotFound):
+        table.resolve("GET", "/app/local/endpoint/x")
+
+
+def test_duplicate_route_and_method_is_a_config_error() -> None:  # contract §1: one endpoint per route and method
+    app = App(root=Path("app"), app_id="local", name="x", functions_dir=None,
+              endpoints=(endpoint("/dup", "GET", "a"), endpoint("/dup", "GET", "b"), endpoint("/dup", "*", "c")))
+    with pytest.raises(ConfigError) as raised:
+        RouteTable.from_app(app)
+    assert [str(p) for p in raised.value.problems] == [
+        "/app/local/endpoint/dup: GET /app/local/endpoint/dup is declared more than once"]
+
+
+def test_disabled_duplicate_is_not_a_conflict() -> None:  # contract §1: disabled counts as absent
+    app = App(root=Path("app"), app_id="local", name="x", functions_dir=None,
+              endpoints=(endpoint("/dup", "GET", "a", disabled=True), endpoint("/dup", "GET", "b")))
+    assert served_by(RouteTable.from_app(app), "GET", "/app/local/endpoint/dup") == "b"
