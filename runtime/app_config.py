@@ -52,7 +52,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from runtime.errors import ConfigError, ConfigProblem
 from runtime.secrets import SecretStore, hidden, secrets_file_values
@@ -149,11 +149,21 @@ def load_app(
     app_dir: Path | None, functions_dir: Path | None = None, environ: Mapping[str, str] = os.environ
 ) -> App:
     """Read the app folder and functions folder; raise ``ConfigError`` with every problem."""
+    app, problems, _ = read_app(app_dir, functions_dir, environ)
+    if problems:
+        raise ConfigError(problems)
+    return app
+
+
+def read_app(
+    app_dir: Path | None, functions_dir: Path | None = None, environ: Mapping[str, str] = os.environ
+) -> tuple[App, list[ConfigProblem], Callable[[Path], str]]:
+    """Read what can be read: the (possibly partial) app, every problem, and how this app shows
+    a path in messages — so start-up can add the function files' compile problems to the same
+    report (runtime.boot)."""
     loader = _Loader(app_dir, functions_dir, environ)
     app = loader.load()
-    if loader.report.problems:
-        raise ConfigError(loader.report.problems)
-    return app
+    return app, list(loader.report.problems), loader.report.show
 
 
 # --- reporting and typed JSON access ---------------------------------------------------------

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from runtime.app_config import App, load_app
+from runtime.app_config import App, read_app
 from runtime.errors import ConfigError
-from runtime.functions import compile_all, used_functions
+from runtime.functions import app_functions, compile_all
 from runtime.settings import Settings
 
 
@@ -26,10 +26,10 @@ class Prepared:
 
 def prepare(app_dir: Path | None, functions_dir: Path | None, settings: Settings,
             environ: Mapping[str, str] = os.environ) -> Prepared:
-    app = load_app(app_dir, functions_dir, environ=environ)
-    compiled, problems = compile_all(used_functions(app), show=_display)
-    if problems:
-        raise ConfigError(problems)
+    app, problems, show = read_app(app_dir, functions_dir, environ=environ)
+    compiled, compile_problems = compile_all(app_functions(app), show=show)
+    if problems or compile_problems:
+        raise ConfigError(problems + compile_problems)
     return Prepared(app, boot_data(app, compiled, settings))
 
 
@@ -45,10 +45,3 @@ def boot_data(app: App, compiled: dict[str, dict[str, Any]], settings: Settings)
             "max_response_bytes": settings.max_response_bytes,
         },
     }
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

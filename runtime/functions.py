@@ -17,10 +17,11 @@ from runtime.errors import ConfigProblem
 from runtime.sandbox.compiler import CompileFailed, compile_function
 
 
-def used_functions(app: App) -> list[FunctionSource]:
-    """Each function file a webhook or endpoint runs, once, in a stable order."""
+def app_functions(app: App) -> list[FunctionSource]:
+    """Every function file of the app — those webhooks and endpoints run, and the rest of the
+    functions folder (checked too, and ready for context.functions) — once, in a stable order."""
     seen: dict[Path, FunctionSource] = {}
-    for source in [w.function for w in app.webhooks] + [e.function for e in app.endpoints]:
+    for source in [w.function for w in app.webhooks] + [e.function for e in app.endpoints] + list(app.functions):
         seen.setdefault(source.path, source)
     return sorted(seen.values(), key=lambda s: str(s.path))
 

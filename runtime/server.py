@@ -126,10 +126,7 @@ def _to_response(meta: dict[str, Any], body: bytes) -> web.Response:
                 or any(c in pair[0] + pair[1] for c in "\r\n\x00") or not pair[0]):
             raise FunctionError("the function's worker returned a malformed header")
         out.add(pair[0], pair[1])
-    response = web.Response(status=status, body=body or None, headers=out)
-    if not body and "Content-Type" not in out:
-        response.content_type = ""  # an empty body carries no Content-Type (contract §4.3)
-    return response
+    return web.Response(status=status, body=body or None, headers=out)
 
 
 class _LogEntry:

@@ -9,6 +9,7 @@ import math
 import uuid
 from typing import Any
 
+import bson.binary
 import pytest
 from bson import json_util
 from bson.code import Code
@@ -23,7 +24,6 @@ from bson.timestamp import Timestamp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bson.binary
 from runtime import ejson
 from runtime.bsontypes import BSON, Binary
 
@@ -439,6 +439,8 @@ def test_parse_duplicate_keys_keep_the_last_value_in_the_first_place() -> None:
         ('{"a":{"$numberLong":"x"}}', "EJSON.parse: invalid $numberLong value: 'x' is not an integer, at line 1 column 6"),
         ('[1,\n  {"$oid":"zz"}]', "EJSON.parse: invalid $oid value: 'zz' is not a valid ObjectId, it must be a "
                                  "12-byte input or a 24-character hex string, at line 2 column 3"),
+        ('{"x":{"$numberDouble":"ten"}}',
+         "EJSON.parse: invalid $numberDouble value: could not convert string to float: 'ten', at line 1 column 6"),
         ('{"n":{"$numberInt":"2147483648"}}', "EJSON.parse: invalid $numberInt value: beyond its range, at line 1 column 6"),
         ('{"n":{"$numberLong":"9223372036854775808"}}',
          "EJSON.parse: invalid $numberLong value: beyond its range, at line 1 column 6"),

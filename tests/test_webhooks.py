@@ -41,3 +41,85 @@ async def test_the_same_json_with_one_extra_space_fails(serve: Serve) -> None:
     assert body["link"].startswith("http://127.0.0.1:")
     assert "828ee180" not in json.dumps(body) and "12345" not in json.dumps(body)
     assert resp.headers["Content-Type"] == "application/json"
+
+
+async def test_a_missing_signature_header_fails(serve: Serve) -> None:
+    """contract §2.3 Decision: a missing header fails."""
+    client = await serve(pool=False)
+    resp = await client.post(webhook_url("signed"), data=DOCS_BODY)
+    assert resp.status == 401
+    assert envelope_of(await resp.read())["error"] == "missing X-Hook-Signature header"
+
+
+async def test_secret_as_query_param_passes_and_is_removed_everywhere(serve: Serve) -> None:
+    """contract §2.2: ?secret= validates, and is removed from query and rawQueryString."""
+    client = await serve(pool=False)
+    resp = await client.get(webhook_url("secret_query") + "?page=2&secret=Super5ecr3tPa55w0rd&b=x&secret=other")
+    assert resp.status == 200
+    assert await resp.read() == b'{"query":{"page":"2","b":"x"},"rawQueryString":"page=2&b=x"}'
+
+
+@pytest.mark.parametrize("query", ["", "?secret=wrong", "?Secret=Super5ecr3tPa55w0rd", "?secret="])
+async def test_a_wrong_or_missing_query_secret_fails(serve: Serve, query: str) -> None:
+    client = await serve(pool=False)
+    resp = await client.get(webhook_url("secret_query") + query)
+    assert resp.status == 401
+    body = envelope_of(await resp.read())
+    assert body["error_code"] == "IncomingWebhookAuthFailed"
+    assert "Super5ecr3t" not in json.dumps(body)
+
+
+async def test_no_validation_returns_the_value_as_canonical_ejson(serve: Serve) -> None:
+    """contract §4.2 row "webhook, not touched, respond_result"; §4.3 canonical EJSON."""
+    client = await serve(pool=False)
+    resp = await client.get(webhook_url("hello") + "?name=Ada&name=Bob")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "application/json"
+    assert await resp.read() == b'{"greeting":"Hello, Ada!","method":"GET","answer":{"$numberInt":"42"}}'
+
+
+async def test_every_response_method_reaches_the_wire(serve: Serve) -> None:
+    """contract §4.1: setStatusCode, setHeader, addHeader (two lines on the wire), setBody."""
+    client = await serve(pool=False)
+    resp = await client.post(webhook_url("respond"))
+    assert resp.status == 202
+    assert resp.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert resp.headers.getall("X-Digest") == ["SUXd6PRMaTXXgBGaGsIHzaDWgTSa6C3D44lRGrvRak0=", "second value"]  # §9 #7
+    assert await resp.read() == b"accepted\n"
+
+
+async def test_a_drop_in_file_is_served_without_config(serve: Serve) -> None:
+    """Issue 2 §3: a function file no config names is webhook http/<name>, ANY, respond_result."""
+    client = await serve(pool=False)
+    for method in ("GET", "POST", "DELETE"):
+        resp = await client.request(method, webhook_url("ping", service="http"))
+        assert resp.status == 200
+        assert (await resp.json())["pong"] is True
+
+
+async def test_unknown_webhook_is_404_incoming_webhook_not_found(serve: Serve) -> None:
+    """contract §1 routing failures, §5."""
+    client = await serve(pool=False)
+    for path in (webhook_url("nope"), webhook_url("hello", service="nosvc"), webhook_url("hello", app_id="other-app")):
+        resp = await client.get(path)
+        assert resp.status == 404, path
+        body = envelope_of(await resp.read())
+        assert body["error_code"] == "IncomingWebhookNotFound"
+        assert set(body) == {"error", "error_code", "link"}
+        assert body["link"].startswith("http://127.0.0.1:") and "/_atlas-fn/logs?co_id=" in body["link"]
+
+
+async def test_a_method_not_served_is_405_with_allow(serve: Serve) -> None:
+    """contract §1 routing failures: 405 MethodNotAllowed with an Allow header."""
+    client = await serve(pool=False)
+    resp = await client.get(webhook_url("signed"))
+    assert resp.status == 405
+    assert resp.headers["Allow"] == "POST"
+    assert envelope_of(await resp.read())["error_code"] == "MethodNotAllowed"
+
+
+async def test_an_unknown_path_is_404(serve: Serve) -> None:
+    client = await serve(pool=False)
+    resp = await client.get("/")
+    assert resp.status == 404
+    assert envelope_of(await resp.read())["error_code"] == "EndpointNotFound"

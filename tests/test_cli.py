@@ -1,0 +1,149 @@
+"""The command line, end to end: real `atlas-fn` processes and real HTTP (issue 2 §2).
+
+`serve` answers the docs' signed curl example, prints its address and route table, stops
+cleanly on SIGTERM with no orphan worker; `check` and `serve` report every start-up problem
+at once, with file and line, never a traceback; `sign` prints the docs' signature.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_APP, EXAMPLE_FUNCTIONS, ROOT, write_app
+
+ATLAS_FN = [sys.executable, "-m", "runtime"]
+DOCS_SIGNATURE = "sha256=828ee180512eaf8a6229eda7eea72323f68e9c0f0093b11a578b0544c5777862"  # contract §9 #1
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ATLAS_FN, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def server():  # type: ignore[no-untyped-def]
+    proc = subprocess.Popen([*ATLAS_FN, "serve", "--app", str(EXAMPLE_APP), "--functions", str(EXAMPLE_FUNCTIONS),
+                             "--port", "0", "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    banner = proc.stdout.readline()  # type: ignore[union-attr]
+    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
+    assert match, banner + proc.stderr.read()  # type: ignore[union-attr]
+    table = [proc.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
+    yield proc, match.group(1), table
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_serve_answers_the_docs_signed_curl_example_and_stops_cleanly(server) -> None:  # type: ignore[no-untyped-def]
+    proc, base, table = server
+    assert "METHODS" in table[0] and "VALIDATION" in table[0]
+    assert any("/api/client/v2.0/app/example-abcde/service/webhooks/incoming_webhook/signed" in row and "VERIFY_PAYLOAD" in row for row in table)
+    url = f"{base}/api/client/v2.0/app/example-abcde/service/webhooks/incoming_webhook/signed"
+    command = run("sign", "--secret", "12345", "--body", '{"message":"MESSAGE"}', "--curl", url).stdout.strip()
+    assert DOCS_SIGNATURE in command
+    done = subprocess.run(["bash", "-c", command + " -s -i"], capture_output=True, text=True, timeout=30)
+    assert done.stdout.startswith("HTTP/1.1 201"), done.stdout
+    assert done.stdout.endswith('{"received":"MESSAGE","length":{"$numberInt":"21"}}')
+    workers = children(proc.pid)
+    assert len(workers) == 2
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    time.sleep(0.2)
+    assert [pid for pid in workers if alive(pid)] == []
+    assert "Traceback" not in proc.stderr.read()  # type: ignore[union-attr]
+
+
+def test_sign_prints_the_docs_signature() -> None:
+    done = run("sign", "--secret", "12345", "--body", '{"message":"MESSAGE"}')
+    assert (done.returncode, done.stdout) == (0, DOCS_SIGNATURE + "\n")
+
+
+def test_sign_reads_a_body_file_exactly(tmp_path: Path) -> None:
+    """contract §9 #5: the curl body with spaces needs its own signature."""
+    body = tmp_path / "body.json"
+    body.write_bytes(b'{ "message": "Hello!" }')
+    assert run("sign", "--secret", "12345", "--body-file", str(body)).stdout.strip() == (
+        "sha256=2e194b98b75890863bd6786f91afe85d12699483350bb8309797a7c43756bf64")
+
+
+BROKEN = {
+    "realm_config.json": {"app_id": "broken"},
+    "services/s/config.json": {"name": "s", "type": "http"},
+    "services/s/incoming_webhooks/w/config.json": {"name": "w", "options": {"httpMethod": "FETCH"}, "respond_result": "yes"},
+    "services/s/incoming_webhooks/w/source.py": "def exports(p, r):\n    return 1\n",
+    "functions/bad.py": "import os\n\ndef exports(payload, response):\n    return payload.__class__\n",
+    "functions/syntax.py": "def exports(payload, response)\n    return 1\n",
+}
+
+
+@pytest.mark.parametrize("command", ["check", "serve"])
+def test_every_start_up_problem_is_reported_at_once_without_traceback(tmp_path: Path, command: str) -> None:
+    app = write_app(tmp_path / "app", BROKEN)
+    done = run(command, "--app", str(app), "--port", "0") if command == "serve" else run(command, "--app", str(app))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == f"atlas-fn {command}: 5 problems in the app:"
+    assert lines[1].endswith("app/services/s/incoming_webhooks/w/config.json: $.options.httpMethod: 'FETCH' is not an HTTP method; "
+                             "allowed: GET, POST, PUT, PATCH, DELETE, HEAD, ANY")
+    assert lines[2].endswith("app/services/s/incoming_webhooks/w/config.json: $.respond_result: 'yes' is not a boolean; allowed: true, false")
+    # the function files' compile problems join the same report
+    assert lines[3].startswith("  app/functions/bad.py: line 1: import statements are not allowed (import os)")
+    assert lines[4] == '  app/functions/bad.py: line 4: "__class__" is an invalid attribute name because it starts with "_".'
+    assert lines[5].startswith("  app/functions/syntax.py: line 1: SyntaxError: expected ':'")
+    assert len(lines) == 6
+
+
+def test_check_reports_every_compile_problem_of_every_file(tmp_path: Path) -> None:
+    files = {k: v for k, v in BROKEN.items() if k.startswith("functions/")}
+    app = write_app(tmp_path / "app", files)
+    done = run("check", "--app", str(app))
+    assert done.returncode == 1, done.stdout
+    lines = done.stderr.splitlines()
+    assert lines[0] == "atlas-fn check: 3 problems in the app:"
+    assert re.match(r"  \S*functions/bad\.py: line 1: import statements are not allowed \(import os\)", lines[1])
+    assert re.match(r'  \S*functions/bad\.py: line 4: "__class__" is an invalid attribute name', lines[2])
+    assert re.match(r"  \S*functions/syntax\.py: line 1: SyntaxError: expected ':'", lines[3])
+
+
+def test_check_on_the_example_app() -> None:
+    done = run("check")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok: app 'example-abcde': 5 webhooks, 0 endpoints")
+
+
+def test_the_console_script_is_installed() -> None:
+    exe = Path(sys.executable).parent / "atlas-fn"
+    assert exe.exists(), "pip install -e . installs the atlas-fn command"
+    done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and "serve" in done.stdout

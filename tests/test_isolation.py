@@ -1,0 +1,106 @@
+"""The process wall, tested against real worker processes (issue 2 §6; contract §5, §8.5).
+
+A call over its time or memory limit, or whose worker is killed, gets its error envelope;
+the worker is replaced; a concurrent well-behaved request is unaffected; nothing one call
+leaves behind is seen by the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from runtime.server import RUNNER
+from tests.conftest import Serve, write_app
+
+LOOP = "def exports(payload, response):\n    while True:\n        pass\n"
+BIG_ALLOC = "def exports(payload, response):\n    return len('a' * (10 ** 10))\n"
+GROWING = "def exports(payload, response):\n    chunks = []\n    while True:\n        chunks.append('x' * 1000000)\n"
+GOOD = "def exports(payload, response):\n    return {'ok': True}\n"
+STATE = (
+    "seen = []\n"
+    "def exports(payload, response, calls=[]):\n"
+    "    seen.append(1)\n"
+    "    calls.append(1)\n"
+    "    return [len(seen), len(calls)]\n"
+)
+SLOW = "def exports(payload, response):\n    n = 0\n    while n < 10 ** 9:\n        n += 1\n"
+
+
+@pytest.fixture
+def functions(tmp_path: Path) -> Path:
+    return write_app(tmp_path / "functions", {
+        "loop.py": LOOP, "big_alloc.py": BIG_ALLOC, "growing.py": GROWING, "good.py": GOOD, "state.py": STATE, "slow.py": SLOW,
+    })
+
+
+def url(name: str) -> str:
+    return f"/api/client/v2.0/app/local/service/http/incoming_webhook/{name}"
+
+
+async def envelope(resp) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    body = json.loads(await resp.read())
+    return resp.status, body["error_code"], body["error"]
+
+
+async def test_an_infinite_loop_gets_its_envelope_while_others_succeed(serve: Serve, functions: Path) -> None:
+    client = await serve(None, functions, timeout=1.0)
+    pids_before = client.app[RUNNER].pids()
+    looping = asyncio.ensure_future(client.get(url("loop")))
+    await asyncio.sleep(0.1)
+    good = await client.get(url("good"))
+    assert good.status == 200 and await good.json() == {"ok": True}
+    assert await envelope(await looping) == (400, "ExecutionTimeLimitExceeded", "execution time limit exceeded")
+    await _pool_refilled(client, pids_before)
+    again = await client.get(url("good"))
+    assert again.status == 200
+
+
+@pytest.mark.parametrize("name", ["big_alloc", "growing"])
+async def test_a_memory_bomb_gets_its_envelope_while_others_succeed(serve: Serve, functions: Path, name: str) -> None:
+    client = await serve(None, functions, timeout=20.0, memory_mb=200)
+    pids_before = client.app[RUNNER].pids()
+    bomb = asyncio.ensure_future(client.get(url(name)))
+    good = await client.get(url("good"))
+    assert good.status == 200
+    status, code, message = await envelope(await bomb)
+    assert (status, code) == (400, "FunctionExecutionError")
+    assert message == "the function exceeded the memory limit of 200 MB"
+    await _pool_refilled(client, pids_before)
+
+
+async def test_a_worker_killed_mid_call_answers_that_call_only(serve: Serve, functions: Path) -> None:
+    client = await serve(None, functions, timeout=30.0)
+    pool = client.app[RUNNER]
+    pids_before = pool.pids()
+    slow = asyncio.ensure_future(client.get(url("slow")))
+    await asyncio.sleep(0.3)
+    busy = [w.pid for w in pool.workers if w.pending is not None]
+    assert len(busy) == 1
+    os.kill(busy[0], signal.SIGKILL)
+    status, code, message = await envelope(await slow)
+    assert (status, code) == (400, "FunctionExecutionError")
+    assert message == "the function's worker process was killed (SIGKILL); the memory limit is 350 MB"
+    await _pool_refilled(client, pids_before)
+    assert (await client.get(url("good"))).status == 200
+
+
+async def test_nothing_a_call_leaves_behind_reaches_the_next(serve: Serve, functions: Path) -> None:
+    """Issue 2 §5: fresh module globals per request, in the same worker process."""
+    client = await serve(None, functions, workers=1)
+    for _ in range(3):
+        assert await (await client.get(url("state"))).read() == b'[{"$numberInt":"1"},{"$numberInt":"1"}]'
+
+
+async def _pool_refilled(client, pids_before: list[int]) -> None:  # type: ignore[no-untyped-def]
+    pool = client.app[RUNNER]
+    for _ in range(300):
+        if len(pool.idle) == len(pids_before) and pool.pids() != pids_before:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"pool not refilled: {pool.pids()} idle={len(pool.idle)} (before {pids_before})")

@@ -1,0 +1,149 @@
+"""Every webhook row of the response table, the payload shape, context.request, and errors.
+
+contract §3.1, §3.3, §4.2 (webhook rows), §4.3, §5; issue 2 §4.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Serve, webhook_config, write_app
+
+SOURCES = {
+    "status_and_value": "def exports(payload, response):\n    response.setStatusCode(418)\n    return {'ignored': True}\n",
+    "body_only": "def exports(payload, response):\n    response.setBody('plain')\n    return {'ignored': True}\n",
+    "header_only": "def exports(payload, response):\n    response.setHeader('X-Only', 'yes')\n    return 'ignored'\n",
+    "untouched_value": "def exports(payload, response):\n    return {'n': 2147483648, 'pi': 3.14159, 's': 'x', 'l': [True, None]}\n",
+    "untouched_no_result": "def exports(payload, response):\n    return {'ignored': True}\n",
+    "returns_none": "def exports(payload, response):\n    return None\n",
+    "binary_body": "def exports(payload, response):\n    response.setBody(BSON.Binary.fromHex('ff00fe'))\n",
+    "echo": (
+        "def exports(payload, response):\n"
+        "    body = payload.body.text() if payload.body is not None else None\n"
+        "    return {'query': payload.query, 'headers': payload.headers, 'body': body,\n"
+        "            'request': context.request}\n"
+    ),
+    "raises": "def exports(payload, response):\n    console.log('about to fail')\n    return {}['missing']\n",
+    "bad_status": "def exports(payload, response):\n    response.setStatusCode(1000)\n",
+    "unserialisable": "def exports(payload, response):\n    return {'f': exports}\n",
+}
+RESPOND_RESULT = {"untouched_no_result": False}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    files: dict[str, Any] = {"realm_config.json": {"app_id": "t-app"}, "services/t/config.json": {"name": "t", "type": "http"}}
+    for name, source in SOURCES.items():
+        files[f"services/t/incoming_webhooks/{name}/config.json"] = webhook_config(name, respond_result=RESPOND_RESULT.get(name, True))
+        files[f"services/t/incoming_webhooks/{name}/source.py"] = source
+    return write_app(tmp_path / "app", files)
+
+
+def url(name: str) -> str:
+    return f"/api/client/v2.0/app/t-app/service/t/incoming_webhook/{name}"
+
+
+@pytest.mark.parametrize(("name", "status", "body", "content_type"), [
+    ("status_and_value", 418, b"", None),  # touched: status kept, return value ignored
+    ("body_only", 200, b"plain", "text/plain; charset=utf-8"),  # touched, body set: status ?? 200
+    ("header_only", 200, b"", None),  # touched, no body: empty
+    ("untouched_value", 200, b'{"n":{"$numberLong":"2147483648"},"pi":{"$numberDouble":"3.14159"},"s":"x","l":[true,null]}', "application/json"),
+    ("untouched_no_result", 200, b"", None),  # not touched, not respond_result: 200 empty
+    ("returns_none", 200, b"", None),  # §4.3 Decision: None is as if nothing were returned
+    ("binary_body", 200, b"\xff\x00\xfe", "application/octet-stream"),  # §4.3: not UTF-8
+])
+async def test_webhook_response_table(serve: Serve, app: Path, name: str, status: int, body: bytes, content_type: str | None) -> None:
+    """contract §4.2, webhook rows: first match wins."""
+    client = await serve(app, None, pool=False)
+    resp = await client.post(url(name))
+    assert resp.status == status
+    assert await resp.read() == body
+    assert resp.headers.get("Content-Type") == content_type
+
+
+async def test_head_gets_no_body(serve: Serve, app: Path) -> None:
+    """contract §4.2: HEAD responses carry no body."""
+    client = await serve(app, None, pool=False)
+    resp = await client.head(url("body_only"))
+    assert resp.status == 200
+    assert await resp.read() == b""
+
+
+async def test_payload_shape_and_context_request(serve: Serve, app: Path) -> None:
+    """contract §3.1 (query strings, first value, form merge; Go-canonical headers as lists;
+    body as Binary) and §3.3 (every context.request field)."""
+    client = await serve(app, None, pool=False)
+    resp = await client.post(url("echo") + "?a=1&a=2&secret=s&x=%20y", data=b"a=form&f=2",
+                             headers={"content-type": "application/x-www-form-urlencoded", "x-custom-thing": "v1",
+                                      "Referer": "http://ref.example/", "User-Agent": "tester/1"})
+    assert resp.status == 200
+    got = json.loads(await resp.read())
+    assert got["query"] == {"a": "1", "x": " y", "f": "2"}
+    assert got["headers"]["X-Custom-Thing"] == ["v1"]
+    assert got["headers"]["Content-Type"] == ["application/x-www-form-urlencoded"]
+    assert got["body"] == "a=form&f=2"
+    request = got["request"]
+    assert request["httpMethod"] == "POST"
+    assert request["rawQueryString"] == "a=1&a=2&x=%20y"
+    assert request["remoteIPAddress"] == "127.0.0.1"
+    assert request["webhookUrl"].startswith("http://127.0.0.1:") and request["webhookUrl"].endswith(url("echo"))
+    assert request["httpReferrer"] == "http://ref.example/"
+    assert request["httpUserAgent"] == "tester/1"
+    assert request["requestHeaders"] == got["headers"]
+
+
+async def test_no_body_is_none(serve: Serve, app: Path) -> None:
+    """contract §3.1: body is undefined (None) without a body."""
+    client = await serve(app, None, pool=False)
+    got = json.loads(await (await client.get(url("echo"))).read())
+    assert got["body"] is None and got["query"] == {}
+    assert got["request"]["rawQueryString"] is None
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("raises", "KeyError: 'missing'"),
+    ("bad_status", "ValueError: response.setStatusCode: 1000 is not an HTTP status code; allowed: an integer from 100 to 599"),
+    ("unserialisable", "TypeError: cannot serialise a value of type 'function' to EJSON at $.f"),
+])
+async def test_an_uncaught_error_is_400_function_execution_error(serve: Serve, app: Path, name: str, message: str) -> None:
+    """contract §5: uncaught error → 400 FunctionExecutionError "<ErrorType>: <message>"."""
+    client = await serve(app, None, pool=False)
+    resp = await client.post(url(name))
+    assert resp.status == 400
+    assert resp.headers["Content-Type"] == "application/json"
+    body = json.loads(await resp.read())
+    assert (body["error_code"], body["error"]) == ("FunctionExecutionError", message)
+
+
+async def test_the_request_log_has_one_line_then_console_lines(serve: Serve, app: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 2 §7: time, method, path, function, validation verdict, status, duration; console lines."""
+    caplog.set_level(logging.INFO, logger="atlas_fn.access")
+    client = await serve(app, None, pool=False)
+    await client.post(url("raises"))
+    [record] = [r for r in caplog.records if r.name == "atlas_fn.access"]
+    first, *rest = record.getMessage().split("\n")
+    assert f" POST {url('raises')} fn=raises validation=NO_VALIDATION:ok (no validation) status=400 " in first
+    assert first.endswith("error=\"KeyError: 'missing'\"")
+    assert rest == ["  | about to fail"]
+
+
+async def test_a_failed_validation_logs_why_without_the_secret(serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 2 §7: a failed validation logs why, never the expected value."""
+    caplog.set_level(logging.INFO, logger="atlas_fn.access")
+    app = write_app(tmp_path / "app", {
+        "services/s/config.json": {"name": "s", "type": "http"},
+        "services/s/incoming_webhooks/h/config.json": webhook_config("h", "POST", "VERIFY_PAYLOAD", "topsecret"),
+        "services/s/incoming_webhooks/h/source.py": "def exports(payload, response):\n    return 1\n",
+    })
+    client = await serve(app, None, pool=False)
+    await client.post("/api/client/v2.0/app/local/service/s/incoming_webhook/h", data=b"x", headers={"X-Hook-Signature": "sha256=" + "0" * 64})
+    await client.post("/api/client/v2.0/app/local/service/s/incoming_webhook/h", data=b"x")
+    lines = [r.getMessage() for r in caplog.records if r.name == "atlas_fn.access"]
+    assert "validation=VERIFY_PAYLOAD:failed (signature mismatch) status=401" in lines[0]
+    assert "validation=VERIFY_PAYLOAD:failed (X-Hook-Signature header missing) status=401" in lines[1]
+    assert not any("topsecret" in line for line in lines)
