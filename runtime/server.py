@@ -110,7 +110,7 @@ class Front:
     def _error(self, request: web.Request, error: AtlasFnError, co_id: str) -> web.Response:
         link = f"{request.scheme}://{request.host}/_atlas-fn/logs?co_id={co_id}"
         headers = {"Allow": ", ".join(error.allow)} if isinstance(error, MethodNotAllowed) else None
-        return web.Response(status=error.status, body=json.dumps(error.envelope(link)).encode(),
+        return web.Response(status=error.status, body=json.dumps(error.envelope(link), separators=(",", ":")).encode(),
                             content_type="application/json", headers=headers)
 
 

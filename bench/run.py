@@ -1,0 +1,755 @@
+"""atlas-fn benchmarks, paired against the machine's ceiling in one run (issue 5).
+
+    python bench/run.py                # full run, about 4 minutes
+    python bench/run.py --quick        # smoke run: 1 s per load, one repetition
+    python bench/run.py --out FILE     # results as JSON (default bench/results/latest.json)
+
+Run it from the repository root with the project's interpreter (.venv/bin/python). It needs
+``wrk`` (Debian: ``apt-get install -y wrk``) and exits with 2 without it.
+
+What it does, in order (bench/README.md explains how to read the results):
+
+1. writes its own bench app into a temporary folder: webhooks ``open`` (NO_VALIDATION,
+   respond_result) and ``signed`` (VERIFY_PAYLOAD, EJSON.parse + setStatusCode + setHeader +
+   setBody) and the HTTPS endpoint ``/bench`` (a date and an ObjectId as JSON);
+2. starts ``bench/ceiling.py`` (a bare aiohttp handler) and one ``atlas-fn serve`` process
+   on the bench app, each on a free port, and checks every subject's answer once;
+3. loads them with wrk at concurrency 1 (``-t1 -c1``) and 64 (``-t2 -c64``), three
+   repetitions, alternating the subjects inside each repetition (ceiling, open, signed,
+   endpoint, ceiling, ...) so that drift of a shared machine hits all of them alike;
+4. measures start-up to the first 200 for an app of 200 drop-in function files, idle
+   memory (RSS, PSS, USS) of the server and of each worker, and signed throughput at c=64
+   with 1, 2 and 4 workers (again alternating, with the ceiling in the rotation);
+5. prints the table and the verdict on each target of issue 5 §2, and writes every raw run.
+
+The harness only measures; it never changes the code it measures. Exit status: 0 when the
+run completed (whatever the verdicts), 1 when a subject failed its check or a server did not
+start, 2 when wrk is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+DEFAULT_OUT = BENCH / "results" / "latest.json"
+WRK_INSTALL = "apt-get install -y wrk"
+
+APP_ID = "bench-abcde"
+SECRET = "bench-secret-7d1f"
+SUBJECTS = ("ceiling", "open", "signed", "endpoint")
+LOADS = ((1, 1), (2, 64))  # (wrk threads, connections): concurrency 1 and 64
+WORKER_COUNTS = (1, 2, 4)
+STARTUP_FUNCTIONS = 200
+TICKS = os.sysconf("SC_CLK_TCK")
+
+# The signed request body: a ~200-byte webhook event, sent byte for byte as written here.
+SIGNED_BODY = (b'{"event":"order.created","id":"ord_8f14e45fceea167a","amount":4999,"currency":"EUR",'
+               b'"customer":{"id":"cus_a87ff679","email":"ada@example.com"},'
+               b'"items":[{"sku":"BK-1815","qty":1},{"sku":"PN-0042","qty":2}]}')
+SIGNATURE = "sha256=" + hmac.new(SECRET.encode(), SIGNED_BODY, hashlib.sha256).hexdigest()
+
+TARGETS = {
+    "signed_throughput": "signed throughput at c=64 >= 50 % of ceiling",
+    "signed_p99": "signed p99 at c=64 <= 3 x ceiling's p99",
+    "open_p50": "open p50 at c=1 <= 1 ms",
+    "signed_p50": "signed p50 at c=1 <= 1 ms",
+    "startup": f"start-up to first 200 with {STARTUP_FUNCTIONS} functions <= 2 s",
+    "worker_memory": "idle worker memory <= 40 MB each (RSS)",
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The bench app
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip())
+
+
+def _json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2) + "\n")
+
+
+def write_bench_app(root: Path) -> tuple[Path, Path]:
+    """The app the subjects open, signed and endpoint live in: (app folder, functions folder)."""
+    app, functions = root / "app", root / "functions"
+    _json(app / "realm_config.json", {"app_id": APP_ID, "config_version": 20210101, "name": "bench"})
+    _json(app / "services/bench/config.json", {"name": "bench", "type": "http", "config": {}, "version": 1})
+    _json(app / "services/bench/incoming_webhooks/open/config.json", {
+        "name": "open", "options": {"httpMethod": "GET", "validationMethod": "NO_VALIDATION"},
+        "respond_result": True})
+    _json(app / "services/bench/incoming_webhooks/signed/config.json", {
+        "name": "signed", "options": {"httpMethod": "POST", "validationMethod": "VERIFY_PAYLOAD", "secret": SECRET},
+        "respond_result": False})
+    _json(app / "https_endpoints/config.json", [{
+        "route": "/bench", "http_method": "GET", "function_name": "endpoint",
+        "validation_method": "NO_VALIDATION", "respond_result": True, "return_type": "JSON",
+        "fetch_custom_user_data": False, "create_user_on_auth": False, "disabled": False}])
+    _write(functions / "open.py", """
+        # bench subject `open`: NO_VALIDATION, respond_result -> canonical EJSON.
+        def exports(payload, response):
+            return {"ok": True, "subject": "open", "n": 42}
+        """)
+    _write(functions / "signed.py", """
+        # bench subject `signed`: VERIFY_PAYLOAD; parse the body, answer through the setters.
+        def exports(payload, response):
+            event = EJSON.parse(payload.body.text())
+            response.setStatusCode(202)
+            response.setHeader("Content-Type", "application/json")
+            response.setBody(JSON.stringify({"received": event["id"], "items": len(event["items"])}))
+        """)
+    _write(functions / "endpoint.py", """
+        # bench subject `endpoint`: HTTPS endpoint GET /bench, respond_result, return_type JSON.
+        def exports(request, response):
+            oid = BSON.ObjectId()
+            return {"id": oid, "createdAt": oid.generation_time, "status": "ok"}
+        """)
+    return app, functions
+
+
+def write_startup_app(root: Path, count: int) -> tuple[Path, Path]:
+    """An app of ``count`` drop-in function files (no config names them): each is a webhook."""
+    app, functions = root / "app", root / "functions"
+    _json(app / "realm_config.json", {"app_id": APP_ID, "config_version": 20210101, "name": "startup"})
+    for i in range(count):
+        _write(functions / f"fn{i:03d}.py", f"""
+            # drop-in function {i} of {count}: about twenty lines, as a real handler would be.
+            LIMIT = {10 + i}
+
+
+            def clamp(value, low, high):
+                return max(low, min(high, value))
+
+
+            def exports(payload, response):
+                query = payload.query
+                size = clamp(int(query.get("size", "10")), 1, LIMIT)
+                items = []
+                for n in range(size):
+                    items.append({{"n": n, "square": n * n, "even": n % 2 == 0}})
+                total = sum(item["square"] for item in items)
+                if query.get("verbose"):
+                    console.log("fn{i:03d}", size, total)
+                return {{"function": "fn{i:03d}", "size": size, "total": total, "items": items}}
+            """)
+    return app, functions
+
+
+def webhook_path(name: str, service: str = "bench") -> str:
+    return f"/api/client/v2.0/app/{APP_ID}/service/{service}/incoming_webhook/{name}"
+
+
+ENDPOINT_PATH = f"/app/{APP_ID}/endpoint/bench"
+
+
+# ---------------------------------------------------------------------------------------
+# Processes
+
+
+class Server:
+    """A server process started like a user would; its address is read from its stdout."""
+
+    LISTENING = re.compile(r"listening on (http://\S+)")
+
+    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.lines: list[str] = []
+        self.url = ""
+        self._listening = threading.Event()
+        self._log = open(log_path, "wb")
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log,
+                                     stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            match = self.LISTENING.search(line)
+            if match and not self._listening.is_set():
+                self.url = match.group(1)
+                self.listening_at = time.perf_counter()
+                self._listening.set()
+        self._listening.set()  # EOF: wake the waiter, which then sees no URL
+
+    def wait_listening(self, timeout: float = 120.0) -> str:
+        if not self._listening.wait(timeout) or not self.url:
+            self.stop()
+            raise HarnessError(f"{self.name} did not start ({' '.join(self.argv)}):\n" + self.output_tail())
+        return self.url
+
+    def output_tail(self, lines: int = 20) -> str:
+        self._log.flush()
+        err = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        return "\n".join(["  stdout: " + s for s in self.lines[-lines:]] + ["  stderr: " + s for s in err])
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def children(self) -> list[int]:
+        """The server's child processes (its workers), from /proc/<pid>/task/*/children."""
+        found: set[int] = set()
+        try:
+            for task in Path(f"/proc/{self.pid}/task").iterdir():
+                try:
+                    found.update(int(p) for p in (task / "children").read_text().split())
+                except OSError:
+                    pass
+        except OSError:
+            pass
+        return sorted(found)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._reader.join(5)
+        self._log.close()
+
+
+class HarnessError(Exception):
+    """The run cannot go on: a server did not start or a subject answered wrongly."""
+
+
+def start_atlas_fn(name: str, app: Path, functions: Path, logs: Path, workers: int | None = None) -> Server:
+    argv = [sys.executable, "-m", "runtime", "serve", "--app", str(app), "--functions", str(functions), "--port", "0"]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
+    return Server(name, argv, logs / f"{name}.stderr.log")
+
+
+def start_ceiling(logs: Path) -> Server:
+    return Server("ceiling", [sys.executable, str(BENCH / "ceiling.py"), "--port", "0"], logs / "ceiling.stderr.log")
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of one process, in clock ticks; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def memory(pid: int) -> dict[str, int]:
+    """VmRSS (status), Pss and USS = Private_Clean + Private_Dirty (smaps_rollup), in kB."""
+    out: dict[str, int] = {"pid": pid}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                out["rss_kb"] = int(line.split()[1])
+        private = 0
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key == "Pss":
+                out["pss_kb"] = int(rest.split()[0])
+            elif key in ("Private_Clean", "Private_Dirty"):
+                private += int(rest.split()[0])
+        out["uss_kb"] = private
+    except OSError as exc:
+        out["error"] = str(exc)
+    return out
+
+
+def memory_of(server: Server) -> dict[str, Any]:
+    return {"server": memory(server.pid), "workers": [memory(pid) for pid in server.children()]}
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP checks
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def fetch(url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None) -> Answer:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return Answer(response.status, dict(response.headers.items()), response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, dict(error.headers.items()), error.read())
+
+
+def _expect(subject: str, answer: Answer, status: int, test: Callable[[Answer], bool], wanted: str) -> None:
+    if answer.status != status or not test(answer):
+        raise HarnessError(f"{subject}: expected {status} with {wanted}; got {answer.status} "
+                           f"{answer.headers.get('Content-Type', '')!r} {answer.body[:300]!r}")
+
+
+def check_subjects(urls: dict[str, str]) -> dict[str, str]:
+    """One request per subject, asserting status and body, before any load. Returns the bodies."""
+    seen: dict[str, str] = {}
+
+    a = fetch(urls["ceiling"], "POST", SIGNED_BODY, _signed_headers())
+    _expect("ceiling", a, 200, lambda x: len(x.body) == 60 and json.loads(x.body)["ok"] is True, "a 60-byte JSON body")
+    seen["ceiling"] = a.body.decode()
+
+    a = fetch(urls["open"])
+    _expect("open", a, 200, lambda x: x.body == b'{"ok":true,"subject":"open","n":{"$numberInt":"42"}}'
+            and x.headers.get("Content-Type", "").startswith("application/json"), "the canonical EJSON document")
+    seen["open"] = a.body.decode()
+
+    a = fetch(urls["signed"], "POST", SIGNED_BODY, _signed_headers())
+    _expect("signed", a, 202, lambda x: x.body == b'{"received":"ord_8f14e45fceea167a","items":2}'
+            and x.headers.get("Content-Type") == "application/json", "the setBody bytes and setHeader's Content-Type")
+    seen["signed"] = a.body.decode()
+    forged = fetch(urls["signed"], "POST", SIGNED_BODY, {**_signed_headers(), "X-Hook-Signature": "sha256=" + "0" * 64})
+    _expect("signed (forged signature)", forged, 401, lambda x: b"IncomingWebhookAuthFailed" in x.body, "a 401 envelope")
+
+    def endpoint_ok(x: Answer) -> bool:
+        doc = json.loads(x.body)
+        return (set(doc) == {"id", "createdAt", "status"} and re.fullmatch(r"[0-9a-f]{24}", str(doc["id"])) is not None
+                and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", str(doc["createdAt"])) is not None)
+
+    a = fetch(urls["endpoint"])
+    _expect("endpoint", a, 200, endpoint_ok, 'JSON {"id": <24 hex>, "createdAt": <ISO date>, "status": "ok"}')
+    seen["endpoint"] = a.body.decode()
+    return seen
+
+
+def _signed_headers() -> dict[str, str]:
+    return {"Content-Type": "application/json", "X-Hook-Signature": SIGNATURE}
+
+
+# ---------------------------------------------------------------------------------------
+# wrk
+
+
+LUA_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCH_JSON {"duration_us":%d,"requests":%d,"bytes":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"min":%d,"mean":%.1f,"stdev":%.1f,"max":%d,"p50":%d,"p75":%d,"p90":%d,"p99":%d,"p99_9":%d}}\\n',
+    summary.duration, summary.requests, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.min, latency.mean, latency.stdev, latency.max,
+    latency:percentile(50), latency:percentile(75), latency:percentile(90),
+    latency:percentile(99), latency:percentile(99.9)))
+end
+"""
+
+
+def lua_string(data: bytes) -> str:
+    """A Lua string literal holding ``data`` exactly."""
+    safe = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,:;/=+{}[]()@!#$%&*<>?|^~")
+    return '"' + "".join(chr(b) if b in safe else f"\\{b:03d}" for b in data) + '"'
+
+
+def write_lua(path: Path, method: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Path:
+    """A wrk script: a fixed request (wrk builds it once, no Lua per request) and a JSON summary."""
+    lines = [f"wrk.method = {lua_string(method.encode())}"]
+    if body:
+        lines.append(f"wrk.body = {lua_string(body)}")
+    for name, value in (headers or {}).items():
+        lines.append(f"wrk.headers[{lua_string(name.encode())}] = {lua_string(value.encode())}")
+    path.write_text("\n".join(lines) + "\n" + LUA_DONE)
+    return path
+
+
+@dataclass
+class Target:
+    subject: str
+    url: str
+    script: Path
+    processes: Callable[[], tuple[int, list[int]]]  # (front pid, worker pids) for CPU accounting
+
+
+@dataclass
+class Run:
+    subject: str
+    threads: int
+    connections: int
+    rep: int
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def run_wrk(target: Target, threads: int, connections: int, seconds: int) -> dict[str, Any]:
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+            "-s", str(target.script), target.url]
+    front, workers = target.processes()
+    before = {pid: cpu_ticks(pid) for pid in [front, *workers]}
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.time()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after = {pid: cpu_ticks(pid) for pid in before}
+    found = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.M)
+    if done.returncode != 0 or not found:
+        raise HarnessError(f"wrk failed on {target.subject} ({' '.join(argv)}):\n{done.stdout}\n{done.stderr}")
+    data = json.loads(found.group(1))
+    requests = data["requests"]
+    data["rps"] = requests / (data["duration_us"] / 1e6)
+    data["non_2xx"] = data["errors"]["status"]
+    data["socket_errors"] = sum(v for k, v in data["errors"].items() if k != "status")
+    per_request = 1e6 / TICKS / max(requests, 1)  # µs of CPU per clock tick, per request
+    data["cpu_us_per_request"] = {
+        "front": round((after[front] - before[front]) * per_request, 1),
+        "workers": round(sum(after[p] - before[p] for p in workers) * per_request, 1),
+        "wrk": round(((wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime))
+                     * 1e6 / max(requests, 1), 1),
+    }
+    data["started_at"] = started
+    data["argv"] = argv
+    data["wrk_stdout"] = done.stdout
+    return data
+
+
+# ---------------------------------------------------------------------------------------
+# Measurements
+
+
+def load_rounds(targets: list[Target], loads: tuple[tuple[int, int], ...], reps: int, seconds: int,
+                label: str) -> list[Run]:
+    """reps x loads x targets wrk runs, alternating the targets inside each repetition."""
+    runs: list[Run] = []
+    total = reps * len(loads) * len(targets)
+    for rep in range(reps):
+        for threads, connections in loads:
+            for target in targets:
+                run = Run(target.subject, threads, connections, rep)
+                run.data = run_wrk(target, threads, connections, seconds)
+                runs.append(run)
+                d = run.data
+                print(f"  [{label} {len(runs):2d}/{total}] rep {rep + 1} c={connections:<2d} {target.subject:<10s} "
+                      f"{d['rps']:9.0f} req/s  p50 {d['latency_us']['p50'] / 1000:6.2f} ms  "
+                      f"p99 {d['latency_us']['p99'] / 1000:6.2f} ms"
+                      + (f"  non-2xx {d['non_2xx']}" if d["non_2xx"] else "")
+                      + (f"  socket errors {d['socket_errors']}" if d["socket_errors"] else ""), flush=True)
+    return runs
+
+
+def summarise(runs: list[Run], baseline: str = "ceiling") -> list[dict[str, Any]]:
+    """Per (subject, concurrency): medians over repetitions, and ratios to the baseline run
+    of the same repetition and concurrency (paired), whose median is quoted."""
+    keys: list[tuple[str, int]] = []
+    for r in runs:
+        if (r.subject, r.connections) not in keys:
+            keys.append((r.subject, r.connections))
+    by = {(r.subject, r.connections, r.rep): r.data for r in runs}
+    rows = []
+    for subject, connections in keys:
+        mine = sorted((r for r in runs if r.subject == subject and r.connections == connections), key=lambda r: r.rep)
+        rps = [r.data["rps"] for r in mine]
+        p50 = [r.data["latency_us"]["p50"] for r in mine]
+        p99 = [r.data["latency_us"]["p99"] for r in mine]
+        rps_ratio, p99_ratio = [], []
+        for r in mine:
+            base = by.get((baseline, connections, r.rep))
+            if base:
+                rps_ratio.append(r.data["rps"] / base["rps"])
+                p99_ratio.append(r.data["latency_us"]["p99"] / base["latency_us"]["p99"])
+        rows.append({
+            "subject": subject, "concurrency": connections, "reps": len(mine),
+            "rps": statistics.median(rps), "rps_all": rps,
+            "p50_ms": statistics.median(p50) / 1000, "p99_ms": statistics.median(p99) / 1000,
+            "rps_ratio": statistics.median(rps_ratio) if rps_ratio else None,
+            "p99_ratio": statistics.median(p99_ratio) if p99_ratio else None,
+            "cpu_us_per_request": {k: statistics.median(r.data["cpu_us_per_request"][k] for r in mine)
+                                   for k in ("front", "workers", "wrk")},
+            "non_2xx": sum(r.data["non_2xx"] for r in mine),
+            "socket_errors": sum(r.data["socket_errors"] for r in mine),
+        })
+    return rows
+
+
+def measure_startup(root: Path, logs: Path, samples: int) -> dict[str, Any]:
+    """``atlas-fn serve`` on an app of STARTUP_FUNCTIONS drop-ins: process start → first 200."""
+    app, functions = write_startup_app(root / "startup", STARTUP_FUNCTIONS)
+    url_path = webhook_path(f"fn{STARTUP_FUNCTIONS - 1:03d}", service="http")
+    results = []
+    mem: dict[str, Any] = {}
+    for i in range(samples):
+        server = start_atlas_fn(f"startup-{i}", app, functions, logs)
+        try:
+            url = server.wait_listening()
+            listening = server.listening_at - server.started
+            while True:
+                answer = fetch(url + url_path + "?size=3")
+                if answer.status == 200:
+                    break
+                if time.perf_counter() - server.started > 60:
+                    raise HarnessError(f"start-up app: no 200 within 60 s; last answer {answer.status} {answer.body[:200]!r}")
+                time.sleep(0.005)
+            first = time.perf_counter() - server.started
+            results.append({"to_listening_s": listening, "to_first_200_s": first})
+            print(f"  [start-up {i + 1}/{samples}] {STARTUP_FUNCTIONS} functions: listening after {listening:.2f} s, "
+                  f"first 200 after {first:.2f} s", flush=True)
+            if i == samples - 1:
+                time.sleep(1.0)
+                mem = memory_of(server)
+        finally:
+            server.stop()
+    return {
+        "functions": STARTUP_FUNCTIONS, "samples": results,
+        "median_to_first_200_s": statistics.median(r["to_first_200_s"] for r in results),
+        "median_to_listening_s": statistics.median(r["to_listening_s"] for r in results),
+        "idle_memory": mem,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Report
+
+
+def machine() -> dict[str, Any]:
+    def text(argv: list[str]) -> str:
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_total = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal:")), "?")
+    versions = text([sys.executable, "-c", "import aiohttp, RestrictedPython, bson, sys; from importlib.metadata import version; "
+                     "print(sys.version.split()[0], aiohttp.__version__, version('RestrictedPython'), version('pymongo'))"]).split()
+    return {
+        "cpu": cpu, "cpus": os.cpu_count(), "mem_total_kb": int(mem_total) if mem_total.isdigit() else None,
+        "kernel": platform.release(), "python": versions[0] if versions else platform.python_version(),
+        "aiohttp": versions[1] if len(versions) > 1 else None,
+        "restrictedpython": versions[2] if len(versions) > 2 else None,
+        "pymongo": versions[3] if len(versions) > 3 else None,
+        "wrk": (text(["wrk", "--version"]).splitlines() or [""])[0],
+        "git_head": text(["git", "rev-parse", "--short", "HEAD"]),
+        "git_dirty_runtime": text(["git", "status", "--porcelain", "--", "runtime"]).splitlines(),
+        "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
+    }
+
+
+def verdicts(rows: list[dict[str, Any]], startup: dict[str, Any], worker_mb: float) -> list[dict[str, Any]]:
+    def row(subject: str, c: int) -> dict[str, Any]:
+        return next(r for r in rows if r["subject"] == subject and r["concurrency"] == c)
+
+    signed64, ceiling64 = row("signed", 64), row("ceiling", 64)
+    out = [
+        ("signed_throughput", signed64["rps_ratio"], 0.5, ">=",
+         f"{signed64['rps_ratio']:.0%} of ceiling ({signed64['rps']:,.0f} vs {ceiling64['rps']:,.0f} req/s)"),
+        ("signed_p99", signed64["p99_ratio"], 3.0, "<=",
+         f"{signed64['p99_ratio']:.1f} x ceiling's p99 ({signed64['p99_ms']:.2f} vs {ceiling64['p99_ms']:.2f} ms)"),
+        ("open_p50", row("open", 1)["p50_ms"], 1.0, "<=", f"{row('open', 1)['p50_ms']:.2f} ms"),
+        ("signed_p50", row("signed", 1)["p50_ms"], 1.0, "<=", f"{row('signed', 1)['p50_ms']:.2f} ms"),
+        ("startup", startup["median_to_first_200_s"], 2.0, "<=",
+         f"{startup['median_to_first_200_s']:.2f} s (median of {len(startup['samples'])})"),
+        ("worker_memory", worker_mb, 40.0, "<=", f"largest idle worker {worker_mb:.1f} MB RSS"),
+    ]
+    return [{"target": key, "goal": TARGETS[key], "value": value, "limit": limit,
+             "met": value >= limit if op == ">=" else value <= limit, "shown": shown}
+            for key, value, limit, op, shown in out]
+
+
+def print_table(rows: list[dict[str, Any]], title: str) -> None:
+    print(f"\n{title}")
+    head = ("subject", "c", "req/s", "p50 ms", "p99 ms", "x ceil req/s", "x ceil p99",
+            "front cpu us/req", "workers cpu us/req", "errors")
+    body = [(r["subject"], str(r["concurrency"]), f"{r['rps']:,.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
+             "-" if r["rps_ratio"] is None else f"{r['rps_ratio']:.2f}",
+             "-" if r["p99_ratio"] is None else f"{r['p99_ratio']:.2f}",
+             f"{r['cpu_us_per_request']['front']:.0f}", f"{r['cpu_us_per_request']['workers']:.0f}",
+             str(r["non_2xx"] + r["socket_errors"])) for r in rows]
+    widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
+    for line in [head, *body]:
+        print("  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
+
+
+def print_memory(label: str, mem: dict[str, Any]) -> None:
+    def mb(m: dict[str, Any], key: str) -> str:
+        return f"{m.get(key, 0) / 1024:5.1f}"
+
+    server = mem.get("server", {})
+    print(f"  {label}: server RSS {mb(server, 'rss_kb')} MB, PSS {mb(server, 'pss_kb')} MB, USS {mb(server, 'uss_kb')} MB")
+    for w in mem.get("workers", []):
+        print(f"  {' ' * len(label)}  worker {w['pid']}: RSS {mb(w, 'rss_kb')} MB, PSS {mb(w, 'pss_kb')} MB, USS {mb(w, 'uss_kb')} MB")
+
+
+# ---------------------------------------------------------------------------------------
+# Main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="atlas-fn benchmarks against the ceiling (bench/README.md).")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 s per load, 1 repetition, 1 start-up sample")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT.relative_to(ROOT)})")
+    parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5; --quick 1)")
+    parser.add_argument("--reps", type=int, help="repetitions (default 3; --quick 1)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (apps, server logs, wrk scripts)")
+    args = parser.parse_args(argv)
+
+    if shutil.which("wrk") is None:
+        print(f"bench: wrk is not installed; it is the load generator. Install it with:\n\n    {WRK_INSTALL}\n",
+              file=sys.stderr)
+        return 2
+    seconds = args.duration or (1 if args.quick else 5)
+    reps = args.reps or (1 if args.quick else 3)
+    startup_samples = 1 if args.quick else 3
+
+    tmp = Path(tempfile.mkdtemp(prefix="atlas-fn-bench-"))
+    logs = tmp / "logs"
+    logs.mkdir()
+    servers: list[Server] = []
+    started = time.time()
+    try:
+        results = run(args, tmp, logs, servers, seconds, reps, startup_samples)
+    except HarnessError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for server in servers:
+            server.stop()
+        if args.keep:
+            print(f"bench: kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    results["wall_s"] = round(time.time() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nbench: every raw run is in {args.out} (took {results['wall_s']:.0f} s)")
+    return 0
+
+
+def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], seconds: int, reps: int,
+        startup_samples: int) -> dict[str, Any]:
+    info = machine()
+    print(f"bench: {info['cpus']} CPUs ({info['cpu']}), Python {info['python']}, aiohttp {info['aiohttp']}, "
+          f"{info['wrk']}; atlas-fn {info['git_head']}"
+          + (f" with uncommitted runtime/ changes ({len(info['git_dirty_runtime'])} files)" if info["git_dirty_runtime"] else ""))
+    print(f"bench: {seconds} s per wrk run, {reps} repetitions, loads -t1 -c1 and -t2 -c64; "
+          f"load average {' '.join(info['loadavg_start'])}", flush=True)
+
+    app, functions = write_bench_app(tmp / "bench")
+    ceiling = start_ceiling(logs)
+    servers.append(ceiling)
+    main_server = start_atlas_fn("atlas-fn", app, functions, logs)
+    servers.append(main_server)
+    base = {"ceiling": ceiling.wait_listening(), "atlas-fn": main_server.wait_listening()}
+    pool_line = next((s for s in main_server.lines if "listening on" in s), "")
+    urls = {"ceiling": base["ceiling"] + "/ceiling", "open": base["atlas-fn"] + webhook_path("open"),
+            "signed": base["atlas-fn"] + webhook_path("signed"), "endpoint": base["atlas-fn"] + ENDPOINT_PATH}
+    seen = check_subjects(urls)
+    print(f"bench: {pool_line.strip()}\nbench: every subject answered as expected", flush=True)
+    mem_fresh = memory_of(main_server)
+
+    scripts = tmp / "wrk"
+    scripts.mkdir()
+    post = write_lua(scripts / "signed.lua", "POST", SIGNED_BODY, _signed_headers())
+    get = write_lua(scripts / "get.lua", "GET")
+
+    def procs(server: Server) -> Callable[[], tuple[int, list[int]]]:
+        return lambda: (server.pid, server.children())
+
+    # The ceiling gets the signed subject's exact request: same method, body and headers.
+    targets = [Target("ceiling", urls["ceiling"], post, procs(ceiling)),
+               Target("open", urls["open"], get, procs(main_server)),
+               Target("signed", urls["signed"], post, procs(main_server)),
+               Target("endpoint", urls["endpoint"], get, procs(main_server))]
+    print("bench: warm-up (1 s per subject at c=64, not recorded)", flush=True)
+    for target in targets:
+        run_wrk(target, 2, 64, 1)
+    print("bench: load", flush=True)
+    runs = load_rounds(targets, LOADS, reps, seconds, "load")
+    rows = summarise(runs)
+    time.sleep(1.0)
+    mem_after = memory_of(main_server)
+    main_server.stop()
+
+    print(f"bench: signed at c=64 with --workers {', '.join(map(str, WORKER_COUNTS))} (ceiling in the rotation)", flush=True)
+    sweep_servers = {}
+    for count in WORKER_COUNTS:
+        sweep_servers[count] = start_atlas_fn(f"atlas-fn-w{count}", app, functions, logs, workers=count)
+        servers.append(sweep_servers[count])
+    sweep_targets = [Target("ceiling", urls["ceiling"], post, procs(ceiling))]
+    for count, server in sweep_servers.items():
+        url = server.wait_listening() + webhook_path("signed")
+        a = fetch(url, "POST", SIGNED_BODY, _signed_headers())
+        _expect(f"signed (--workers {count})", a, 202, lambda x: x.body == seen["signed"].encode(), "the same answer")
+        sweep_targets.append(Target(f"signed-w{count}", url, post, procs(server)))
+    for target in sweep_targets[1:]:
+        run_wrk(target, 2, 64, 1)
+    sweep_runs = load_rounds(sweep_targets, ((2, 64),), reps, seconds, "workers")
+    sweep_rows = summarise(sweep_runs)
+    for server in sweep_servers.values():
+        server.stop()
+
+    print("bench: start-up", flush=True)
+    startup = measure_startup(tmp, logs, startup_samples)
+
+    idle_workers = [w for m in (mem_after, startup["idle_memory"]) for w in m.get("workers", [])]
+    worker_mb = max((w.get("rss_kb", 0) for w in idle_workers), default=0) / 1024
+    verdict = verdicts(rows, startup, worker_mb)
+    access_lines = sum(1 for _ in open(main_server.log_path, "rb"))
+
+    print_table(rows, f"Results: median of {reps} repetitions of {seconds} s; ratios are paired per repetition "
+                      "(same repetition, same concurrency), median quoted")
+    print_table(sweep_rows, "Signed at c=64 by worker count (--workers N)")
+    print(f"\nStart-up, {STARTUP_FUNCTIONS} drop-in functions: first 200 after "
+          f"{startup['median_to_first_200_s']:.2f} s (listening after {startup['median_to_listening_s']:.2f} s), median of "
+          f"{len(startup['samples'])}")
+    print("\nIdle memory (MB)")
+    print_memory("bench app, fresh  ", mem_fresh)
+    print_memory("bench app, after load", mem_after)
+    print_memory(f"{STARTUP_FUNCTIONS}-function app  ", startup["idle_memory"])
+    print("\nTargets (issue 5 §2)")
+    for v in verdict:
+        print(f"  [{'MET ' if v['met'] else 'MISS'}] {v['goal']}: {v['shown']}")
+    if args.quick:
+        print("  (--quick: one short repetition; a smoke test, not a measurement)")
+
+    info["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    return {
+        "issue": 5, "quick": args.quick, "command": " ".join([Path(sys.executable).name, "bench/run.py", *(sys.argv[1:])]),
+        "machine": info, "settings": {"seconds_per_run": seconds, "reps": reps, "loads": [list(x) for x in LOADS],
+                                      "worker_counts": list(WORKER_COUNTS), "signed_body_bytes": len(SIGNED_BODY),
+                                      "main_server": pool_line.strip(), "access_log_lines": access_lines},
+        "subject_answers": seen, "summary": rows, "workers_summary": sweep_rows,
+        "runs": [{"subject": r.subject, "threads": r.threads, "connections": r.connections, "rep": r.rep, **r.data}
+                 for r in runs],
+        "workers_runs": [{"subject": r.subject, "threads": r.threads, "connections": r.connections, "rep": r.rep, **r.data}
+                         for r in sweep_runs],
+        "startup": startup, "memory": {"bench_fresh": mem_fresh, "bench_after_load": mem_after,
+                                       "startup_app": startup["idle_memory"]},
+        "targets": verdict,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
