@@ -69,7 +69,8 @@ _ALLOWED_FIELDS = (
     "httpReferrer, httpUserAgent, service, action"
 )
 _ALLOWED_KEYS = f"a key {PREFIX}<field>, <field> one of {_ALLOWED_FIELDS}"
-_ALLOWED_OPERATORS = "exactly one of $eq, $ne, $in, $nin, $exists"
+_OPERATOR_NAMES = ", ".join(OPERATORS)
+_ALLOWED_OPERATORS = f"an object with exactly one of {_OPERATOR_NAMES}"
 _ALLOWED_HEADER_NAME = "a name of letters, digits and !#$%&'*+-.^_`|~"
 
 
@@ -231,7 +232,7 @@ def _compile_field(key: Any, value: Any, path: str, problems: list[tuple[str, st
         return None
     if isinstance(value, Mapping) and any(isinstance(k, str) and k.startswith(("$", "%")) for k in value):
         return _compile_operator(target, value, path, problems)
-    allowed = f"{target.operand}, or an object with {_ALLOWED_OPERATORS}"
+    allowed = f"{target.operand}, or {_ALLOWED_OPERATORS}"
     literals = _literals([(value, path)], target, allowed, problems)
     return None if literals is None else Check(target.path, "$eq", target.key, target.header, literals)
 
@@ -270,7 +271,8 @@ def _compile_operator(
 ) -> Check | None:
     if len(value) != 1:
         keys = ", ".join(_quote(k) for k in value)
-        problems.append((path, f"an object with {len(value)} keys ({keys}); allowed: {_ALLOWED_OPERATORS}"))
+        text = f"an operator object with {len(value)} keys ({keys}) is not supported; allowed: {_ALLOWED_OPERATORS}"
+        problems.append((path, text))
         return None
     ((operator, operand),) = value.items()
     at = _json_path(path, operator)
@@ -288,7 +290,7 @@ def _compile_operator(
             return None
         return Check(target.path, operator, target.key, target.header, None, operand)
     else:
-        problems.append((at, f"{_describe_key(operator)} is not supported; allowed: {_ALLOWED_OPERATORS}"))
+        problems.append((at, f"{_describe_key(operator)} is not supported; allowed: {_OPERATOR_NAMES}"))
         return None
     return None if literals is None else Check(target.path, operator, target.key, target.header, literals)
 
