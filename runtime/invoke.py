@@ -25,6 +25,10 @@ from runtime.sandbox import load_exports
 from runtime.sandbox.guest import AttrDict, Console, Context, Values, to_attrdicts
 
 
+class LimitExceeded(Exception):
+    """A limit of atlas-fn's own, reported without an exception type name."""
+
+
 @dataclass(frozen=True)
 class LoadedFunction:
     name: str
@@ -43,12 +47,16 @@ class Invoker:
         self.app_meta: dict[str, Any] = boot.get("app", {})
         self.values = Values(boot.get("values", {}))
         self.environment: dict[str, Any] = boot.get("environment", {"tag": "", "values": {}})
-        self.memory_mb: int = boot.get("limits", {}).get("memory_mb", 0)
+        limits = boot.get("limits", {})
+        self.memory_mb: int = limits.get("memory_mb", 0)
+        self.max_response_bytes: int = limits.get("max_response_bytes", 0)
 
     def call(self, meta: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
         console = Console()
         try:
             return self._call(meta, body, console)
+        except LimitExceeded as exc:
+            return _error("FunctionExecutionError", str(exc), console), b""
         except MemoryError:
             limit = f" of {self.memory_mb} MB" if self.memory_mb else ""
             return _error("FunctionExecutionError", f"the function exceeded the memory limit{limit}", console, recycle=True), b""
@@ -80,6 +88,8 @@ class Invoker:
             kind=meta["kind"], touched=touched, status=status, body=set_body,
             respond_result=meta["respond_result"], result=serialise, head=meta["method"] == "HEAD",
         )
+        if final_body and self.max_response_bytes and len(final_body) > self.max_response_bytes:
+            raise LimitExceeded(f"the response body of {len(final_body)} bytes exceeds the limit of {self.max_response_bytes} bytes")
         has_type = any(n.lower() == "content-type" for n, _ in headers)
         ctype = rules.content_type(set_body is not None, final_body, has_type)
         if ctype:
