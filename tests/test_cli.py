@@ -147,3 +147,31 @@ def test_the_console_script_is_installed() -> None:
     assert exe.exists(), "pip install -e . installs the atlas-fn command"
     done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and "serve" in done.stdout
+
+
+def test_sigterm_finishes_calls_in_flight_then_exits_0(tmp_path: Path) -> None:
+    """Issue 4 §4: stop accepting, finish in-flight calls within the grace period, exit 0,
+    leave no worker process behind."""
+    functions = write_app(tmp_path / "functions", {
+        "slow.py": "def exports(payload, response):\n    n = 0\n    while n < 15000000:\n        n += 1\n    return 'done'\n",
+    })
+    proc = subprocess.Popen([*ATLAS_FN, "serve", "--functions", str(functions), "--port", "0", "--workers", "2"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = proc.stdout.readline()  # type: ignore[union-attr]
+        base = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner).group(1)  # type: ignore[union-attr]
+        workers = children(proc.pid)
+        import urllib.request
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(lambda: urllib.request.urlopen(f"{base}/api/client/v2.0/app/local/service/http/incoming_webhook/slow", timeout=30).read())
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGTERM)
+            assert pending.result(timeout=30) == b'"done"'
+        assert proc.wait(timeout=30) == 0
+        time.sleep(0.2)
+        assert [pid for pid in workers if alive(pid)] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
