@@ -1,36 +1,73 @@
 """Start-up: from folders on disk to a checked app and the data every worker boots with.
 
 Owns: what ``atlas-fn serve`` and ``atlas-fn check`` do before anything listens — load the
-app folder, compile every function it uses, and raise *one* ``ConfigError`` holding every
-problem of both steps, each with its file and JSON path or line.
+app folder, compile every function file and every ``can_evaluate`` rule, and raise *one*
+``ConfigError`` holding every problem of every step, each with its file and JSON path or line.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from runtime.app_config import App, read_app
-from runtime.errors import ConfigError
+from runtime.app_config import App, Endpoint, Webhook, read_app
+from runtime.can_evaluate import NEVER, Rule, UnsupportedRule, combine, compile_rule
+from runtime.errors import ConfigError, ConfigProblem
 from runtime.functions import app_functions, compile_all
 from runtime.settings import Settings
+
+
+Target = Webhook | Endpoint
 
 
 @dataclass(frozen=True)
 class Prepared:
     app: App
     boot: dict[str, Any]  # what runtime.worker receives first: functions, app data, limits
+    rules: Mapping[int, Rule]  # id(webhook or endpoint) -> its can_evaluate rule, when not "always"
 
 
 def prepare(app_dir: Path | None, functions_dir: Path | None, settings: Settings,
             environ: Mapping[str, str] = os.environ) -> Prepared:
     app, problems, show = read_app(app_dir, functions_dir, environ=environ)
     compiled, compile_problems = compile_all(app_functions(app), show=show)
-    if problems or compile_problems:
-        raise ConfigError(problems + compile_problems)
-    return Prepared(app, boot_data(app, compiled, settings))
+    rules, rule_problems = compile_rules(app, show)
+    if problems or compile_problems or rule_problems:
+        raise ConfigError(problems + compile_problems + rule_problems)
+    return Prepared(app, boot_data(app, compiled, settings), rules)
+
+
+def compile_rules(app: App, show: Callable[[Path], str] = str) -> tuple[dict[int, Rule], list[ConfigProblem]]:
+    """Each webhook's and endpoint's can_evaluate rule (an endpoint's ANDed with its function's
+    manifest rule), keyed by the target's identity; every unsupported rule is a problem."""
+    manifest = {entry.name: entry for entry in app.manifest}
+    manifest_file = app.functions_dir / "config.json" if app.functions_dir else Path("functions/config.json")
+    rules: dict[int, Rule] = {}
+    problems: list[ConfigProblem] = []
+
+    def rule(expression: Any, file: Path | None, where: str) -> Rule:
+        try:
+            return compile_rule(expression, where)
+        except UnsupportedRule as error:
+            shown = show(file) if file is not None else "(drop-in)"
+            problems.extend(ConfigProblem(shown, path, text) for path, text in error.problems)
+            return NEVER
+
+    targets: list[tuple[Target, Rule]] = [(hook, rule(hook.can_evaluate, hook.config_file, "$.can_evaluate")) for hook in app.webhooks]
+    for endpoint in app.endpoints:
+        select = f'$[?(@.route=={json.dumps(endpoint.route)} && @.http_method=={json.dumps(endpoint.http_method)})].can_evaluate'
+        own = rule(endpoint.can_evaluate, endpoint.config_file, select)
+        entry = manifest.get(endpoint.function_name)
+        if entry is not None:
+            own = combine(own, rule(entry.can_evaluate, manifest_file, f"$[?(@.name=={json.dumps(entry.name)})].can_evaluate"))
+        targets.append((endpoint, own))
+    for target, compiled in targets:
+        if not compiled.always:
+            rules[id(target)] = compiled
+    return rules, problems
 
 
 def boot_data(app: App, compiled: dict[str, dict[str, Any]], settings: Settings) -> dict[str, Any]:

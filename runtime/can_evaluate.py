@@ -119,7 +119,7 @@ class _Literals:
 class Check:
     """One ANDed field of a rule: ``%%request.<path>`` with ``operator`` (``$eq`` for a literal)."""
 
-    path: str  # as written after "%%request.", e.g. "headers.x-secret-key"
+    path: str = field(compare=False)  # as written after "%%request.", e.g. "headers.x-secret-key"
     operator: str
     key: str  # the context.request key: "httpMethod", "requestHeaders", ...
     header: str | None = None  # the lower-cased header name when key is "requestHeaders"
@@ -382,12 +382,14 @@ def _header(headers: Any, folded: str) -> Any:
     """The value of the header whose name is ``folded`` ignoring ASCII case; None if absent."""
     if type(headers) is not dict and not isinstance(headers, Mapping):
         return None
+    size = len(folded)
     found: Any = None
     joined: list[Any] | None = None
-    for name, values in headers.items():
-        if values is None or not isinstance(name, str) or len(name) != len(folded):
+    for name in headers:  # cheapest tests first: this runs per header per request
+        if type(name) is not str or len(name) != size or not name.isascii() or name.lower() != folded:
             continue
-        if not name.isascii() or name.lower() != folded:
+        values = headers[name]
+        if values is None:
             continue
         if found is None:
             found = values

@@ -98,7 +98,7 @@ async def _run(prepared: Prepared, settings: settings_module.Settings) -> None:
 
     from runtime.server import build_app
 
-    runner = web.AppRunner(build_app(prepared.app, settings, prepared.boot), shutdown_timeout=settings.shutdown_grace,
+    runner = web.AppRunner(build_app(prepared, settings), shutdown_timeout=settings.shutdown_grace,
                            access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)

@@ -19,11 +19,13 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from runtime import validation
-from runtime.app_config import App, Endpoint, Webhook
-from runtime.errors import AtlasFnError, FunctionError, InternalError, MethodNotAllowed, RequestTooLarge, TooManyRequests
+from runtime.app_config import Endpoint, Webhook
+from runtime.boot import Prepared
+from runtime.errors import (AtlasFnError, FunctionError, InternalError, MethodNotAllowed, NoMatchingRule, RequestTooLarge,
+                            TooManyRequests)
 from runtime.functions import function_key
 from runtime.host import FunctionRunner, WorkerPool
-from runtime.request import strip_secret
+from runtime.request import build_payload, strip_secret
 from runtime.routing import RouteTable
 from runtime.rules import response_format
 from runtime.settings import Settings
@@ -38,10 +40,11 @@ _ID_PREFIX = f"{int(time.time()) & 0xFFFFFF:06x}{os.getpid() & 0xFFFF:04x}"
 class Front:
     """The request handler and the state it needs, built once per server."""
 
-    def __init__(self, app: App, settings: Settings) -> None:
-        self.app = app
+    def __init__(self, prepared: Prepared, settings: Settings) -> None:
+        self.app = prepared.app
         self.settings = settings
-        self.routes = RouteTable.from_app(app)
+        self.routes = RouteTable.from_app(prepared.app)
+        self.rules = prepared.rules
         self.in_flight = 0
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -87,17 +90,26 @@ class Front:
                                    body=body, query_secret=query_secret, headers=request.headers)
         entry.verdict = f"{verdict.method}:{'ok' if verdict.ok else 'failed'} ({verdict.detail})"
         validation.raise_for(verdict)
+        url = f"{request.scheme}://{request.host}{request.path}"
+        route = target.route if isinstance(target, Endpoint) else None
+        rule = self.rules.get(id(target))
+        if rule is not None:
+            _, context_request = build_payload(
+                method=request.method, url=url, raw_query=raw_query, headers=list(request.headers.items()), body=b"",
+                remote=request.remote or "", kind=kind, service_type=service_type, route_or_url=route or "")
+            if not rule.allows(context_request):
+                raise NoMatchingRule(f"the request does not satisfy the can_evaluate rule of {entry.function}")
         meta = {
             "function": function_key(target.function),
             "kind": kind,
             "service_type": service_type,
             "method": request.method,
-            "url": f"{request.scheme}://{request.host}{request.path}",
+            "url": url,
             "raw_query": raw_query,
             "headers": request.raw_headers,
             "remote": request.remote or "",
             "respond_result": target.respond_result,
-            "route": target.route if isinstance(target, Endpoint) else None,
+            "route": route,
             "format": response_format(request.headers.get("Accept"), target.return_type) if isinstance(target, Endpoint) else "EJSON",
         }
         reply = await request.app[RUNNER].call(meta, body)
@@ -154,10 +166,10 @@ class _LogEntry:
         access_log.info("\n".join([line, *(f"  | {text}" for text in self.logs)]))
 
 
-def build_app(app: App, settings: Settings, boot: dict[str, Any] | None = None,
-              runner_factory: Callable[[], Any] | None = None) -> web.Application:
-    """The aiohttp application. The pool starts and stops with it (cleanup_ctx)."""
-    front = Front(app, settings)
+def build_app(prepared: Prepared, settings: Settings, runner_factory: Callable[[], Any] | None = None) -> web.Application:
+    """The aiohttp application for a prepared app (runtime.boot). The worker pool starts and
+    stops with it (cleanup_ctx); tests may pass ``runner_factory`` for an in-process runner."""
+    front = Front(prepared, settings)
     web_app = web.Application(client_max_size=settings.max_request_bytes, handler_args={"max_field_size": 16 * 1024})
 
     async def pool(web_app: web.Application) -> Any:
@@ -165,7 +177,7 @@ def build_app(app: App, settings: Settings, boot: dict[str, Any] | None = None,
             web_app[RUNNER] = runner_factory()
             yield
             return
-        workers = WorkerPool(boot or {}, size=settings.pool_size, timeout=settings.timeout,
+        workers = WorkerPool(prepared.boot, size=settings.pool_size, timeout=settings.timeout,
                              memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
                              max_reply_bytes=settings.max_response_bytes + 1024 * 1024)
         await workers.start()

@@ -75,6 +75,6 @@ def serve(aiohttp_client: Any) -> Serve:
         chosen = Settings(**settings)
         prepared = prepare(app_dir, functions_dir, chosen, environ=environ or {})
         factory = None if pool else (lambda: InProcessRunner(prepared.boot))
-        return await aiohttp_client(build_app(prepared.app, chosen, prepared.boot, runner_factory=factory))
+        return await aiohttp_client(build_app(prepared, chosen, runner_factory=factory))
 
     return make

@@ -1,0 +1,54 @@
+"""can_evaluate through the server: checked after validation, 401 NoMatchingRuleFound on
+false, unsupported rules refused at start-up naming the file (contract §2.6, §5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runtime.errors import ConfigError
+from tests.conftest import Serve, webhook_config, write_app
+
+SOURCE = "def exports(payload, response):\n    return 'ran'\n"
+
+
+def app_with_rule(root: Path, rule: object) -> Path:
+    config = webhook_config("guarded")
+    config["can_evaluate"] = rule
+    return write_app(root, {
+        "services/s/config.json": {"name": "s", "type": "http"},
+        "services/s/incoming_webhooks/guarded/config.json": config,
+        "services/s/incoming_webhooks/guarded/source.py": SOURCE,
+    })
+
+
+URL = "/api/client/v2.0/app/local/service/s/incoming_webhook/guarded"
+
+
+async def test_a_header_rule_allows_and_refuses(serve: Serve, tmp_path: Path) -> None:
+    """contract §2.6 example: {"%%request.headers.x-secret-key": "my-secret"}."""
+    client = await serve(app_with_rule(tmp_path / "app", {"%%request.headers.x-secret-key": "my-secret"}), None, pool=False)
+    allowed = await client.get(URL, headers={"X-Secret-Key": "my-secret"})
+    assert (allowed.status, await allowed.read()) == (200, b'"ran"')
+    refused = await client.get(URL, headers={"X-Secret-Key": "nope"})
+    assert refused.status == 401
+    body = await refused.json()
+    assert (body["error_code"], body["error"]) == ("NoMatchingRuleFound", "the request does not satisfy the can_evaluate rule of guarded")
+
+
+async def test_an_ip_rule(serve: Serve, tmp_path: Path) -> None:
+    client = await serve(app_with_rule(tmp_path / "app", {"%%request.remoteIPAddress": {"$nin": ["127.0.0.1"]}}), None, pool=False)
+    assert (await client.get(URL)).status == 401
+
+
+def test_an_unsupported_rule_is_a_start_up_problem_naming_the_file(tmp_path: Path) -> None:
+    from runtime.boot import prepare
+    from runtime.settings import Settings
+
+    app = app_with_rule(tmp_path / "app", {"%%user.id": "x"})
+    with pytest.raises(ConfigError) as failed:
+        prepare(app, None, Settings(), environ={})
+    [problem] = failed.value.problems
+    assert problem.file == "app/services/s/incoming_webhooks/guarded/config.json"
+    assert problem.where.startswith("$.can_evaluate")
