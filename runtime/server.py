@@ -67,6 +67,7 @@ class Front:
     async def _answer(self, request: web.Request, entry: "_LogEntry") -> web.StreamResponse:
         target = self.routes.resolve(request.method, request.path)
         entry.function = target.function_name if isinstance(target, Endpoint) else target.name
+        entry.legacy = isinstance(target, Webhook)
         if request.content_length and request.content_length > self.settings.max_request_bytes:
             raise RequestTooLarge(f"the request body of {request.content_length} bytes exceeds the limit of {self.settings.max_request_bytes} bytes")
         if self.in_flight >= self.settings.max_concurrency:
@@ -144,7 +145,7 @@ def _to_response(meta: dict[str, Any], body: bytes) -> web.Response:
 class _LogEntry:
     """One access-log line per request, then the function's console lines."""
 
-    __slots__ = ("request", "co_id", "function", "verdict", "error", "logs")
+    __slots__ = ("request", "co_id", "function", "verdict", "error", "logs", "legacy")
 
     def __init__(self, request: web.Request, co_id: str) -> None:
         self.request = request
@@ -153,6 +154,7 @@ class _LogEntry:
         self.verdict = "-"
         self.error = ""
         self.logs: list[str] = []
+        self.legacy = False  # a hit on a legacy webhook URL: name the caller (issue 3 §4)
 
     def finish(self, status: int, started: float) -> None:
         if not access_log.isEnabledFor(logging.INFO):
@@ -161,6 +163,8 @@ class _LogEntry:
         r = self.request
         line = (f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {r.method} {r.path} fn={self.function} "
                 f"validation={self.verdict} status={status} {ms:.1f}ms co_id={self.co_id}")
+        if self.legacy:
+            line += f" legacy-webhook caller={r.remote} user-agent={r.headers.get('User-Agent', '')!r}"
         if self.error:
             line += f" error={self.error!r}"
         access_log.info("\n".join([line, *(f"  | {text}" for text in self.logs)]))
