@@ -1,4 +1,4 @@
-"""The ``atlas-fn`` command: serve, check, sign.
+"""The ``atlas-fn`` command: serve, check, sign, migrate, diff.
 
 Owns: parsing the command line, printing reports, exit codes, and running the server until
 SIGTERM or SIGINT. Start-up problems are printed all at once, one per line, never as a
@@ -61,6 +61,24 @@ def _parser() -> argparse.ArgumentParser:
     body.add_argument("--body-file", dest="body_file", type=Path, help="a file holding the body")
     sign.add_argument("--curl", metavar="URL", help="print a ready curl command for this URL instead")
     sign.set_defaults(run=_sign)
+
+    migrate = commands.add_parser("migrate", help="convert the app's HTTP-service webhooks into HTTPS endpoints")
+    migrate.add_argument("app_dir", type=Path, metavar="APP_DIR", help="an exported App Services app folder")
+    migrate.add_argument("--functions", type=Path, default=None,
+                         help="function files (default: the app's functions/ if it has one, else ./functions)")
+    migrate.add_argument("--dry-run", dest="dry_run", action="store_true", help="print what would change; write nothing")
+    migrate.set_defaults(run=_migrate)
+
+    diff = commands.add_parser("diff", help="send the same requests to each webhook and its converted endpoint; report every difference")
+    diff.add_argument("app_dir", type=Path, metavar="APP_DIR", help="an exported App Services app folder")
+    diff.add_argument("--functions", type=Path, default=None,
+                      help="function files (default: the app's functions/ if it has one, else ./functions)")
+    diff.add_argument("--request", dest="request_file", type=Path, metavar="FILE",
+                      help="a JSON array of requests {method, query, headers, body} (default: one per webhook)")
+    diff.add_argument("--webhook", dest="webhooks", action="append", default=[], metavar="SVC/NAME",
+                      help="compare only this webhook (repeatable)")
+    diff.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="also write a machine-readable report")
+    diff.set_defaults(run=_diff)
     return parser
 
 
@@ -145,6 +163,19 @@ def _sign(args: argparse.Namespace) -> int:
     print(f"curl -X POST {shlex.quote(args.curl)} -H 'Content-Type: application/json' "
           f"-H {shlex.quote(f'{header}: {signature}')} {data}")
     return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from runtime import migrate
+
+    return migrate.command(args.app_dir, args.functions, dry_run=args.dry_run)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from runtime import diff
+
+    return diff.command(args.app_dir, args.functions, request_file=args.request_file, only=args.webhooks,
+                        json_out=args.json_out)
 
 
 if __name__ == "__main__":
