@@ -80,5 +80,7 @@ def boot_data(app: App, compiled: dict[str, dict[str, Any]], settings: Settings)
             "memory_mb": settings.memory_mb,
             "cpu_seconds": settings.timeout,
             "max_response_bytes": settings.max_response_bytes,
+            "max_log_bytes": settings.max_log_bytes,
+            "max_recursion_depth": settings.max_recursion_depth,
         },
     }

@@ -174,7 +174,11 @@ def build_app(prepared: Prepared, settings: Settings, runner_factory: Callable[[
     """The aiohttp application for a prepared app (runtime.boot). The worker pool starts and
     stops with it (cleanup_ctx); tests may pass ``runner_factory`` for an in-process runner."""
     front = Front(prepared, settings)
-    web_app = web.Application(client_max_size=settings.max_request_bytes, handler_args={"max_field_size": 16 * 1024})
+    web_app = web.Application(client_max_size=settings.max_request_bytes, handler_args={
+        "max_headers": settings.max_headers,
+        "max_field_size": settings.max_header_line_bytes,
+        "max_line_size": settings.max_header_line_bytes,
+    })
 
     async def pool(web_app: web.Application) -> Any:
         if runner_factory is not None:

@@ -26,6 +26,10 @@ class Settings:
     max_request_bytes: int = 18 * MB  # larger requests get 413 (App Services: 18 MB)
     max_response_bytes: int = 18 * MB  # larger function responses are a FunctionExecutionError
     max_concurrency: int = 10_000  # requests in flight before 429 (App Services: 10,000)
+    max_headers: int = 128  # header lines per request; more is 400 from the HTTP parser
+    max_header_line_bytes: int = 8190  # one header line; App Services' Go front took 1 MB in all
+    max_log_bytes: int = MB  # console output kept per call; the rest is counted, not kept
+    max_recursion_depth: int = 1000  # nested guest calls before RecursionError (400)
     shutdown_grace: float = 10.0  # seconds SIGTERM waits for calls in flight
 
     @property
@@ -36,7 +40,8 @@ class Settings:
 _LIMITS: dict[str, tuple[float, float]] = {
     "port": (0, 65535), "workers": (0, 256), "timeout": (0.001, 86400), "memory_mb": (64, 1 << 20),
     "max_request_bytes": (1, 1 << 40), "max_response_bytes": (1, 1 << 40), "max_concurrency": (1, 1 << 30),
-    "shutdown_grace": (0, 3600),
+    "shutdown_grace": (0, 3600), "max_headers": (1, 10_000), "max_header_line_bytes": (256, 1 << 24),
+    "max_log_bytes": (0, 1 << 30), "max_recursion_depth": (50, 100_000),
 }
 
 

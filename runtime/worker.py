@@ -23,6 +23,7 @@ from runtime import protocol
 
 PR_SET_PDEATHSIG = 1
 FILE_DESCRIPTORS = 32
+HOST_FRAMES = 20
 
 
 def _die_with_parent() -> None:
@@ -97,6 +98,8 @@ def main() -> None:
     limits = boot.get("limits", {})
     cpu_seconds = float(limits.get("cpu_seconds", 0))
     _limit(int(limits.get("memory_mb", 0)))
+    # guest frames plus the few of ours beneath them (worker loop, invoke, sandbox)
+    sys.setrecursionlimit(int(limits.get("max_recursion_depth", 1000)) + HOST_FRAMES)
     _write(out, protocol.encode_reply({"ready": True, "pid": os.getpid()}))
     while True:
         frame = _read_frame(stream)

@@ -76,3 +76,35 @@ async def test_a_response_body_over_the_limit_is_a_function_error(serve: Serve, 
     assert resp.status == 400
     body = await resp.json()
     assert (body["error_code"], body["error"]) == ("FunctionExecutionError", "the response body of 2000 bytes exceeds the limit of 1000 bytes")
+
+
+RECURSE = (
+    "def down(n):\n"
+    "    return 0 if n == 0 else 1 + down(n - 1)\n"
+    "def exports(payload, response):\n"
+    "    return down(int(payload.query['n']))\n"
+)
+
+
+async def test_recursion_depth_is_a_setting(serve: Serve, tmp_path: Path) -> None:
+    functions = write_app(tmp_path / "f", {"recurse.py": RECURSE})
+    client = await serve(None, functions, max_recursion_depth=100)
+    ok = await client.get(url("recurse") + "?n=90")
+    assert (ok.status, await ok.read()) == (200, b'{"$numberInt":"90"}')
+    deep = await client.get(url("recurse") + "?n=150")
+    body = await deep.json()
+    assert (deep.status, body["error_code"]) == (400, "FunctionExecutionError")
+    assert body["error"].startswith("RecursionError: maximum recursion depth exceeded")
+
+
+async def test_header_count_is_a_setting(serve: Serve, functions: Path) -> None:
+    client = await serve(None, functions, pool=False, max_headers=20)
+    too_many = await client.get(url("echo"), headers={f"X-H{i}": "v" for i in range(30)})
+    assert too_many.status == 400
+    assert (await client.get(url("echo"))).status == 200  # the server is still up
+
+
+async def test_header_line_size_is_a_setting(serve: Serve, functions: Path) -> None:
+    client = await serve(None, functions, pool=False, max_header_line_bytes=1000)
+    assert (await client.get(url("echo"), headers={"X-Big": "v" * 2000})).status in (400, 431)
+    assert (await client.get(url("echo"), headers={"X-Small": "v" * 500})).status == 200
