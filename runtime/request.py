@@ -22,18 +22,21 @@ _FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})  # Go's Request.ParseForm re
 _DROPPED_HEADERS = frozenset({"Host", "Transfer-Encoding"})  # Go's server moves these out of Header
 
 
+_CANONICAL_CACHE: dict[str, str] = {}
+_CANONICAL_CACHE_SIZE = 4096  # header names repeat from request to request; a bound keeps it small
+
+
 def canonical_header_key(name: str) -> str:
     """Go's ``textproto.CanonicalMIMEHeaderKey``: upper-case the first letter and each letter
     after ``-``, lower-case the rest; a name holding a space or any non-token byte (including
     non-ASCII) is returned unchanged."""
-    if not all(c in _TOKEN for c in name):
-        return name
-    out = []
-    upper = True
-    for c in name:
-        out.append(c.upper() if upper else c.lower())
-        upper = c == "-"
-    return "".join(out)
+    cached = _CANONICAL_CACHE.get(name)
+    if cached is not None:
+        return cached
+    key = "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-")) if _TOKEN.issuperset(name) else name
+    if len(_CANONICAL_CACHE) < _CANONICAL_CACHE_SIZE:
+        _CANONICAL_CACHE[name] = key
+    return key
 
 
 def parse_query(raw: str) -> list[tuple[str, str]]:
