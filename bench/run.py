@@ -208,7 +208,6 @@ class Server:
         return self.url
 
     def output_tail(self, lines: int = 20) -> str:
-        self._log.flush()
         err = self.log_path.read_text(errors="replace").splitlines()[-lines:]
         return "\n".join(["  stdout: " + s for s in self.lines[-lines:]] + ["  stderr: " + s for s in err])
 
@@ -506,11 +505,20 @@ def measure_startup(root: Path, logs: Path, samples: int) -> dict[str, Any]:
             while True:
                 answer = fetch(url + url_path + "?size=3")
                 if answer.status == 200:
+                    if f'"fn{STARTUP_FUNCTIONS - 1:03d}"'.encode() not in answer.body:
+                        raise HarnessError(f"start-up app: unexpected answer {answer.body[:200]!r}")
                     break
                 if time.perf_counter() - server.started > 60:
                     raise HarnessError(f"start-up app: no 200 within 60 s; last answer {answer.status} {answer.body[:200]!r}")
                 time.sleep(0.005)
             first = time.perf_counter() - server.started
+            deadline = time.perf_counter() + 5  # the route table follows the listening line
+            while (routes := sum(1 for s in server.lines if "/incoming_webhook/fn" in s)) < STARTUP_FUNCTIONS:
+                if time.perf_counter() > deadline:
+                    break
+                time.sleep(0.01)
+            if routes != STARTUP_FUNCTIONS:
+                raise HarnessError(f"start-up app: the route table lists {routes} functions, not {STARTUP_FUNCTIONS}")
             results.append({"to_listening_s": listening, "to_first_200_s": first})
             print(f"  [start-up {i + 1}/{samples}] {STARTUP_FUNCTIONS} functions: listening after {listening:.2f} s, "
                   f"first 200 after {first:.2f} s", flush=True)
@@ -552,9 +560,18 @@ def machine() -> dict[str, Any]:
         "pymongo": versions[3] if len(versions) > 3 else None,
         "wrk": (text(["wrk", "--version"]).splitlines() or [""])[0],
         "git_head": text(["git", "rev-parse", "--short", "HEAD"]),
-        "git_dirty_runtime": text(["git", "status", "--porcelain", "--", "runtime"]).splitlines(),
+        "git_dirty_runtime": [line.strip() for line in text(["git", "status", "--porcelain", "--", "runtime"]).splitlines()],
+        "runtime_sha256": runtime_fingerprint(),
         "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
     }
+
+
+def runtime_fingerprint() -> str:
+    """sha256 over runtime/**/*.py as they are on disk: the exact code measured, committed or not."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "runtime").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def verdicts(rows: list[dict[str, Any]], startup: dict[str, Any], worker_mb: float) -> list[dict[str, Any]]:
@@ -721,6 +738,10 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
     print_table(rows, f"Results: median of {reps} repetitions of {seconds} s; ratios are paired per repetition "
                       "(same repetition, same concurrency), median quoted")
     print_table(sweep_rows, "Signed at c=64 by worker count (--workers N)")
+    failed = [r for r in rows + sweep_rows if r["non_2xx"] or r["socket_errors"]]
+    for r in failed:
+        print(f"  WARNING: {r['subject']} c={r['concurrency']}: {r['non_2xx']} non-2xx answers and "
+              f"{r['socket_errors']} socket errors under load; its figures are not comparable")
     print(f"\nStart-up, {STARTUP_FUNCTIONS} drop-in functions: first 200 after "
           f"{startup['median_to_first_200_s']:.2f} s (listening after {startup['median_to_listening_s']:.2f} s), median of "
           f"{len(startup['samples'])}")

@@ -10,6 +10,7 @@ RestrictedPython refuses to read or write, and the object takes no attribute wri
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import bson
@@ -19,6 +20,10 @@ MAX_HEADER_BYTES = 16 * 1024
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # Framing headers belong to the server: a function that could set them could split responses.
 _RESERVED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer"})
+# RFC 9110 §5.5: a field value holds no control character but HTAB. aiohttp refuses the others
+# only when it writes the response, by dropping the connection: refuse them here, where the
+# function gets an error it can read.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class Response:
@@ -34,6 +39,8 @@ class Response:
     def setStatusCode(self, code: Any) -> "Response":  # noqa: N802 - App Services name
         if type(code) is bool or not isinstance(code, int) or not 100 <= code <= 599:
             raise ValueError(f"response.setStatusCode: {_show(code)} is not an HTTP status code; allowed: an integer from 100 to 599")
+        if code == 101:  # a final 101 turns the connection into a tunnel for proxies that trust it
+            raise ValueError("response.setStatusCode: 101 Switching Protocols is not allowed; the server never switches protocols")
         self._status = int(code)
         self._touched = True
         return self
@@ -91,6 +98,8 @@ def _check_header(method: str, name: Any, value: Any) -> tuple[str, str]:
         raise TypeError(f"response.{method}: the value of {name} must be a string, not '{type(value).__name__}'")
     if "\r" in value or "\n" in value or "\x00" in value:
         raise ValueError(f"response.{method}: the value of {name} contains a line break or NUL")
+    if _CONTROL.search(value):
+        raise ValueError(f"response.{method}: the value of {name} contains a control character; allowed: tab, space and visible characters")
     return name, value
 
 

@@ -19,6 +19,7 @@ from RestrictedPython.transformer import RestrictingNodeTransformer
 
 _LINE = re.compile(r"^Line (\d+|None): (.*)$", re.DOTALL)
 GUEST_GLOBALS = "context, utils, EJSON, JSON, BSON and console"
+TOO_DEEP = "is nested too deeply to compile; split long chains of operators and deeply nested expressions"
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,22 @@ class AtlasPolicy(RestrictingNodeTransformer):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:  # noqa: N802
         self.error(node, f"class statements are not allowed (class {node.name}); use functions and dicts.")
 
+    def visit_Name(self, node: ast.Name) -> ast.AST:  # noqa: N802
+        # RestrictedPython turns `printed` into `_print()`, which here is the call's console
+        # writer, not the text printed so far: refuse the name rather than hand that object out.
+        if node.id == "printed" and isinstance(node.ctx, ast.Load):
+            self.error(node, "the name `printed` is not supported; print() and console.log() write to the function's log.")
+        return super().visit_Name(node)
+
 
 def compile_function(source: str, filename: str) -> CodeType:
     """Compile one function file, or raise CompileFailed with every problem in line order."""
-    result = compile_restricted_exec(source, filename=filename, policy=AtlasPolicy)
+    try:
+        result = compile_restricted_exec(source, filename=filename, policy=AtlasPolicy)
+    except SyntaxError as exc:  # found by CPython's own compiler after RestrictedPython's checks
+        raise CompileFailed([CompileProblem(exc.lineno, f"{type(exc).__name__}: {exc.msg}")]) from None
+    except (RecursionError, MemoryError):  # the parser or the checker ran out of stack
+        raise CompileFailed([CompileProblem(None, TOO_DEEP)]) from None
     problems = [_problem(e) for e in result.errors]
     if not problems and not _defines_exports(source):
         problems.append(CompileProblem(None, "defines no `exports`; a function file must define `def exports(payload, response): ...`"))

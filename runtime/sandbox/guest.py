@@ -2,9 +2,10 @@
 
 Owns: ``AttrDict`` (mappings readable as ``payload.query`` and ``payload["query"]``),
 ``Namespace`` (read-only bags of functions such as ``utils.crypto``), ``Console``,
-``Context`` and the builders of the per-call ``context`` and shared ``utils``, ``EJSON``,
-``JSON`` and ``BSON``. Every public name here is a reviewed exposure: each one has an
-escape test in ``tests/sandbox/``. Must not import asyncio or aiohttp.
+``Context`` (with ``EnvironmentDict``, whose ``values`` is data) and the builders of the
+per-call ``context`` and shared ``utils``, ``EJSON``, ``JSON`` and ``BSON``. Every public
+name here is a reviewed exposure: each one has an escape test in ``tests/sandbox/``.
+Must not import asyncio or aiohttp.
 
 Rules every facade keeps:
 - state that must not be reached lives in underscore names (RestrictedPython refuses them);
@@ -51,7 +52,17 @@ class AttrDict(dict):
             raise AttributeError(f"no field named {name!r}") from None
 
 
+class EnvironmentDict(AttrDict):
+    """``context.environment``: ``values`` reads the environment's values, as App Services
+    documents (``context.environment.values.<name>``); on an AttrDict it is the dict method."""
+
+    @property
+    def values(self) -> Any:  # type: ignore[override]
+        return self["values"]
+
+
 ejson.register_mapping_type(AttrDict)  # guest objects serialise as the objects they are
+ejson.register_mapping_type(EnvironmentDict)
 
 
 def to_attrdicts(value: Any) -> Any:
@@ -102,10 +113,11 @@ class Console:
         line = " ".join(_console_text(a) for a in args)
         if level != "log":
             line = f"{level.upper()} {line}"
-        if self._size + len(line) > MAX_CONSOLE_BYTES:
+        size = _reply_size(line)
+        if self._size + size > MAX_CONSOLE_BYTES:
             self._dropped += 1
             return
-        self._size += len(line)
+        self._size += size
         self._lines.append(line)
 
     def log(self, *args: Any) -> None:
@@ -128,6 +140,14 @@ class Console:
         if self._dropped:
             return [*self._lines, f"… {self._dropped} more console lines dropped (limit {MAX_CONSOLE_BYTES} bytes per call)"]
         return list(self._lines)
+
+
+def _reply_size(line: str) -> int:
+    """The bytes ``line`` takes in the worker's JSON reply: the cap is on those, not on characters
+    (an emoji is 4 bytes, a control character 6), so a call's log always fits the reply frame."""
+    if line.isascii() and line.isprintable() and '"' not in line and "\\" not in line:
+        return len(line) + 3  # quotes and a comma
+    return len(json.dumps(line, ensure_ascii=False).encode("utf-8", "surrogatepass")) + 1
 
 
 def _console_text(value: Any) -> str:
@@ -165,7 +185,7 @@ class Context:
         self.request = to_attrdicts(dict(request))
         self.values = values
         self.app = to_attrdicts(dict(app))
-        self.environment = to_attrdicts(copy.deepcopy(dict(environment)))
+        self.environment = EnvironmentDict(to_attrdicts(copy.deepcopy(dict(environment))))
         self.user = AttrDict(type="system", data=AttrDict(), identities=[]) if system else AttrDict()
         self._system = system
 

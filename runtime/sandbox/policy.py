@@ -121,18 +121,47 @@ def _mapping_or_pairs(builtin: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+class GuardedType:
+    """A builtin class as guest code sees it: calling it runs the guarded wrapper, while
+    ``isinstance(x, dict)`` and ``issubclass`` check against the real class. The real class
+    itself (and its attributes, such as ``dict.fromkeys``) is not handed out."""
+
+    __slots__ = ("_real", "_call")
+
+    def __init__(self, real: type, call: Callable[..., Any]) -> None:
+        self._real = real
+        self._call = call
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(*args, **kwargs)
+
+    def __instancecheck__(self, instance: Any) -> bool:
+        return isinstance(instance, self._real)
+
+    def __subclasscheck__(self, subclass: Any) -> bool:
+        return issubclass(subclass, self._real)
+
+    def __repr__(self) -> str:
+        return f"<class '{self._real.__name__}'>"
+
+
+def _reversed(seq: Any) -> Any:
+    return reversed(seq if isinstance(seq, (list, tuple, str, range)) else list(guarded_getiter(seq)))
+
+
 def _base_builtins() -> dict[str, Any]:
     allowed = {k: v for k, v in safe_builtins.items() if k not in _DROPPED}
     allowed.update(
         getattr=guarded_getattr,
         hasattr=guarded_hasattr,
         _getattr_=guarded_getattr,
-        dict=_mapping_or_pairs(dict),
-        list=_iterating(list), set=_iterating(set), frozenset=_iterating(frozenset),
-        tuple=_iterating(tuple), sorted=_iterating(sorted), zip=_iterating(zip),
-        enumerate=_iterating(enumerate), reversed=lambda seq: reversed(seq if isinstance(seq, (list, tuple, str, range)) else list(guarded_getiter(seq))),
-        map=lambda func, *its: map(func, *(guarded_getiter(i) for i in its)),
-        filter=lambda func, it: filter(func, guarded_getiter(it)),
+        dict=GuardedType(dict, _mapping_or_pairs(dict)),
+        list=GuardedType(list, _iterating(list)), set=GuardedType(set, _iterating(set)),
+        frozenset=GuardedType(frozenset, _iterating(frozenset)), tuple=GuardedType(tuple, _iterating(tuple)),
+        sorted=_iterating(sorted), zip=GuardedType(zip, _iterating(zip)),
+        enumerate=GuardedType(enumerate, _iterating(enumerate)), reversed=GuardedType(reversed, _reversed),
+        map=GuardedType(map, lambda func, *its: map(func, *(guarded_getiter(i) for i in its))),
+        filter=GuardedType(filter, lambda func, it: filter(func, guarded_getiter(it))),
         sum=_iterating(sum), any=_iterating(any), all=_iterating(all),
         min=_one_or_many(min), max=_one_or_many(max),
     )

@@ -1,0 +1,281 @@
+"""Every hostile function file under tests/fixtures/hostile/ gets exactly the outcome it states.
+
+Issue 4 §2. Each fixture is one attack; its first line says what must happen to it:
+
+    # expect: compile-error "<fragment of one problem>"
+    # expect: runtime-error <ExceptionName> "<fragment of the message>"
+    # expect: ok <JSON of the return value>
+    # expect: killed <error_code> "<fragment of the error text>"
+    # expect: isolated <JSON of the return value, on every call>
+
+An optional ``# xfail: <reason>`` line marks an outcome that is wrong today because of a
+module this suite may not change; the guarantees of the outcome are still asserted, and
+the test fails once the wrong part is fixed, so the line gets removed.
+
+compile-error, runtime-error and ok files run in this process through the real compiler,
+policy, guest API and ``runtime.invoke.Invoker`` (the worker's own code, without the
+process): fast, and exact about messages. killed and isolated files run through the real
+worker pool behind the real aiohttp app (the ``serve`` fixture): a killed call must get
+its App Services error envelope while a concurrent well-behaved call succeeds and the
+pool refills; an isolated file is called twice by one worker and must return the same
+value each time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import marshal
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtime import ejson
+from runtime.bsontypes import BSON, Binary
+from runtime.invoke import Invoker
+from runtime.response import Response
+from runtime.sandbox import _SHARED
+from runtime.sandbox.compiler import CompileFailed, compile_function
+from runtime.sandbox.guest import Console, Context, Values, to_attrdicts
+from runtime.sandbox.policy import fresh_globals
+from runtime.server import RUNNER
+from tests.conftest import ROOT, Serve, write_app
+
+HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
+THREAT_MODEL = ROOT / "THREAT_MODEL.md"
+OUTCOMES = ("compile-error", "runtime-error", "ok", "killed", "isolated")
+_EXPECT = re.compile(r"# expect: (?P<outcome>[a-z-]+)(?: (?P<rest>.*))?\Z")
+_NAMED = re.compile(r"(?P<name>[A-Za-z]+) (?P<text>\".*\")\Z")
+
+# In-process calls: an endpoint answering JSON, so the return value reads back as plain JSON.
+VALUES = {"greeting": "Hello", "list": [1, 2, 3]}
+CALL = {
+    "function": "hostile", "method": "POST", "url": "http://127.0.0.1:8080/hostile", "raw_query": "a=1",
+    "headers": [(b"X-A", b"b"), (b"Content-Type", b"application/json")], "remote": "127.0.0.1",
+    "kind": "endpoint", "service_type": "http", "respond_result": True, "route": "/hostile", "format": "JSON",
+}
+BODY = b'{"k":1}'
+
+# Pool calls: short limits, two workers (one for the attack, one for the bystander).
+TIMEOUT = 1.0
+ISOLATED_TIMEOUT = 2.0
+MEMORY_MB = 256
+GOOD = "def exports(payload, response):\n    return {'ok': True}\n"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    outcome: str
+    name: str = ""  # exception name (runtime-error) or App Services error_code (killed)
+    text: str = ""  # message fragment (compile-error, runtime-error, killed)
+    value: Any = None  # return value (ok, isolated)
+    xfail: str = ""
+
+
+def expectation(path: Path) -> Expectation:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    match = _EXPECT.match(lines[0]) if lines else None
+    if not match or match["outcome"] not in OUTCOMES:
+        raise AssertionError(f"{path.name}: the first line must be '# expect: <{'|'.join(OUTCOMES)}> ...', not {lines[:1]}")
+    outcome, rest = match["outcome"], match["rest"] or ""
+    xfail = next((line[len("# xfail: "):] for line in lines[1:] if line.startswith("# xfail: ")), "")
+    if outcome in ("ok", "isolated"):
+        return Expectation(outcome, value=json.loads(rest), xfail=xfail)
+    if outcome == "compile-error":
+        return Expectation(outcome, text=json.loads(rest), xfail=xfail)
+    named = _NAMED.match(rest)
+    if not named:
+        raise AssertionError(f"{path.name}: '{outcome}' needs a name and a quoted fragment, got {rest!r}")
+    return Expectation(outcome, name=named["name"], text=json.loads(named["text"]), xfail=xfail)
+
+
+def fixtures(*outcomes: str) -> list[Any]:
+    chosen = [p for p in sorted(HOSTILE.glob("*.py")) if expectation(p).outcome in outcomes]
+    return [pytest.param(p, id=p.stem) for p in chosen]
+
+
+def settle(expect: Expectation, fragment_ok: bool, detail: str) -> None:
+    """The last assertion of a test: the stated fragment, or the documented xfail."""
+    if expect.xfail:
+        if fragment_ok:
+            pytest.fail(f"fixed: remove the '# xfail' line of this fixture ({expect.xfail})")
+        pytest.xfail(f"{expect.xfail} [now: {detail}]")
+    assert fragment_ok, detail
+
+
+# --- in process ------------------------------------------------------------------------------
+
+def invoke(path: Path) -> tuple[dict[str, Any], bytes]:
+    code = compile_function(path.read_text(encoding="utf-8"), path.name)
+    invoker = Invoker({
+        "functions": {"hostile": {"filename": path.name, "code": marshal.dumps(code)}},
+        "app": {"id": "hostile-app", "clientAppId": "hostile-app", "name": "hostile"},
+        "values": VALUES, "environment": {"tag": "test", "values": {"region": "local"}},
+        "limits": {"memory_mb": MEMORY_MB},
+    })
+    return invoker.call(dict(CALL), BODY)
+
+
+@pytest.mark.parametrize("path", fixtures("compile-error"))
+def test_refused_at_compile_time(path: Path) -> None:
+    expect = expectation(path)
+    with pytest.raises(CompileFailed) as failed:
+        compile_function(path.read_text(encoding="utf-8"), path.name)
+    messages = [p.message for p in failed.value.problems]
+    settle(expect, any(expect.text in m for m in messages), f"{expect.text!r} not in {messages}")
+
+
+@pytest.mark.parametrize("path", fixtures("runtime-error"))
+def test_raises_at_run_time(path: Path) -> None:
+    expect = expectation(path)
+    meta, body = invoke(path)
+    assert "error" in meta, f"no error: {meta} {body[:200]!r}"
+    assert meta["error"]["code"] == "FunctionExecutionError"
+    message = meta["error"]["message"]
+    assert message == expect.name or message.startswith(f"{expect.name}: "), message
+    # What is not an Exception (GeneratorExit, BaseException…) or is a MemoryError ends the worker.
+    assert meta.get("recycle", False) == (expect.name in ("GeneratorExit", "BaseException", "MemoryError")), meta
+    settle(expect, expect.text in message, f"{expect.text!r} not in {message!r}")
+
+
+@pytest.mark.parametrize("path", fixtures("ok"))
+def test_harmless(path: Path) -> None:
+    expect = expectation(path)
+    meta, body = invoke(path)
+    if "error" in meta:
+        settle(expect, False, f"failed: {meta['error']}")
+    settle(expect, (json.loads(body) if body else None) == expect.value, f"{body[:300]!r} != {expect.value!r}")
+
+
+# --- through the real worker pool ------------------------------------------------------------
+
+def url(name: str) -> str:
+    return f"/api/client/v2.0/app/hostile-app/service/http/incoming_webhook/{name}"
+
+
+def pool_app(tmp_path: Path, hostile: Path) -> Path:
+    app = write_app(tmp_path / "app", {
+        "realm_config.json": {"app_id": "hostile-app", "name": "hostile"},
+        "values/list.json": {"name": "list", "value": VALUES["list"], "from_secret": False},
+        "functions/good.py": GOOD,
+    })
+    shutil.copyfile(hostile, app / "functions" / "hostile.py")
+    return app
+
+
+async def envelope(resp: Any) -> tuple[int, str, str]:
+    data = await resp.read()
+    body = json.loads(data) if resp.content_type == "application/json" else None
+    if type(body) is not dict:  # not an error envelope at all
+        return resp.status, "", data[:200].decode("utf-8", "replace")
+    return resp.status, body.get("error_code", ""), body.get("error", "")
+
+
+async def refilled(client: Any, before: list[int], replaced: bool) -> None:
+    """Every worker idle again, and the attacked one replaced when its call had to end it."""
+    pool = client.app[RUNNER]
+    for _ in range(250):
+        if len(pool.idle) == pool.size and (pool.pids() != before or not replaced):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the pool did not refill: {pool.pids()} idle={len(pool.idle)} (before {before})")
+
+
+@pytest.mark.parametrize("path", fixtures("killed"))
+async def test_stopped_at_its_limit(serve: Serve, tmp_path: Path, path: Path) -> None:
+    expect = expectation(path)
+    client = await serve(pool_app(tmp_path, path), None, workers=2, timeout=TIMEOUT, memory_mb=MEMORY_MB)
+    before = client.app[RUNNER].pids()
+    attack = asyncio.ensure_future(client.post(url("hostile"), data=b"{}"))
+    await asyncio.sleep(0.1)
+    bystander = await client.get(url("good"))
+    assert bystander.status == 200 and await bystander.json() == {"ok": True}
+    status, code, text = await envelope(await attack)
+    stopped = (status, code) == (400, expect.name) and expect.text in text
+    if expect.xfail and not stopped:
+        settle(expect, False, f"{(status, code, text)} is not (400, {expect.name!r}, …{expect.text!r}…)")
+    assert (status, code) == (400, expect.name), (status, code, text)
+    assert expect.text in text, f"{expect.text!r} not in {text!r}"
+    # a call stopped at its time or memory limit takes its worker with it
+    await refilled(client, before, replaced=code == "ExecutionTimeLimitExceeded" or "memory limit" in text)
+    after = await asyncio.gather(*(client.get(url("good")) for _ in range(2)))
+    assert [r.status for r in after] == [200, 200]
+    settle(expect, True, "")
+
+
+@pytest.mark.parametrize("path", fixtures("isolated"))
+async def test_calls_share_nothing(serve: Serve, tmp_path: Path, path: Path) -> None:
+    expect = expectation(path)
+    client = await serve(pool_app(tmp_path, path), None, workers=1, timeout=ISOLATED_TIMEOUT)
+    pid = client.app[RUNNER].pids()
+    answers = []
+    for _ in range(3):
+        resp = await client.post(url("hostile"), data=b"{}")
+        body = await resp.read()
+        answers.append(ejson.parse(body) if resp.status == 200 else (resp.status, body[:200]))
+    same_worker = client.app[RUNNER].pids() == pid
+    settle(expect, same_worker and answers == [expect.value] * 3, f"answers {answers} (one worker throughout: {same_worker})")
+
+
+# --- the suite itself --------------------------------------------------------------------------
+
+def test_the_suite_is_at_least_sixty_files_each_stating_its_attack() -> None:
+    files = sorted(HOSTILE.glob("*.py"))
+    assert len(files) >= 60, len(files)
+    for path in files:
+        expectation(path)
+        lines = path.read_text(encoding="utf-8").splitlines()
+        comment = [line for line in lines[1:] if line.startswith("#")]
+        assert comment and lines[1].startswith("# "), f"{path.name}: say what the attack is under the expect line"
+
+
+def _code_of(path: Path) -> str:
+    return "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("#"))
+
+
+def exposed_names() -> dict[str, list[str]]:
+    """Every name guest code is handed, read off the real objects: global → its public members."""
+    console = Console()
+    context = Context(request={"httpMethod": "GET"}, values=Values({}), app={"id": "x"}, environment={"tag": "", "values": {}})
+    g = fresh_globals(lambda *a: None, {**_SHARED, "console": console, "context": context})
+    names: dict[str, list[str]] = {n: [] for n in g["__builtins__"] if not n.startswith("_")}
+
+    def public(obj: Any, base: type = object) -> list[str]:
+        return sorted(n for n in dir(obj) if not n.startswith("_") and n not in dir(base))
+
+    names["payload"] = public(dict)  # an AttrDict: the dict methods are how it is changed
+    names["payload.body"] = public(Binary, bytes)
+    names["response"] = public(Response)
+    names["context"] = public(context) + ["functions", "services", "http"]
+    names["context.values"] = public(context.values)
+    names["console"] = public(console)
+    for glob in ("utils", "EJSON", "JSON"):
+        names[glob] = sorted(object.__getattribute__(g[glob], "_members"))
+    names["utils.crypto"] = sorted(object.__getattribute__(g["utils"].crypto, "_members"))
+    names["BSON"] = public(BSON)
+    for constructor in public(BSON):
+        names[f"BSON.{constructor}"] = public(getattr(BSON, constructor))
+    return names
+
+
+def test_every_exposed_global_and_member_is_attacked() -> None:
+    code = "\n".join(_code_of(p) for p in HOSTILE.glob("*.py"))
+    missing = []
+    for glob, members in exposed_names().items():
+        *parents, last = glob.split(".")
+        if not re.search(rf"\.{last}\b" if parents else rf"(?<![\w.]){last}\b", code):
+            missing.append(glob)
+        missing += [f"{glob}.{m}" for m in members if not re.search(rf"\.{m}\b|[\"']{m}[\"']", code)]
+    assert not missing, f"no hostile file touches: {missing}"
+
+
+def test_the_threat_model_names_only_fixtures_that_exist() -> None:
+    text = THREAT_MODEL.read_text(encoding="utf-8")
+    named = set(re.findall(r"`([a-z0-9_]+)\.py`", text))
+    existing = {p.stem for p in HOSTILE.glob("*.py")}
+    assert named - existing == set(), f"THREAT_MODEL.md names fixtures that do not exist: {sorted(named - existing)}"
+    assert existing - named == set(), f"THREAT_MODEL.md does not cite: {sorted(existing - named)}"
