@@ -121,8 +121,17 @@ def _serialiser(fmt: str, result: Any) -> Callable[[], bytes | None]:
     return serialise
 
 
+MAX_ERROR_CHARS = 1000
+
+
 def _describe(exc: BaseException) -> str:
-    text = str(exc)
+    """``"<ErrorType>: <message>"`` (contract §5), capped; never raises, whatever the guest raised."""
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001 - str() of a guest value may fail in any way
+        text = "(its message could not be turned into text)"
+    if len(text) > MAX_ERROR_CHARS:
+        text = text[:MAX_ERROR_CHARS] + f"… ({len(text) - MAX_ERROR_CHARS} more characters)"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

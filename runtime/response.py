@@ -39,8 +39,8 @@ class Response:
     def setStatusCode(self, code: Any) -> "Response":  # noqa: N802 - App Services name
         if type(code) is bool or not isinstance(code, int) or not 100 <= code <= 599:
             raise ValueError(f"response.setStatusCode: {_show(code)} is not an HTTP status code; allowed: an integer from 100 to 599")
-        if code == 101:  # a final 101 turns the connection into a tunnel for proxies that trust it
-            raise ValueError("response.setStatusCode: 101 Switching Protocols is not allowed; the server never switches protocols")
+        if code < 200:  # a 1xx cannot end a response: clients wait on; a final 101 even tunnels past proxies
+            raise ValueError(f"response.setStatusCode: {code} is an informational status, which cannot end a response; allowed: 200 to 599")
         self._status = int(code)
         self._touched = True
         return self

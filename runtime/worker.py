@@ -12,6 +12,7 @@ Started by ``runtime.host`` as ``python -I -c <bootstrap>`` with an empty enviro
 from __future__ import annotations
 
 import ctypes
+import gc
 import io
 import os
 import resource
@@ -100,6 +101,7 @@ def main() -> None:
     _limit(int(limits.get("memory_mb", 0)))
     # guest frames plus the few of ours beneath them (worker loop, invoke, sandbox)
     sys.setrecursionlimit(int(limits.get("max_recursion_depth", 1000)) + HOST_FRAMES)
+    gc.freeze()  # what boot made lives forever: collections then only look at a call's own objects
     _write(out, protocol.encode_reply({"ready": True, "pid": os.getpid()}))
     while True:
         frame = _read_frame(stream)
@@ -107,6 +109,9 @@ def main() -> None:
             return
         _cpu_budget(cpu_seconds)
         meta, body = invoker.call(protocol.decode_call(frame[0]), frame[1])
+        # Finalise this call's garbage now, inside its own time limit: a cycle left behind would
+        # otherwise run its finalisers (a generator's `finally:`) during some later call.
+        gc.collect()
         _write(out, protocol.encode_reply(meta, body))
         if meta.get("recycle"):
             return

@@ -65,3 +65,11 @@ def test_header_count_is_capped() -> None:
         r.addHeader("X-N", str(i))
     with pytest.raises(ValueError, match="more than 100 headers"):
         r.addHeader("X-N", "x")
+
+
+@pytest.mark.parametrize("code", [100, 103, 199])
+def test_informational_statuses_cannot_end_a_response(code: int) -> None:
+    """A final 1xx leaves clients waiting for the real answer (and 101 tunnels past proxies)."""
+    with pytest.raises(ValueError) as caught:
+        Response().setStatusCode(code)
+    assert str(caught.value) == f"response.setStatusCode: {code} is an informational status, which cannot end a response; allowed: 200 to 599"

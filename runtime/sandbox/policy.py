@@ -17,6 +17,7 @@ Decisions, each with an escape test in tests/sandbox/:
 
 from __future__ import annotations
 
+import importlib
 import operator
 from typing import Any, Callable
 
@@ -149,6 +150,19 @@ def _reversed(seq: Any) -> Any:
     return reversed(seq if isinstance(seq, (list, tuple, str, range)) else list(guarded_getiter(seq)))
 
 
+# CPython's datetime C code imports these through the *caller's* builtins (strftime needs
+# `time`, strptime `_strptime`). Guest code itself can never call this: the name starts with
+# "_" (refused at compile time and by getattr), import statements are refused, and the
+# builtins dict is not reachable. It hands the module to the C caller only.
+_C_LEVEL_IMPORTS = frozenset({"time", "_strptime"})
+
+
+def _c_level_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:  # noqa: A002
+    if level == 0 and name in _C_LEVEL_IMPORTS:
+        return importlib.import_module(name)
+    raise ImportError(f"importing {name!r} is not allowed in atlas-fn functions")
+
+
 def _base_builtins() -> dict[str, Any]:
     allowed = {k: v for k, v in safe_builtins.items() if k not in _DROPPED}
     allowed.update(
@@ -164,6 +178,7 @@ def _base_builtins() -> dict[str, Any]:
         filter=GuardedType(filter, lambda func, it: filter(func, guarded_getiter(it))),
         sum=_iterating(sum), any=_iterating(any), all=_iterating(all),
         min=_one_or_many(min), max=_one_or_many(max),
+        __import__=_c_level_import,
     )
     return allowed
 
