@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import json
 import re
 from decimal import Decimal
@@ -311,7 +312,7 @@ _FAST: dict[tuple[str, type], Callable[[Any], Any]] = {  # the common one-key fo
 }
 
 
-def _object(pairs: list[tuple[str, Any]]) -> Any:
+def _object(pairs: list[tuple[str, Any]], mapping: type[dict[str, Any]] = dict) -> Any:
     if len(pairs) == 1:
         key, value = pairs[0]
         fast = _FAST.get((key, type(value)))
@@ -320,7 +321,7 @@ def _object(pairs: list[tuple[str, Any]]) -> Any:
                 return fast(value)
             except (ValueError, bson.errors.InvalidId) as exc:
                 raise _Invalid(f"invalid {key} value: {exc}") from None
-    document = dict(pairs)
+    document = mapping(pairs)
     if _TYPE_KEYS.isdisjoint(document):
         return document
     return _typed(next(name for name in document if name in _TYPE_KEYS), document)
@@ -351,6 +352,16 @@ def _no_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_no_constant)
+_DECODERS: dict[type, json.JSONDecoder] = {dict: _DECODER}
+
+
+def _decoder(mapping: type[dict[str, Any]]) -> json.JSONDecoder:
+    """A decoder whose plain objects are ``mapping`` instances (one per mapping type)."""
+    decoder = _DECODERS.get(mapping)
+    if decoder is None:
+        hook = functools.partial(_object, mapping=mapping)
+        decoder = _DECODERS[mapping] = json.JSONDecoder(object_pairs_hook=hook, parse_constant=_no_constant)
+    return decoder
 
 
 def _where(text: str, position: int) -> str:
@@ -384,8 +395,9 @@ def _locate(text: str) -> int | None:
     return found[0] if found else None
 
 
-def parse(text: str | bytes) -> Any:
-    """Guest ``EJSON.parse``: canonical, relaxed or plain JSON to values (Int64, Binary, UTC datetimes…)."""
+def parse(text: str | bytes, mapping: type[dict[str, Any]] = dict) -> Any:
+    """Guest ``EJSON.parse``: canonical, relaxed or plain JSON to values (Int64, Binary, UTC
+    datetimes…); plain objects become ``mapping`` instances (the sandbox passes its AttrDict)."""
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
@@ -395,7 +407,7 @@ def parse(text: str | bytes) -> Any:
     elif type(text) is not str:
         raise TypeError(f"EJSON.parse: expected a string or bytes, got '{type(text).__name__}'")
     try:
-        return _DECODER.decode(text)
+        return _decoder(mapping).decode(text)
     except json.JSONDecodeError as exc:
         message = re.sub(r" (starting )?at$", "", exc.msg)
         raise ValueError(f"EJSON.parse: {message[:1].lower()}{message[1:]}, at {_where(text, exc.pos)}") from None

@@ -17,7 +17,6 @@ Rules every facade keeps:
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any, Callable, Iterable, Mapping
 
@@ -66,12 +65,22 @@ ejson.register_mapping_type(EnvironmentDict)
 
 
 def to_attrdicts(value: Any) -> Any:
-    """Plain data (dicts, lists) → the same data with every dict an AttrDict."""
-    if type(value) is dict:
-        return AttrDict((k, to_attrdicts(v)) for k, v in value.items())
-    if type(value) is list:
-        return [to_attrdicts(v) for v in value]
+    """Plain data (dicts, lists) → a copy with every dict an AttrDict; other values as they are.
+
+    The containers are new, so this is also the copy that keeps configuration data from one
+    call's mutations (the scalars JSON holds are immutable)."""
+    kind = type(value)
+    if kind is dict:
+        out = AttrDict()
+        for key, item in value.items():
+            out[key] = to_attrdicts(item) if type(item) in _CONTAINERS else item
+        return out
+    if kind is list:
+        return [to_attrdicts(item) if type(item) in _CONTAINERS else item for item in value]
     return value
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 class Namespace:
@@ -170,24 +179,42 @@ class Values:
     def get(self, name: Any) -> Any:
         if type(name) is not str:
             raise TypeError("context.values.get: the name must be a string")
-        return to_attrdicts(copy.deepcopy(self._values.get(name)))
+        return to_attrdicts(self._values.get(name))
 
 
 class Context:
-    """The per-call ``context`` (contract §8.2). Members not yet built say so by name."""
+    """The per-call ``context`` (contract §8.2). Members not yet built say so by name.
 
-    __slots__ = ("request", "values", "app", "environment", "user", "_system")
+    ``request``, ``app``, ``environment`` and ``user`` are built from plain data on first
+    read (most functions read one or none), each a fresh copy owned by this call."""
+
+    __slots__ = ("values", "_plain", "_built", "_system")
 
     _LATER = ("functions", "services", "http")
 
     def __init__(self, *, request: Mapping[str, Any], values: Values, app: Mapping[str, Any],
                  environment: Mapping[str, Any], system: bool = True) -> None:
-        self.request = to_attrdicts(dict(request))
         self.values = values
-        self.app = to_attrdicts(dict(app))
-        self.environment = EnvironmentDict(to_attrdicts(copy.deepcopy(dict(environment))))
-        self.user = AttrDict(type="system", data=AttrDict(), identities=[]) if system else AttrDict()
+        self._plain = {"request": request, "app": app, "environment": environment}
+        self._built: dict[str, Any] = {}
         self._system = system
+
+    def _member(self, name: str) -> Any:
+        built = self._built.get(name)
+        if built is None:
+            if name == "user":
+                built = AttrDict(type="system", data=AttrDict(), identities=[]) if self._system else AttrDict()
+            elif name == "environment":
+                built = EnvironmentDict(to_attrdicts(dict(self._plain[name])))
+            else:
+                built = to_attrdicts(dict(self._plain[name]))
+            self._built[name] = built
+        return built
+
+    request = property(lambda self: self._member("request"))
+    app = property(lambda self: self._member("app"))
+    environment = property(lambda self: self._member("environment"))
+    user = property(lambda self: self._member("user"))
 
     def runningAsSystem(self) -> bool:  # noqa: N802 - App Services name
         return self._system
@@ -209,7 +236,7 @@ def _json_stringify(value: Any, *unused: Any) -> str:
 
 
 def _ejson_parse(text: Any) -> Any:
-    return to_attrdicts(ejson.parse(text))
+    return ejson.parse(text, mapping=AttrDict)
 
 
 def build_shared() -> dict[str, Any]:

@@ -26,7 +26,8 @@ from RestrictedPython.Guards import (
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
     safe_builtins,
-    safer_getattr_raise,
+    raise_,
+    safer_getattr,
 )
 
 _DROPPED = ("id", "hash", "__build_class__", "SystemExit", "KeyboardInterrupt", "GeneratorExit")
@@ -40,17 +41,14 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
         if default is not _MISSING:
             return default
         raise AttributeError(f"{type(obj).__name__}.{name} is not readable in the sandbox; allowed: args")
+    # RestrictedPython's own default is None (a missing attribute would read as None
+    # silently): pass its raise_ marker so a missing attribute raises AttributeError.
     if default is _MISSING:
-        return _strict_getattr(obj, name)
+        return safer_getattr(obj, name, raise_)
     try:
-        return _strict_getattr(obj, name)
+        return safer_getattr(obj, name, raise_)
     except AttributeError:
         return default
-
-
-def _strict_getattr(obj: Any, name: Any) -> Any:
-    # safer_getattr's own default is None: a missing attribute would read as None silently.
-    return safer_getattr_raise(obj, name)
 
 
 def guarded_hasattr(obj: Any, name: Any) -> bool:
