@@ -1,13 +1,26 @@
 """The worker pool: the parent side of the process wall.
 
-Owns: spawning worker processes, handing each call to an idle worker strictly first come,
-first served, the wall-time limit of every call (SIGKILL at the deadline), replacing any
-worker that dies, times out, breaks the protocol or asks to be recycled, and back-pressure.
-Only this module owns processes. Speaks no HTTP.
+Owns: spawning worker processes, handing each call to a worker strictly first come, first
+served, the wall-time limit of every call (SIGKILL once over it), replacing any worker that
+dies, times out, breaks the protocol or asks to be recycled, and back-pressure. Only this
+module owns processes. Speaks no HTTP.
 
-A call fails only with ``runtime.errors`` exceptions: ``TimeLimitExceeded`` at the deadline,
-``FunctionError`` when the worker died under the call, ``TooManyRequests`` when the queue is
-full, ``InternalError`` when the pool is closed.
+Each worker is a child process joined to the server by one Unix socket pair. The event loop
+watches the socket, the worker's stderr and a pidfd (process exit) directly with
+``add_reader``: a reply is read, parsed and handed to its waiting call in one callback, with
+no transport or protocol layers between (they cost more than the rest of a call's dispatch).
+
+A worker runs one call at a time. With ``depth`` above 1 the pool may write the next call
+to a worker before the current one ends, so the worker starts it without sleeping (a
+worker woken for every call costs about half as much again per call). It does so only
+behind a call that is young (``QUEUE_BEHIND_SECONDS``) *and* whose function's last run was
+fast (``FAST_SECONDS``), so a call waits behind a slow one only when a function that has
+been fast turns slow; a call written behind one that then dies or overruns never started,
+and is sent again to another worker.
+
+A call fails only with ``runtime.errors`` exceptions: ``TimeLimitExceeded`` past its limit,
+``FunctionError`` when its worker died under it, ``TooManyRequests`` when the queue is full,
+``InternalError`` when the pool is closed or cannot start.
 """
 
 from __future__ import annotations
@@ -17,6 +30,8 @@ import collections
 import logging
 import os
 import signal
+import socket
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +45,10 @@ log = logging.getLogger("atlas_fn.host")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _BOOTSTRAP = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from runtime.worker import main; main()"
 STDERR_LINE_LIMIT = 2000
+READ_SIZE = 256 * 1024
+WATCHDOG_SECONDS = 0.05  # how often call ages are checked against the time limit
+QUEUE_BEHIND_SECONDS = 0.002  # a call is written behind another only while that one is this young
+FAST_SECONDS = 0.001  # ... and only if that one's function last ran in less than this
 
 
 @dataclass(frozen=True)
@@ -45,96 +64,139 @@ class FunctionRunner(Protocol):
     async def call(self, meta: dict[str, Any], body: bytes) -> Reply: ...
 
 
-class _Worker(asyncio.SubprocessProtocol):
-    def __init__(self, pool: "WorkerPool") -> None:
+@dataclass
+class _Call:
+    function: str
+    frame: bytes
+    future: asyncio.Future[Reply]
+    started: float = 0.0  # loop time the worker began it (when the call ahead of it ended)
+
+
+class _Worker:
+    """One worker process and the calls written to it, oldest (running) first."""
+
+    def __init__(self, pool: WorkerPool) -> None:
         self.pool = pool
+        loop = pool.loop
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-c", _BOOTSTRAP], stdin=child.fileno(), stdout=child.fileno(),
+                stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
+                start_new_session=True, close_fds=True,
+            )
+        finally:
+            child.close()
+        self.pid = self.process.pid
+        self.sock = parent
+        self.sock.setblocking(False)
+        self.fd = parent.fileno()
+        self.err_fd = self.process.stderr.fileno()  # type: ignore[union-attr]
+        os.set_blocking(self.err_fd, False)
+        self.pidfd = os.pidfd_open(self.pid)
         self.reader = protocol.FrameReader(pool.max_reply_bytes)
-        self.transport: asyncio.SubprocessTransport | None = None
-        self.stdin: asyncio.WriteTransport | None = None
-        self.pid = 0
-        self.ready: asyncio.Future[None] = pool.loop.create_future()
-        self.pending: asyncio.Future[Reply] | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.calls: collections.deque[_Call] = collections.deque()
+        self.outgoing = bytearray()
+        self.ready: asyncio.Future[None] = loop.create_future()
         self.dead = False
-        self.calls = 0
+        self.killed = False  # by us, with the running call already answered
+        self.closed = False
         self.stderr = bytearray()
+        loop.add_reader(self.fd, self._readable)
+        loop.add_reader(self.err_fd, self._stderr_readable)
+        loop.add_reader(self.pidfd, self._exited)
 
-    # asyncio callbacks
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.pid = self.transport.get_pid()  # type: ignore[union-attr]
-        self.stdin = self.transport.get_pipe_transport(0)  # type: ignore[union-attr,assignment]
+    @property
+    def pending(self) -> asyncio.Future[Reply] | None:
+        """The future of the call this worker is running, if any."""
+        return self.calls[0].future if self.calls else None
 
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        if fd == 2:
-            self._stderr(data)
+    # --- writing -------------------------------------------------------------------------
+    def send(self, call: _Call) -> None:
+        if not self.calls:
+            call.started = self.pool.loop.time()
+        self.calls.append(call)
+        self._write(call.frame)
+
+    def _write(self, data: bytes) -> None:
+        if self.outgoing:
+            self.outgoing += data
             return
         try:
-            for meta, body in self.reader.feed(data):
-                self._frame(protocol.decode_reply(meta), body)
+            sent = os.write(self.fd, data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return  # the worker is gone; its exit fails or resends the calls
+        if sent < len(data):
+            self.outgoing += data[sent:]
+            self.pool.loop.add_writer(self.fd, self._writable)
+
+    def _writable(self) -> None:
+        try:
+            sent = os.write(self.fd, self.outgoing)
+        except BlockingIOError:
+            return
+        except OSError:
+            sent = len(self.outgoing)
+        del self.outgoing[:sent]
+        if not self.outgoing:
+            self.pool.loop.remove_writer(self.fd)
+
+    # --- reading -------------------------------------------------------------------------
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.pool.loop.remove_reader(self.fd)  # EOF: the pidfd reports the exit
+            return
+        try:
+            frames = self.reader.feed(data)
         except protocol.ProtocolError as exc:
-            self._fail(FunctionError(f"the function's worker broke the protocol ({exc})"))
+            self._fail_head(FunctionError(f"the function's worker broke the protocol ({exc})"))
             self.kill()
+            return
+        for meta, body in frames:
+            try:
+                self._reply(protocol.decode_reply(meta), body)
+            except protocol.ProtocolError as exc:
+                self._fail_head(FunctionError(f"the function's worker broke the protocol ({exc})"))
+                self.kill()
+                return
 
-    def process_exited(self) -> None:
-        self.dead = True
-        code = self.transport.get_returncode() if self.transport else None  # type: ignore[union-attr]
-        if not self.ready.done():
-            self.ready.set_exception(InternalError(f"worker {self.pid} exited during start-up (code {code}): {self._stderr_tail()}"))
-        self._fail(_death_error(code, self.pool.memory_mb))
-        self.pool._on_exit(self)
-
-    # our side
-    def _frame(self, meta: dict[str, Any], body: bytes) -> None:
+    def _reply(self, meta: dict[str, Any], body: bytes) -> None:
         if not self.ready.done():
             self.ready.set_result(None)
             return
-        future, self.pending = self.pending, None
-        self._cancel_timer()
-        if future is None:
+        if not self.calls:
             self.kill()  # a reply nobody asked for: the worker is not ours any more
             return
-        if not future.done():  # done = the caller went away; the worker is still good
-            future.set_result(Reply(meta, body, self.pid))
+        call = self.calls.popleft()
+        now = self.pool.loop.time()
+        self.pool.last_run[call.function] = now - call.started
+        if not call.future.done():  # done = the caller went away; the worker is still good
+            call.future.set_result(Reply(meta, body, self.pid))
+        if self.calls:
+            self.calls[0].started = now
         if meta.get("recycle"):
-            self.dead = True  # the worker exits by itself; process_exited replaces it
+            self.dead = True  # it exits by itself; _exited resends what was queued behind
         else:
-            self.pool._release(self)
+            self.pool._released(self)
 
-    def send(self, frame: bytes, timeout: float) -> asyncio.Future[Reply]:
-        future = self.pool.loop.create_future()
-        self.pending = future
-        self.calls += 1
-        self.stdin.write(frame)  # type: ignore[union-attr]
-        if timeout > 0:
-            self.timer = self.pool.loop.call_later(timeout, self._time_up)
-        return future
-
-    def _time_up(self) -> None:
-        self.timer = None
-        self._fail(TimeLimitExceeded())
-        self.kill()
-
-    def _fail(self, error: Exception) -> None:
-        self._cancel_timer()
-        future, self.pending = self.pending, None
-        if future is not None and not future.done():
-            future.set_exception(error)
-
-    def _cancel_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-
-    def kill(self) -> None:
-        self.dead = True
-        if self.pid:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-    def _stderr(self, data: bytes) -> None:
+    def _stderr_readable(self) -> None:
+        try:
+            data = os.read(self.err_fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.pool.loop.remove_reader(self.err_fd)
+            return
         self.stderr += data
         while b"\n" in self.stderr:
             line, _, rest = self.stderr.partition(b"\n")
@@ -142,6 +204,58 @@ class _Worker(asyncio.SubprocessProtocol):
             log.warning("worker %s: %s", self.pid, line[:STDERR_LINE_LIMIT].decode("utf-8", "replace"))
         if len(self.stderr) > STDERR_LINE_LIMIT:
             del self.stderr[:-STDERR_LINE_LIMIT]
+
+    # --- ending --------------------------------------------------------------------------
+    def _exited(self) -> None:
+        try:
+            _, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            status = 0
+        code = os.waitstatus_to_exitcode(status) if status else 0
+        self.process.returncode = code
+        self.dead = True
+        self._close()
+        if not self.ready.done():
+            self.ready.set_exception(InternalError(f"worker {self.pid} exited during start-up (code {code}): {self._stderr_tail()}"))
+        if self.calls and not self.killed:  # it died under its running call
+            self.pool.last_run[self.calls[0].function] = float("inf")
+            self._fail_head(_death_error(code, self.pool.memory_mb))
+        unstarted = [call for call in self.calls if not call.future.done()]
+        self.calls.clear()
+        self.pool._exited(self, unstarted)
+
+    def _fail_head(self, error: Exception) -> None:
+        if self.calls:
+            call = self.calls.popleft()
+            if not call.future.done():
+                call.future.set_exception(error)
+
+    def time_up(self) -> None:
+        if self.calls:
+            self.pool.last_run[self.calls[0].function] = float("inf")
+        self._fail_head(TimeLimitExceeded())
+        self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL, after the running call (if any) was answered: what is left never started."""
+        self.dead = True
+        self.killed = True
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        loop = self.pool.loop
+        for fd in (self.fd, self.err_fd, self.pidfd):
+            loop.remove_reader(fd)
+        loop.remove_writer(self.fd)
+        self.sock.close()
+        self.process.stderr.close()  # type: ignore[union-attr]
+        os.close(self.pidfd)
 
     def _stderr_tail(self) -> str:
         return self.stderr[-STDERR_LINE_LIMIT:].decode("utf-8", "replace").strip() or "no output"
@@ -161,33 +275,38 @@ class WorkerPool:
     """N pre-spawned workers running one call each; calls wait in arrival order."""
 
     def __init__(self, boot: dict[str, Any], *, size: int, timeout: float, memory_mb: int,
-                 max_queue: int = 10_000, max_reply_bytes: int = 64 * 1024 * 1024) -> None:
+                 max_queue: int = 10_000, max_reply_bytes: int = 64 * 1024 * 1024, depth: int = 1) -> None:
         self.boot_frame = protocol.encode_call(boot)
         self.size = size
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.max_queue = max_queue
         self.max_reply_bytes = max_reply_bytes
+        self.depth = max(1, depth)
         self.loop = asyncio.get_running_loop()
-        self.idle: collections.deque[_Worker] = collections.deque()
-        self.waiters: collections.deque[asyncio.Future[_Worker]] = collections.deque()
+        self.idle: collections.deque[_Worker] = collections.deque()  # ready, nothing in flight
+        self.waiters: collections.deque[_Call] = collections.deque()  # no worker free yet, oldest first
         self.workers: set[_Worker] = set()
         self.closed = False
-        self.spawned = 0
         self._spawning: set[asyncio.Task[None]] = set()
+        self.last_run: dict[str, float] = {}  # function -> seconds its last call ran (inf: it died or overran)
+        self._watchdog: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
-        await asyncio.gather(*(self._spawn() for _ in range(self.size)))
+        results = await asyncio.gather(*(self._spawn() for _ in range(self.size)), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            await self.close()
+            raise errors[0]
+        self._watch()
 
     async def _spawn(self) -> None:
-        _, worker = await self.loop.subprocess_exec(
-            lambda: _Worker(self), sys.executable, "-I", "-c", _BOOTSTRAP,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/", start_new_session=True,
-        )
-        self.spawned += 1
+        try:
+            worker = _Worker(self)
+        except OSError as exc:
+            raise InternalError(f"cannot start a worker process: {exc}") from None
         self.workers.add(worker)
-        worker.stdin.write(self.boot_frame)  # type: ignore[union-attr]
+        worker._write(self.boot_frame)
         try:
             await worker.ready
         except InternalError:
@@ -196,26 +315,72 @@ class WorkerPool:
         if self.closed:
             worker.kill()
             return
-        self._release(worker)
+        self._released(worker)
 
-    def _release(self, worker: _Worker) -> None:
+    # --- dispatch ------------------------------------------------------------------------
+    async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
+        if self.closed:
+            raise InternalError("the worker pool is shut down")
+        call = _Call(meta["function"], protocol.encode_call(meta, body), self.loop.create_future())
+        self._dispatch(call)
+        return await call.future
+
+    def _dispatch(self, call: _Call) -> None:
+        worker = self._pick()
+        if worker is not None:
+            worker.send(call)
+            return
+        if len(self.waiters) >= self.max_queue:
+            call.future.set_exception(TooManyRequests(f"more than {self.max_queue} requests are waiting for a worker"))
+            return
+        self.waiters.append(call)
+
+    def _pick(self) -> _Worker | None:
+        """An idle worker; else (depth > 1) the least loaded worker with room whose running call
+        is young and of a function whose last run was fast."""
+        while self.idle:
+            worker = self.idle.popleft()
+            if not worker.dead:
+                return worker
+        if self.depth == 1:
+            return None
+        now = self.loop.time()
+        best = None
+        for worker in self.workers:
+            if (not worker.dead and worker.ready.done() and 0 < len(worker.calls) < self.depth
+                    and now - worker.calls[0].started < QUEUE_BEHIND_SECONDS
+                    and self.last_run.get(worker.calls[0].function, float("inf")) < FAST_SECONDS
+                    and (best is None or len(worker.calls) < len(best.calls))):
+                best = worker
+        return best
+
+    def _released(self, worker: _Worker) -> None:
+        """``worker`` finished a call (or started): give it the oldest waiting call."""
         if worker.dead:
             return
         while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(worker)
+            call = self.waiters.popleft()
+            if not call.future.done():
+                worker.send(call)
                 return
-        self.idle.append(worker)
+        if not worker.calls:
+            self.idle.append(worker)
 
-    def _on_exit(self, worker: _Worker) -> None:
+    def _exited(self, worker: _Worker, unstarted: list[_Call]) -> None:
         self.workers.discard(worker)
         try:
             self.idle.remove(worker)
         except ValueError:
             pass
-        if worker.transport is not None:
-            worker.transport.close()
+        for call in reversed(unstarted):  # they never ran: send them again, ahead of newer calls
+            if self.closed:
+                call.future.set_exception(InternalError("the server is shutting down"))
+                continue
+            other = self._pick()
+            if other is not None:
+                other.send(call)
+            else:
+                self.waiters.appendleft(call)
         if not self.closed:
             task = self.loop.create_task(self._respawn())
             self._spawning.add(task)
@@ -227,37 +392,34 @@ class WorkerPool:
         except Exception as exc:  # noqa: BLE001 - keep serving with fewer workers, say why
             log.error("could not replace a worker: %s", exc)
 
-    async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
+    # --- time limit ----------------------------------------------------------------------
+    def _watch(self) -> None:
         if self.closed:
-            raise InternalError("the worker pool is shut down")
-        worker = self.idle.popleft() if self.idle else await self._wait_for_worker()
-        return await worker.send(protocol.encode_call(meta, body), self.timeout)
+            return
+        if self.timeout > 0:
+            now = self.loop.time()
+            for worker in list(self.workers):
+                if worker.calls and not worker.dead and now - worker.calls[0].started >= self.timeout:
+                    worker.time_up()
+        self._watchdog = self.loop.call_later(WATCHDOG_SECONDS, self._watch)
 
-    async def _wait_for_worker(self) -> _Worker:
-        if len(self.waiters) >= self.max_queue:
-            raise TooManyRequests(f"more than {self.max_queue} requests are waiting for a worker")
-        waiter: asyncio.Future[_Worker] = self.loop.create_future()
-        self.waiters.append(waiter)
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._release(waiter.result())  # handed a worker as we were cancelled: pass it on
-            raise
-
+    # --- the rest ------------------------------------------------------------------------
     def pids(self) -> list[int]:
         return sorted(w.pid for w in self.workers)
 
     async def close(self) -> None:
         self.closed = True
-        for waiter in self.waiters:
-            if not waiter.done():
-                waiter.set_exception(InternalError("the server is shutting down"))
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        for call in self.waiters:
+            if not call.future.done():
+                call.future.set_exception(InternalError("the server is shutting down"))
+        self.waiters.clear()
         for task in list(self._spawning):
             task.cancel()
         for worker in list(self.workers):
             worker.kill()
-        for _ in range(100):
+        for _ in range(200):
             if not self.workers:
                 break
             await asyncio.sleep(0.01)

@@ -187,7 +187,7 @@ def build_app(prepared: Prepared, settings: Settings, runner_factory: Callable[[
             return
         workers = WorkerPool(prepared.boot, size=settings.pool_size, timeout=settings.timeout,
                              memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
-                             max_reply_bytes=settings.max_response_bytes + 1024 * 1024)
+                             max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth)
         await workers.start()
         web_app[RUNNER] = workers
         try:

@@ -104,3 +104,27 @@ async def _pool_refilled(client, pids_before: list[int]) -> None:  # type: ignor
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"pool not refilled: {pool.pids()} idle={len(pool.idle)} (before {pids_before})")
+
+
+SWITCH = (
+    "def exports(payload, response):\n"
+    "    if payload.query.get('mode') == 'loop':\n"
+    "        while True:\n"
+    "            pass\n"
+    "    return payload.query.get('n')\n"
+)
+
+
+async def test_calls_written_behind_a_call_that_overruns_are_sent_again(serve: Serve, tmp_path: Path) -> None:
+    """runtime.host: with queue_depth > 1 a call may be written behind a young call of a
+    function that has been fast; when that call overruns and its worker is killed, the calls
+    behind it never started, and each is answered by another worker, exactly once."""
+    functions = write_app(tmp_path / "f", {"switch.py": SWITCH})
+    client = await serve(None, functions, workers=1, queue_depth=4, timeout=1.0)
+    for _ in range(5):  # the function's last run is fast: calls may queue behind it
+        assert (await client.get(url("switch") + "?n=warm")).status == 200
+    loop = asyncio.ensure_future(client.get(url("switch") + "?mode=loop"))
+    behind = [asyncio.ensure_future(client.get(url("switch") + f"?n={i}")) for i in range(3)]
+    results = await asyncio.gather(loop, *behind)
+    assert await envelope(results[0]) == (400, "ExecutionTimeLimitExceeded", "execution time limit exceeded")
+    assert [(r.status, await r.read()) for r in results[1:]] == [(200, f'"{i}"'.encode()) for i in range(3)]
