@@ -50,6 +50,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -68,6 +69,7 @@ ENDPOINT_FILES = ("http_endpoints/config.json", "https_endpoints/config.json")
 ENVIRONMENT_TAGS = ("", "development", "testing", "qa", "production")
 ENVIRONMENT_VARIABLE = "ATLAS_FN_ENVIRONMENT"
 LANGUAGES = {".py": "python", ".js": "javascript"}
+MAX_NESTING = 100  # arrays/objects in one config file: BSON's (and so App Services') own limit
 _SKIPPED_FOLDERS = ("__pycache__", "node_modules")
 _NEEDS_SECRET = ("SECRET_AS_QUERY_PARAM", "VERIFY_PAYLOAD")
 
@@ -160,7 +162,7 @@ def read_app(
 ) -> tuple[App, list[ConfigProblem], Callable[[Path], str]]:
     """Read what can be read: the (possibly partial) app, every problem, and how this app shows
     a path in messages — so start-up can add the function files' compile problems to the same
-    report (runtime.boot)."""
+    report (runtime.boot). A partial app holds no webhook or endpoint without a function file."""
     loader = _Loader(app_dir, functions_dir, environ)
     app = loader.load()
     return app, list(loader.report.problems), loader.report.show
@@ -283,18 +285,43 @@ def _read_json(report: _Report, path: Path) -> Any:
         report.add(path, "", f"byte {error.start} is not UTF-8; allowed: UTF-8 JSON text")
         return _UNREADABLE
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         report.add(path, f"line {error.lineno} column {error.colno}", f"invalid JSON: {error.msg}")
         return _UNREADABLE
+    except ValueError:  # an integer literal longer than Python converts (sys.get_int_max_str_digits)
+        limit = sys.get_int_max_str_digits()
+        report.add(path, "", f"a number has more than {limit} digits; allowed: numbers of at most {limit} digits")
+        return _UNREADABLE
+    except RecursionError:  # nested deeper than the parser recurses
+        data = _UNREADABLE
+    if data is _UNREADABLE or _deeper_than(data, MAX_NESTING):
+        deep = f"arrays and objects nest more than {MAX_NESTING} levels deep"
+        report.add(path, "", f"{deep}; allowed: at most {MAX_NESTING} levels (BSON's limit)")
+        return _UNREADABLE
+    return data
 
 
-def _read_object(report: _Report, path: Path) -> _Fields | None:
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays/objects nest more than ``limit`` deep (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def _read_object(report: _Report, path: Path, *, hide: bool = False) -> _Fields | None:
+    """The file's JSON object; ``hide`` shows any other document by its JSON type only (a
+    webhook's config holds its secret in ``options.secret``)."""
     data = _read_json(report, path)
     if data is _UNREADABLE:
         return None
     if not isinstance(data, dict):
-        report.add(path, "$", f"{_show(data)} is not an object; allowed: a JSON object")
+        report.add(path, "$", f"{hidden(data) if hide else _show(data)} is not an object; allowed: a JSON object")
         return None
     return _Fields(report, path, data)
 
@@ -382,6 +409,10 @@ class _Loader:
         values = self._values()
         tag, environment_values = self._environment()
         webhooks += self._drop_ins(webhooks, {entry.name for entry in manifest})
+        # A webhook or endpoint whose function was not found is already a problem; the partial
+        # app leaves it out, so what start-up compiles next (runtime.boot) has a file for every one.
+        webhooks = [hook for hook in webhooks if hook.function is not None]
+        endpoints = [endpoint for endpoint in endpoints if endpoint.function is not None]
         return App(
             root=self.root or self.fdir or Path.cwd(), app_id=app_id, name=name, functions_dir=self.fdir,
             webhooks=tuple(sorted(webhooks, key=lambda hook: (hook.service, hook.name))),
@@ -541,7 +572,7 @@ class _Loader:
             if not config.is_file():
                 self.report.add(config, "", "missing; allowed: a config.json in every incoming webhook folder")
                 continue
-            fields = _read_object(self.report, config)
+            fields = _read_object(self.report, config, hide=True)
             if fields is not None:
                 webhooks.append(self._webhook(service, folder, fields))
         return webhooks

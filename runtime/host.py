@@ -184,6 +184,7 @@ class _Worker:
             self.calls[0].started = now
         if meta.get("recycle"):
             self.dead = True  # it exits by itself; _exited resends what was queued behind
+            self.killed = True  # as after kill(): its call is answered, the ones behind never started
         else:
             self.pool._released(self)
 

@@ -8,21 +8,24 @@ below it (routing, validation, rules); processes live in ``runtime.host``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
 import os
+import re
 import time
 from typing import Any, Callable
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict
 
 from runtime import validation
 from runtime.app_config import Endpoint, Webhook
 from runtime.boot import Prepared
-from runtime.errors import (AtlasFnError, FunctionError, InternalError, MethodNotAllowed, NoMatchingRule, RequestTooLarge,
-                            TooManyRequests)
+from runtime.errors import (AtlasFnError, CallerError, FunctionError, InternalError, MethodNotAllowed, NoMatchingRule,
+                            RequestTooLarge, TooManyRequests)
 from runtime.functions import function_key
 from runtime.host import FunctionRunner, WorkerPool
 from runtime.request import build_payload, strip_secret
@@ -83,6 +86,10 @@ class Front:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise RequestTooLarge(f"the request body exceeds the limit of {self.settings.max_request_bytes} bytes") from None
+        except ConnectionError:  # the caller went away before sending the whole body: nobody to answer
+            raise CallerError("the connection closed before the whole request body arrived") from None
+        except RequestPayloadError:  # e.g. a chunk size that is not hex, after the handler started reading
+            raise CallerError("the request body is malformed: its chunked framing or length is broken") from None
         raw_query = request.raw_path.partition("?")[2]
         kind = "endpoint" if isinstance(target, Endpoint) else "webhook"
         service_type = "http" if kind == "endpoint" else target.service_type
@@ -142,6 +149,15 @@ def _to_response(meta: dict[str, Any], body: bytes) -> web.Response:
     return web.Response(status=status, body=body or None, headers=out)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable(path: str) -> str:
+    """The decoded path for the one-line log entry: a control character a caller sent as
+    ``%0A``/``%0D`` is shown percent-encoded again, so it cannot forge or hide a log line."""
+    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", path)
+
+
 class _LogEntry:
     """One access-log line per request, then the function's console lines."""
 
@@ -161,23 +177,72 @@ class _LogEntry:
             return
         ms = (time.perf_counter() - started) * 1000
         r = self.request
-        line = (f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {r.method} {r.path} fn={self.function} "
+        line = (f"{_timestamp()} {r.method} {_printable(r.path)} fn={self.function} "
                 f"validation={self.verdict} status={status} {ms:.1f}ms co_id={self.co_id}")
         if self.legacy:
             line += f" legacy-webhook caller={r.remote} user-agent={r.headers.get('User-Agent', '')!r}"
         if self.error:
             line += f" error={self.error!r}"
-        access_log.info("\n".join([line, *(f"  | {text}" for text in self.logs)]))
+        _BATCH.add("\n".join([line, *(f"  | {_escaped(text)}" for text in self.logs)]))
+
+
+class _Batch:
+    """Entries written together once per event-loop turn: one log record and one write for
+    all requests answered in that turn, instead of one each (a record costs more than the
+    rest of a request's own work in the server)."""
+
+    def __init__(self) -> None:
+        self.entries: list[str] = []
+
+    def add(self, entry: str) -> None:
+        if not self.entries:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.entries.append(entry)
+
+    def flush(self) -> None:
+        entries, self.entries = self.entries, []
+        if entries:
+            access_log.info("\n".join(entries))
+
+
+_BATCH = _Batch()
+_clock = [-1, ""]
+
+
+def _timestamp() -> str:
+    """UTC time to the second, formatted once per second."""
+    now = int(time.time())
+    if now != _clock[0]:
+        _clock[0], _clock[1] = now, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    return _clock[1]  # type: ignore[return-value]
+
+
+def _escaped(text: str) -> str:
+    """A console line as one log line: a function cannot forge log lines with a line break."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) if _CONTROL.search(text) else text
 
 
 def build_app(prepared: Prepared, settings: Settings, runner_factory: Callable[[], Any] | None = None) -> web.Application:
     """The aiohttp application for a prepared app (runtime.boot). The worker pool starts and
     stops with it (cleanup_ctx); tests may pass ``runner_factory`` for an in-process runner."""
     front = Front(prepared, settings)
-    web_app = web.Application(client_max_size=settings.max_request_bytes, handler_args={
+
+    @web.middleware
+    async def unrouted(request: web.Request, handler: Any) -> web.StreamResponse:
+        """Request targets the catch-all route cannot match (``OPTIONS *``, ``CONNECT host:port``,
+        a path holding a decoded newline) go to the front too: its 404 envelope, not aiohttp's text."""
+        if request.match_info.http_exception is not None:
+            return await front.handle(request)
+        return await handler(request)
+
+    web_app = web.Application(client_max_size=settings.max_request_bytes, middlewares=[unrouted], handler_args={
         "max_headers": settings.max_headers,
         "max_field_size": settings.max_header_line_bytes,
         "max_line_size": settings.max_header_line_bytes,
+        # Bodies reach validation and the function as sent, as App Services' Go server hands them
+        # over: a Content-Encoding is not undone, so VERIFY_PAYLOAD signs the bytes on the wire,
+        # a broken gzip body is not a 500, and a small compressed body cannot expand in memory.
+        "auto_decompress": False,
     })
 
     async def pool(web_app: web.Application) -> Any:

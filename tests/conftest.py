@@ -67,6 +67,23 @@ def webhook_config(name: str, method: str = "ANY", validation: str = "NO_VALIDAT
 Serve = Callable[..., Awaitable[TestClient]]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run tests marked slow (the full load test); CI runs their bounded versions")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Plain `pytest` skips tests marked slow; `--run-slow` or a `-m` expression that selects
+    `slow` (e.g. `-m slow`) runs them."""
+    markexpr = config.getoption("markexpr", "") or ""
+    if config.getoption("--run-slow") or ("slow" in markexpr and "not slow" not in markexpr):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow or -m slow")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def serve(aiohttp_client: Any) -> Serve:
     async def make(app_dir: Path | None = EXAMPLE_APP, functions_dir: Path | None = EXAMPLE_FUNCTIONS,

@@ -147,3 +147,13 @@ async def test_a_failed_validation_logs_why_without_the_secret(serve: Serve, tmp
     assert "validation=VERIFY_PAYLOAD:failed (signature mismatch) status=401" in lines[0]
     assert "validation=VERIFY_PAYLOAD:failed (X-Hook-Signature header missing) status=401" in lines[1]
     assert not any("topsecret" in line for line in lines)
+
+
+async def test_console_lines_cannot_forge_log_lines(serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """THREAT_MODEL.md, logs: a line break in console output is escaped, not written."""
+    caplog.set_level(logging.INFO, logger="atlas_fn.access")
+    functions = write_app(tmp_path / "f", {"forge.py": "def exports(payload, response):\n    console.log('a\\n2026-01-01T00:00:00Z GET /admin status=200')\n"})
+    client = await serve(None, functions, pool=False)
+    await client.get("/api/client/v2.0/app/local/service/http/incoming_webhook/forge")
+    [record] = [r for r in caplog.records if r.name == "atlas_fn.access"]
+    assert record.getMessage().split("\n")[1:] == ["  | a\\x0a2026-01-01T00:00:00Z GET /admin status=200"]

@@ -1,0 +1,454 @@
+"""Load with hostile calls against a real `atlas-fn serve` process (issue 4 §4).
+
+A real server (`python -m runtime serve --port 0 --workers 2 --timeout 1 --memory-mb 200`)
+gets N requests over real HTTP (aiohttp ClientSession) at concurrency C; a third of them are
+hostile. Every well-behaved request must get its exact answer (status and body bytes), every
+hostile one its exact §5 envelope (status, error_code, error), the server must stay up, its
+workers must be replaced, no worker may be left behind after SIGTERM, the server log must hold
+no traceback and no 500, and the server process's memory must stay flat: VmRSS of the server
+process (not its workers) is sampled after a warm-up, every 100 ms during the run and after
+it; the figures are printed and written to `<pytest tmp dir>/load_memory.json`.
+
+The mix. Well-behaved (two thirds), in equal parts: GET `echo?i=` (a JSON object back),
+POST `total` (parses a JSON body, sums it), PUT `made?i=` (status 201, a header, a text body).
+Hostile (one third):
+
+* `loop` — `while True: pass`: holds a worker for the whole `--timeout` (1 s), then 400
+  ExecutionTimeLimitExceeded. Few of them: with 2 workers each costs half a second of the
+  run's wall time.
+* `victim` — holds an 80 MB string, then loops: the test finds the worker running it (RSS
+  above 90 MB, steady, while its CPU time grows — no other call looks like that: `growing`
+  cannot burn 30 ms of CPU without its RSS moving) and SIGKILLs it by pid; that call gets 400
+  FunctionExecutionError "...killed (SIGKILL)...", the pool refills, nothing else fails.
+  Victims are sent one at a time, spread over the run, by a task of their own.
+* `big_alloc` (`'a' * 10**10`) and `growing` (a list of 1 MB strings) — 400
+  FunctionExecutionError "the function exceeded the memory limit of 200 MB"; the worker is
+  recycled.
+* `recurse` (unbounded recursion) — 400 FunctionExecutionError "RecursionError: ...".
+* `raises` (`raise ValueError`) — 400 FunctionExecutionError "ValueError: boom <i>".
+
+`test_calls_queued_behind_a_recycled_worker_are_sent_again` pins down, deterministically,
+the one failure this load test found (see its docstring).
+
+Sizes. Bounded (runs by default, well under 60 s): 150 requests at concurrency 20 after a
+30-request warm-up; hostile 50 = 4 loops, 2 victims, 11 each of big_alloc, growing, recurse,
+raises. Full (`@pytest.mark.slow`; `pytest --run-slow` or `-m slow`): 1000 requests at
+concurrency 50 after a 100-request warm-up; hostile 333 = 24 loops, 8 victims, 75 each of
+big_alloc, growing, recurse and 76 raises — about 12 s of worker time in loops plus ~180
+worker respawns: 25-40 s of load on 2 shared cores, under a minute in all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.conftest import ROOT, Serve, write_app
+
+MEMORY_MB = 200
+TIMEOUT_S = 1
+WORKERS = 2
+MEMORY_GROWTH_LIMIT_KB = 20 * 1024
+
+FUNCTIONS = {
+    "echo.py": "def exports(payload, response):\n    return {'i': payload.query['i'], 'm': context.request.httpMethod}\n",
+    "total.py": (
+        "def exports(payload, response):\n"
+        "    data = EJSON.parse(payload.body.text())\n"
+        "    return {'i': data['i'], 'sum': sum(data['xs'])}\n"
+    ),
+    "made.py": (
+        "def exports(payload, response):\n"
+        "    response.setStatusCode(201)\n"
+        "    response.setHeader('X-Call', payload.query['i'])\n"
+        "    response.setBody('made ' + payload.query['i'])\n"
+    ),
+    "loop.py": "def exports(payload, response):\n    while True:\n        pass\n",
+    "victim.py": "def exports(payload, response):\n    marker = 'k' * (80 * 1024 * 1024)\n    while True:\n        pass\n",
+    "big_alloc.py": "def exports(payload, response):\n    return len('a' * (10 ** 10))\n",
+    "growing.py": "def exports(payload, response):\n    chunks = []\n    while True:\n        chunks.append('x' * 1000000)\n",
+    "recurse.py": "def down(n):\n    return down(n + 1)\n\ndef exports(payload, response):\n    return down(0)\n",
+    "raises.py": "def exports(payload, response):\n    raise ValueError('boom ' + payload.query['i'])\n",
+}
+
+MEMORY_ERROR = f"the function exceeded the memory limit of {MEMORY_MB} MB"
+KILLED = f"the function's worker process was killed (SIGKILL); the memory limit is {MEMORY_MB} MB"
+
+
+@dataclass(frozen=True)
+class Mix:
+    total: int  # requests measured, victims included
+    concurrency: int
+    warmup: int
+    loops: int
+    victims: int
+    big_alloc: int
+    growing: int
+    recurse: int
+    raises: int
+
+    @property
+    def hostile(self) -> int:
+        return self.loops + self.victims + self.big_alloc + self.growing + self.recurse + self.raises
+
+
+BOUNDED = Mix(total=150, concurrency=20, warmup=30, loops=4, victims=2, big_alloc=11, growing=11, recurse=11, raises=11)
+FULL = Mix(total=1000, concurrency=50, warmup=100, loops=24, victims=8, big_alloc=75, growing=75, recurse=75, raises=76)
+
+
+@dataclass(frozen=True)
+class Call:
+    kind: str
+    i: int
+    method: str = "GET"
+    body: bytes = b""
+
+    def path(self) -> str:
+        return f"/api/client/v2.0/app/local/service/http/incoming_webhook/{self.kind}?i={self.i}"
+
+
+def plan(mix: Mix, seed: int, first: int = 0, *, warmup: bool = False) -> list[Call]:
+    """The main stream in a seeded random order (victims excluded: their own task sends them)."""
+    rng = random.Random(seed)
+    if warmup:  # every code path once or more, but no call that holds a worker for seconds
+        hostile = ["big_alloc", "growing", "recurse", "raises"] * max(1, mix.warmup // 12)
+        good = mix.warmup - len(hostile)
+    else:
+        hostile = (["loop"] * mix.loops + ["big_alloc"] * mix.big_alloc + ["growing"] * mix.growing
+                   + ["recurse"] * mix.recurse + ["raises"] * mix.raises)
+        good = mix.total - mix.hostile
+    kinds = hostile + [("echo", "total", "made")[n % 3] for n in range(good)]
+    rng.shuffle(kinds)
+    calls = []
+    for n, kind in enumerate(kinds, start=first):
+        if kind == "total":
+            xs = [rng.randrange(-1000, 1000) for _ in range(rng.randrange(1, 20))]
+            calls.append(Call(kind, n, "POST", json.dumps({"i": n, "xs": xs}).encode()))
+        elif kind == "made":
+            calls.append(Call(kind, n, "PUT"))
+        else:
+            calls.append(Call(kind, n))
+    return calls
+
+
+def expected(call: Call) -> tuple[int, bytes] | tuple[int, str, str]:
+    """(status, body) for a well-behaved call; (status, error_code, error) for a hostile one
+    (an error ending in '...' is a prefix)."""
+    if call.kind == "echo":
+        return 200, b'{"i":"%d","m":"GET"}' % call.i
+    if call.kind == "total":
+        total = sum(json.loads(call.body)["xs"])
+        return 200, b'{"i":{"$numberInt":"%d"},"sum":{"$numberInt":"%d"}}' % (call.i, total)
+    if call.kind == "made":
+        return 201, b"made %d" % call.i
+    return {
+        "loop": (400, "ExecutionTimeLimitExceeded", "execution time limit exceeded"),
+        "victim": (400, "FunctionExecutionError", KILLED),
+        "big_alloc": (400, "FunctionExecutionError", MEMORY_ERROR),
+        "growing": (400, "FunctionExecutionError", MEMORY_ERROR),
+        "recurse": (400, "FunctionExecutionError", "RecursionError: maximum recursion depth exceeded..."),
+        "raises": (400, "FunctionExecutionError", f"ValueError: boom {call.i}"),
+    }[call.kind]
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def mismatch(call: Call, got: Answer, base: str) -> str | None:
+    """Why ``got`` is not the exact answer ``call`` must get, or None."""
+    want = expected(call)
+    if len(want) == 2:
+        ok = (got.status, got.body) == want and (call.kind != "made" or got.headers.get("X-Call") == str(call.i))
+        return None if ok else f"{call}: got {got.status} {got.body[:200]!r}, want {want[0]} {want[1]!r}"
+    status, code, error = want
+    try:
+        envelope = json.loads(got.body)
+    except ValueError:
+        return f"{call}: not JSON: {got.status} {got.body[:200]!r}"
+    exact = error[:-3] if error.endswith("...") else None
+    if (got.status != status or got.headers.get("Content-Type") != "application/json" or not isinstance(envelope, dict)
+            or set(envelope) != {"error", "error_code", "link"} or envelope["error_code"] != code
+            or not (envelope["error"].startswith(exact) if exact is not None else envelope["error"] == error)
+            or not envelope["link"].startswith(f"{base}/_atlas-fn/logs?co_id=")):
+        return f"{call}: got {got.status} {envelope!r}, want {status} {code} {error!r}"
+    return None
+
+
+# --- the server process and /proc ----------------------------------------------------------
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:  # kernels without CONFIG_PROC_CHILDREN: scan
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry.name))
+                except OSError:
+                    continue
+        return found
+
+
+def rss_kb(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def cpu_ticks(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[str]
+    base: str
+    log: Path
+    seen_workers: set[int] = field(default_factory=set)
+
+    def workers(self) -> list[int]:
+        pids = children(self.proc.pid)
+        self.seen_workers.update(pids)
+        return pids
+
+
+def start_server(tmp_path: Path) -> Server:
+    functions = write_app(tmp_path / "functions", FUNCTIONS)
+    log = tmp_path / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_FN_")}
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runtime", "serve", "--functions", str(functions), "--port", "0",
+             "--workers", str(WORKERS), "--timeout", str(TIMEOUT_S), "--memory-mb", str(MEMORY_MB)],
+            cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    banner = proc.stdout.readline()  # type: ignore[union-attr]
+    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
+    if not match:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"the server did not start: {banner!r}\n{log.read_text()}")
+    return Server(proc, match.group(1), log)
+
+
+async def settle_pool(server: Server, timeout: float = 20.0) -> list[int]:
+    """Wait until the server has exactly WORKERS live workers (respawns finished)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = server.workers()
+        if len(pids) == WORKERS and all(alive(pid) for pid in pids):
+            return pids
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the pool did not refill: workers {server.workers()}")
+
+
+async def find_victim(server: Server, done: asyncio.Future[Any]) -> int | None:
+    """The pid of the worker running `victim`: RSS over 90 MB and steady (±2 MB) while the
+    process burns at least 3 clock ticks of CPU. None if the call ended first."""
+    first: dict[int, tuple[int, int]] = {}
+    while not done.done():
+        for pid in server.workers():
+            rss, ticks = rss_kb(pid), cpu_ticks(pid)
+            if rss is None or ticks is None or rss < 90 * 1024:
+                first.pop(pid, None)
+                continue
+            rss0, ticks0 = first.setdefault(pid, (rss, ticks))
+            if abs(rss - rss0) > 2 * 1024:
+                first[pid] = (rss, ticks)
+            elif ticks - ticks0 >= 3:
+                return pid
+        await asyncio.sleep(0.01)
+    return None
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+async def send(session: aiohttp.ClientSession, base: str, call: Call) -> Answer:
+    async with session.request(call.method, base + call.path(), data=call.body or None) as resp:
+        return Answer(resp.status, dict(resp.headers), await resp.read())
+
+
+async def run_load(tmp_path: Path, mix: Mix, seed: int) -> dict[str, Any]:
+    server = start_server(tmp_path)
+    pid = server.proc.pid
+    failures: list[str] = []
+    try:
+        first_workers = await settle_pool(server)
+        timeout = aiohttp.ClientTimeout(total=120)
+        connector = aiohttp.TCPConnector(limit=mix.concurrency)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            gate = asyncio.Semaphore(mix.concurrency)
+            completed = 0
+
+            async def one(call: Call) -> None:
+                nonlocal completed
+                async with gate:
+                    try:
+                        got = await send(session, server.base, call)
+                    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                        failures.append(f"{call}: {type(exc).__name__}: {exc}")
+                        return
+                    finally:
+                        completed += 1
+                problem = mismatch(call, got, server.base)
+                if problem:
+                    failures.append(problem)
+
+            async def victims(first_i: int) -> int:
+                killed = 0
+                for j in range(mix.victims):
+                    while completed < (j + 1) * (mix.total - mix.victims) // (mix.victims + 1):
+                        await asyncio.sleep(0.02)
+                    call = Call("victim", first_i + j)
+                    async with gate:
+                        answer = asyncio.ensure_future(send(session, server.base, call))
+                        target = await find_victim(server, answer)
+                        if target is None:
+                            failures.append(f"{call}: its worker was never found to kill; got {await answer}")
+                            continue
+                        os.kill(target, signal.SIGKILL)
+                        killed += 1
+                        problem = mismatch(call, await answer, server.base)
+                    if problem:
+                        failures.append(problem)
+                return killed
+
+            # warm-up: every code path, then let the respawns finish before measuring
+            await asyncio.gather(*(one(call) for call in plan(mix, seed, 0, warmup=True)))
+            await settle_pool(server)
+            await asyncio.sleep(0.5)
+            before = rss_kb(pid)
+            assert not failures, "warm-up:\n" + "\n".join(failures[:20])
+
+            samples: list[int] = []
+            stop = asyncio.Event()
+
+            async def sample() -> None:
+                while not stop.is_set():
+                    value = rss_kb(pid)
+                    if value is not None:
+                        samples.append(value)
+                    server.workers()
+                    await asyncio.sleep(0.1)
+
+            calls = plan(mix, seed + 1, 10_000)
+            completed = 0
+            sampler = asyncio.ensure_future(sample())
+            started = time.monotonic()
+            results = await asyncio.gather(victims(20_000), *(one(call) for call in calls))
+            elapsed = time.monotonic() - started
+            stop.set()
+            await sampler
+            killed = results[0]
+
+            last_workers = await settle_pool(server)
+            await asyncio.sleep(1.0)
+            after = rss_kb(pid)
+            final = await send(session, server.base, Call("echo", 99_999))
+            assert (final.status, final.body) == (200, b'{"i":"99999","m":"GET"}')
+
+        assert server.proc.poll() is None, "the server died"
+        assert not failures, f"{len(failures)} wrong answers:\n" + "\n".join(failures[:30])
+        assert killed == mix.victims
+        assert set(last_workers).isdisjoint(first_workers), "workers were not replaced"
+        assert before is not None and after is not None and samples
+        figures = {
+            "requests": mix.total, "concurrency": mix.concurrency, "warmup_requests": mix.warmup,
+            "hostile": mix.hostile, "mix": {k: getattr(mix, k) for k in ("loops", "victims", "big_alloc", "growing", "recurse", "raises")},
+            "seconds": round(elapsed, 2), "requests_per_second": round(mix.total / elapsed, 1),
+            "server_rss_kb": {"before": before, "during_max": max(samples), "during_min": min(samples),
+                              "during_samples": len(samples), "after": after},
+            "growth_kb": {"after": after - before, "peak": max(samples) - before},
+            "worker_processes_seen": len(server.seen_workers), "workers_sigkilled_by_test": killed,
+        }
+    finally:
+        if server.proc.poll() is None:
+            server.proc.send_signal(signal.SIGTERM)
+            try:
+                code = server.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.proc.kill()
+                server.proc.wait()
+                raise
+            assert code == 0
+    await asyncio.sleep(0.2)
+    assert [p for p in server.seen_workers if alive(p)] == [], "orphan workers after SIGTERM"
+    log = server.log.read_text(errors="replace")
+    assert "Traceback" not in log
+    assert " status=500 " not in log and "internal error" not in log
+    figures["workers_left_after_sigterm"] = 0
+    report = tmp_path / "load_memory.json"
+    report.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\nload: {json.dumps(figures)}\nload: figures written to {report}")
+    assert figures["growth_kb"]["after"] < MEMORY_GROWTH_LIMIT_KB, figures
+    assert figures["growth_kb"]["peak"] < MEMORY_GROWTH_LIMIT_KB, figures
+    return figures
+
+
+async def test_load_bounded(tmp_path: Path) -> None:
+    """CI's version: 150 requests at concurrency 20, a third hostile (see the module docstring)."""
+    await run_load(tmp_path, BOUNDED, seed=150)
+
+
+@pytest.mark.slow
+async def test_load_full(tmp_path: Path) -> None:
+    """Issue 4 §4: 1000 requests at concurrency 50, a third hostile (see the module docstring)."""
+    await run_load(tmp_path, FULL, seed=1000)
+
+
+SWITCH = (
+    "def exports(payload, response):\n"
+    "    if payload.query.get('mode') == 'bomb':\n"
+    "        return len('a' * (10 ** 10))\n"
+    "    return payload.query.get('n')\n"
+)
+
+
+async def test_calls_queued_behind_a_recycled_worker_are_sent_again(serve: Serve, tmp_path: Path) -> None:
+    """Found by the load test: with queue_depth > 1, calls written behind a call whose worker
+    then recycles itself (MemoryError) were answered "worker process exited unexpectedly
+    (code 0)" — they never started, and must run on another worker."""
+    functions = write_app(tmp_path / "f", {"switch.py": SWITCH})
+    client = await serve(None, functions, workers=1, queue_depth=4, memory_mb=MEMORY_MB)
+    url = "/api/client/v2.0/app/local/service/http/incoming_webhook/switch"
+    for _ in range(5):  # the function's last run is fast: calls may be written behind it
+        assert (await client.get(url + "?n=warm")).status == 200
+    for _ in range(3):
+        bomb = asyncio.ensure_future(client.get(url + "?mode=bomb"))
+        behind = [asyncio.ensure_future(client.get(url + f"?n={i}")) for i in range(20)]
+        results = await asyncio.gather(bomb, *behind)
+        assert (results[0].status, (await results[0].json())["error"]) == (400, MEMORY_ERROR)
+        assert [(r.status, await r.read()) for r in results[1:]] == [(200, f'"{i}"'.encode()) for i in range(20)]
