@@ -49,6 +49,8 @@ def compile_rules(app: App, show: Callable[[Path], str] = str) -> tuple[dict[int
     problems: list[ConfigProblem] = []
 
     def rule(expression: Any, file: Path | None, where: str) -> Rule:
+        if expression is None:  # of the wrong type: the loader reported it already
+            return NEVER
         try:
             return compile_rule(expression, where)
         except UnsupportedRule as error:

@@ -107,6 +107,7 @@ def _serve(args: argparse.Namespace) -> int:
     prepared = _prepare(args, settings)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.server").addFilter(_one_line)
     asyncio.run(_run(prepared, settings))
     return 0
 
@@ -133,6 +134,17 @@ async def _run(prepared: Prepared, settings: settings_module.Settings) -> None:
     print("atlas-fn: stopping: no new connections; finishing calls in flight", flush=True)
     await runner.cleanup()
     print("atlas-fn: stopped", flush=True)
+
+
+def _one_line(record: logging.LogRecord) -> bool:
+    """aiohttp logs every malformed request with its traceback: keep the one line, so a caller
+    cannot flood the log (our handler answers every error itself; these are the parser's)."""
+    if record.exc_info and record.exc_info[1] is not None:
+        record.msg = f"{record.getMessage()}: {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+    return True
 
 
 def _url_host(host: str) -> str:

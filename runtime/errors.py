@@ -10,6 +10,7 @@ Owns: every error the runtime raises, each carrying the HTTP status and the App 
     │   ├── EndpointNotFound       404 EndpointNotFound
     │   ├── MethodNotAllowed       405 MethodNotAllowed (+ Allow header)
     │   ├── RequestTooLarge        413 RequestTooLarge
+    │   ├── RequestTimeout         408 RequestTimeout (the body was not sent in time)
     │   ├── TooManyRequests        429 TooManyRequests
     │   ├── AuthFailed             401 IncomingWebhookAuthFailed
     │   └── NoMatchingRule         401 NoMatchingRuleFound
@@ -85,6 +86,11 @@ class MethodNotAllowed(CallerError):
 class RequestTooLarge(CallerError):
     status = 413
     error_code = "RequestTooLarge"
+
+
+class RequestTimeout(CallerError):
+    status = 408
+    error_code = "RequestTimeout"
 
 
 class TooManyRequests(CallerError):

@@ -61,7 +61,7 @@ class Response:
         return self
 
     def setHeader(self, name: Any, value: Any) -> "Response":  # noqa: N802
-        name, value = _check_header("setHeader", name, value)
+        name, value = check_header("setHeader", name, value)
         lowered = name.lower()
         kept = [(n, v) for n, v in self._headers if n.lower() != lowered]
         self._header_bytes -= sum(len(n) + len(v) for n, v in self._headers if n.lower() == lowered)
@@ -69,7 +69,7 @@ class Response:
         return self._append("setHeader", name, value)
 
     def addHeader(self, name: Any, value: Any) -> "Response":  # noqa: N802
-        name, value = _check_header("addHeader", name, value)
+        name, value = check_header("addHeader", name, value)
         return self._append("addHeader", name, value)
 
     def _append(self, method: str, name: str, value: str) -> "Response":
@@ -87,7 +87,9 @@ class Response:
         return self._touched, self._status, self._body, list(self._headers)
 
 
-def _check_header(method: str, name: Any, value: Any) -> tuple[str, str]:
+def check_header(method: str, name: Any, value: Any) -> tuple[str, str]:
+    """A header as ``setHeader``/``addHeader`` accept it — and as the server accepts it from a
+    worker, which it does not trust: a token name that is not the server's own, a one-line value."""
     if type(name) is not str or not name or not set(name) <= _TOKEN_CHARS:
         raise ValueError(f"response.{method}: {_show(name)} is not a header name; allowed: letters, digits and !#$%&'*+-.^_`|~")
     if name.lower() in _RESERVED:

@@ -25,10 +25,11 @@ from runtime import validation
 from runtime.app_config import Endpoint, Webhook
 from runtime.boot import Prepared
 from runtime.errors import (AtlasFnError, CallerError, FunctionError, InternalError, MethodNotAllowed, NoMatchingRule,
-                            RequestTooLarge, TooManyRequests)
+                            RequestTimeout, RequestTooLarge, TooManyRequests)
 from runtime.functions import function_key
 from runtime.host import FunctionRunner, WorkerPool
 from runtime.request import build_payload, strip_secret
+from runtime.response import check_header
 from runtime.routing import RouteTable
 from runtime.rules import response_format
 from runtime.settings import Settings
@@ -83,7 +84,10 @@ class Front:
 
     async def _call(self, request: web.Request, target: Webhook | Endpoint, entry: "_LogEntry") -> web.StreamResponse:
         try:
-            body = await request.read()
+            async with asyncio.timeout(self.settings.body_timeout):
+                body = await request.read()
+        except TimeoutError:  # a slow sender holds a concurrency slot: not for ever
+            raise RequestTimeout(f"the request body did not arrive within {self.settings.body_timeout:g} s") from None
         except web.HTTPRequestEntityTooLarge:
             raise RequestTooLarge(f"the request body exceeds the limit of {self.settings.max_request_bytes} bytes") from None
         except ConnectionError:  # the caller went away before sending the whole body: nobody to answer
@@ -142,10 +146,12 @@ def _to_response(meta: dict[str, Any], body: bytes) -> web.Response:
         raise FunctionError("the function's worker returned a malformed reply")
     out: CIMultiDict[str] = CIMultiDict()
     for pair in headers:
-        if (type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str
-                or any(c in pair[0] + pair[1] for c in "\r\n\x00") or not pair[0]):
-            raise FunctionError("the function's worker returned a malformed header")
-        out.add(pair[0], pair[1])
+        try:
+            if type(pair) is not list or len(pair) != 2:
+                raise ValueError(pair)
+            out.add(*check_header("reply", pair[0], pair[1]))  # the rules the guest's setters keep
+        except (TypeError, ValueError):
+            raise FunctionError("the function's worker returned a malformed header") from None
     return web.Response(status=status, body=body or None, headers=out)
 
 

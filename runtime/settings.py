@@ -24,6 +24,7 @@ class Settings:
     timeout: float = 300.0  # seconds of wall time per call (App Services: 300 s)
     memory_mb: int = 350  # address-space cap per worker (App Services: 350 MB)
     max_request_bytes: int = 18 * MB  # larger requests get 413 (App Services: 18 MB)
+    body_timeout: float = 30.0  # seconds to receive a request body; slower ones get 408
     max_response_bytes: int = 18 * MB  # larger function responses are a FunctionExecutionError
     max_concurrency: int = 10_000  # requests in flight before 429 (App Services: 10,000)
     max_headers: int = 128  # header lines per request; more is 400 from the HTTP parser
@@ -43,6 +44,7 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "max_request_bytes": (1, 1 << 40), "max_response_bytes": (1, 1 << 40), "max_concurrency": (1, 1 << 30),
     "shutdown_grace": (0, 3600), "max_headers": (1, 10_000), "max_header_line_bytes": (256, 1 << 24),
     "max_log_bytes": (0, 1 << 30), "max_recursion_depth": (50, 100_000), "queue_depth": (1, 64),
+    "body_timeout": (0.001, 3600),
 }
 
 

@@ -175,3 +175,18 @@ def test_sigterm_finishes_calls_in_flight_then_exits_0(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_aiohttp_parser_errors_are_logged_as_one_line() -> None:
+    """A caller cannot flood the log with tracebacks by sending malformed requests."""
+    import logging
+
+    from runtime.cli import _one_line
+
+    try:
+        raise ValueError("Invalid method encountered")
+    except ValueError:
+        record = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "Error handling request from %s", ("1.2.3.4",), sys.exc_info())
+    assert _one_line(record) is True
+    assert record.exc_info is None
+    assert logging.Formatter().format(record) == "Error handling request from 1.2.3.4: ValueError: Invalid method encountered"

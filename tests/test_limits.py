@@ -108,3 +108,17 @@ async def test_header_line_size_is_a_setting(serve: Serve, functions: Path) -> N
     client = await serve(None, functions, pool=False, max_header_line_bytes=1000)
     assert (await client.get(url("echo"), headers={"X-Big": "v" * 2000})).status in (400, 431)
     assert (await client.get(url("echo"), headers={"X-Small": "v" * 500})).status == 200
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_408(serve: Serve, functions: Path) -> None:
+    """A slow sender cannot hold a concurrency slot for ever (THREAT_MODEL.md, HTTP front)."""
+    client = await serve(None, functions, pool=False, body_timeout=0.3)
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(f"POST {url('echo')} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part".encode())
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 408 ")
+    length = int([line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")][0].split(b":")[1])
+    body = json.loads(await reader.readexactly(length))
+    assert (body["error_code"], body["error"]) == ("RequestTimeout", "the request body did not arrive within 0.3 s")
+    writer.close()

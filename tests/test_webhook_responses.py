@@ -157,3 +157,26 @@ async def test_console_lines_cannot_forge_log_lines(serve: Serve, tmp_path: Path
     await client.get("/api/client/v2.0/app/local/service/http/incoming_webhook/forge")
     [record] = [r for r in caplog.records if r.name == "atlas_fn.access"]
     assert record.getMessage().split("\n")[1:] == ["  | a\\x0a2026-01-01T00:00:00Z GET /admin status=200"]
+
+
+@pytest.mark.parametrize("headers", [
+    [["X-A", "a\r\nSet-Cookie: x=1"]], [["Content-Length", "5"]], [["X A", "v"]], [["X-A"]], ["X-A: v"], [[1, "v"]], [["X-A", None]],
+])
+async def test_the_server_does_not_trust_a_worker_s_headers(aiohttp_client: Any, app: Path, headers: list[Any]) -> None:
+    """THREAT_MODEL.md, worker processes: a worker that escaped its sandbox may send anything;
+    a reply header that breaks the setters' rules is a 400, never written to the wire."""
+    from runtime.boot import prepare
+    from runtime.host import Reply
+    from runtime.server import build_app
+    from runtime.settings import Settings
+
+    class LyingWorker:
+        async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
+            return Reply({"status": 200, "headers": headers, "logs": []}, b"x", 0)
+
+    prepared = prepare(app, None, Settings(), environ={})
+    client = await aiohttp_client(build_app(prepared, Settings(), runner_factory=LyingWorker))
+    resp = await client.post(url("body_only"))
+    assert resp.status == 400
+    body = await resp.json()
+    assert (body["error_code"], body["error"]) == ("FunctionExecutionError", "the function's worker returned a malformed header")
