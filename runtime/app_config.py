@@ -40,23 +40,22 @@ Decisions where the contract is silent (an App Services user's expectations):
   ``no-environment.json`` (what exports write). Every environment file is checked.
 * ``can_evaluate`` is checked here only for its type (object or boolean); which operators are
   supported (§2.6) is for the module that evaluates it.
-* Drop-ins are every function file no webhook or endpoint names, ``private`` ones included,
-  so an imported app's helpers are reachable as ``http/<name>``.
+* Drop-ins are the function files no webhook, endpoint or manifest entry names: an exported
+  app's helper functions (listed in its manifest, often ``private``) never become URLs.
 * ``App.root`` is the app folder, else the functions folder, else the current directory.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+from runtime.config_files import (UNREADABLE, Fields, Report, json_files, not_a_folder, read_json, read_object, show_value,
+                                  subfolders, visible)
 from runtime.errors import ConfigError, ConfigProblem
-from runtime.secrets import SecretStore, hidden, secrets_file_values
+from runtime.secrets import SecretStore, secrets_file_values
 
 VALIDATION_METHODS = ("NO_VALIDATION", "SECRET_AS_QUERY_PARAM", "VERIFY_PAYLOAD")
 WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "ANY")
@@ -69,7 +68,6 @@ ENDPOINT_FILES = ("http_endpoints/config.json", "https_endpoints/config.json")
 ENVIRONMENT_TAGS = ("", "development", "testing", "qa", "production")
 ENVIRONMENT_VARIABLE = "ATLAS_FN_ENVIRONMENT"
 LANGUAGES = {".py": "python", ".js": "javascript"}
-MAX_NESTING = 100  # arrays/objects in one config file: BSON's (and so App Services') own limit
 _SKIPPED_FOLDERS = ("__pycache__", "node_modules")
 _NEEDS_SECRET = ("SECRET_AS_QUERY_PARAM", "VERIFY_PAYLOAD")
 
@@ -168,182 +166,6 @@ def read_app(
     return app, list(loader.report.problems), loader.report.show
 
 
-# --- reporting and typed JSON access ---------------------------------------------------------
-
-_UNREADABLE = object()
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
-    "a boolean": ((bool,), "true, false"),
-    "a string": ((str,), "a JSON string"),
-    "an object": ((dict,), "a JSON object"),
-    "a rule expression": ((dict, bool), "a JSON object, true, false"),
-}
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _json_path(prefix: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{prefix}[{key}]"
-    return f"{prefix}.{key}" if _IDENTIFIER.fullmatch(key) else f"{prefix}[{key!r}]"
-
-
-class _Report:
-    """Collects problems, naming each file relative to the parent of its root folder."""
-
-    def __init__(self) -> None:
-        self.roots: list[Path] = []
-        self.problems: list[ConfigProblem] = []
-
-    def show(self, path: Path) -> str:
-        for root in self.roots:
-            if path.is_relative_to(root):
-                return path.relative_to(root.parent).as_posix()
-        return path.as_posix()
-
-    def add(self, file: Path | str, where: str, message: str) -> None:
-        shown = file if isinstance(file, str) else self.show(file)
-        self.problems.append(ConfigProblem(shown, where, message))
-
-
-@dataclass
-class _Fields:
-    """Typed reads of one JSON object in one file; each misfit becomes a problem."""
-
-    report: _Report
-    file: Path
-    obj: Mapping[str, Any]
-    at: str = "$"
-    quiet: bool = False  # the object itself was wrong: do not also report its missing fields
-
-    def where(self, key: str) -> str:
-        return _json_path(self.at, key)
-
-    def problem(self, key: str, message: str) -> None:
-        self.report.add(self.file, self.where(key), message)
-
-    def get(
-        self, key: str, kind: str, default: Any = None, *, required: bool = False, hide: bool = False,
-        allowed: str | None = None,
-    ) -> Any:  # fmt: skip
-        """The value; ``default`` when absent or null; None (reported) when of the wrong type.
-
-        ``hide`` shows a wrong value by its JSON type only (it may be a secret); ``allowed``
-        replaces the kind's own description of what is allowed.
-        """
-        types, allowed = _KINDS[kind][0], allowed or _KINDS[kind][1]
-        value = self.obj.get(key)
-        if value is None:
-            if required and not self.quiet:
-                self.problem(key, f"missing; allowed: {allowed}")
-            return default
-        if isinstance(value, types):
-            return value
-        self.problem(key, f"{hidden(value) if hide else _show(value)} is not {kind}; allowed: {allowed}")
-        return None
-
-    def choice(self, key: str, choices: tuple[str, ...], noun: str, default: str | None = None) -> str | None:
-        """One of ``choices``; ``default`` when absent, null or "" (required when no default)."""
-        value = self.obj.get(key)
-        allowed = ", ".join(choices)
-        if value is None or (value == "" and default is not None):
-            if default is None and not self.quiet:
-                self.problem(key, f"missing; allowed: {allowed}")
-            return default
-        if isinstance(value, str) and value in choices:
-            return value
-        self.problem(key, f"{_show(value)} is not {noun}; allowed: {allowed}")
-        return None
-
-    def child(self, key: str, *, hide: bool = False) -> _Fields:
-        value = self.get(key, "an object", {}, hide=hide)
-        return _Fields(self.report, self.file, value or {}, self.where(key), quiet=value is None)
-
-    def strings(self, *keys: str) -> None:
-        for key in keys:
-            self.get(key, "a string")
-
-    def name_matches(self, expected: str, noun: str) -> None:
-        name = self.get("name", "a string")
-        if name is not None and name != expected:
-            self.problem("name", f"{_show(name)} does not match its {noun} {expected!r}; allowed: {expected!r}")
-
-    def extra(self, known: tuple[str, ...]) -> dict[str, Any]:
-        return {key: value for key, value in self.obj.items() if key not in known}
-
-
-def _read_json(report: _Report, path: Path) -> Any:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as error:
-        report.add(path, "", f"cannot be read: {error.strerror or error}")
-        return _UNREADABLE
-    except UnicodeDecodeError as error:
-        report.add(path, "", f"byte {error.start} is not UTF-8; allowed: UTF-8 JSON text")
-        return _UNREADABLE
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        report.add(path, f"line {error.lineno} column {error.colno}", f"invalid JSON: {error.msg}")
-        return _UNREADABLE
-    except ValueError:  # an integer literal longer than Python converts (sys.get_int_max_str_digits)
-        limit = sys.get_int_max_str_digits()
-        report.add(path, "", f"a number has more than {limit} digits; allowed: numbers of at most {limit} digits")
-        return _UNREADABLE
-    except RecursionError:  # nested deeper than the parser recurses
-        data = _UNREADABLE
-    if data is _UNREADABLE or _deeper_than(data, MAX_NESTING):
-        deep = f"arrays and objects nest more than {MAX_NESTING} levels deep"
-        report.add(path, "", f"{deep}; allowed: at most {MAX_NESTING} levels (BSON's limit)")
-        return _UNREADABLE
-    return data
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays/objects nest more than ``limit`` deep (walked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                return True
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
-
-
-def _read_object(report: _Report, path: Path, *, hide: bool = False) -> _Fields | None:
-    """The file's JSON object; ``hide`` shows any other document by its JSON type only (a
-    webhook's config holds its secret in ``options.secret``)."""
-    data = _read_json(report, path)
-    if data is _UNREADABLE:
-        return None
-    if not isinstance(data, dict):
-        report.add(path, "$", f"{hidden(data) if hide else _show(data)} is not an object; allowed: a JSON object")
-        return None
-    return _Fields(report, path, data)
-
-
-def _visible(folder: Path | None) -> list[Path]:
-    if folder is None or not folder.is_dir():
-        return []
-    return sorted(entry for entry in folder.iterdir() if not entry.name.startswith("."))
-
-
-def _subfolders(folder: Path | None) -> list[Path]:
-    return [entry for entry in _visible(folder) if entry.is_dir()]
-
-
-def _json_files(folder: Path | None) -> list[Path]:
-    return [entry for entry in _visible(folder) if entry.is_file() and entry.suffix == ".json"]
-
-
-def _not_a_folder(path: Path) -> str:
-    return "is a file, not a folder" if path.exists() else "no such folder"
-
-
 # --- the loader ----------------------------------------------------------------------------
 
 _WEBHOOK_FIELDS = ("name", "options", "respond_result", "can_evaluate", "disable_arg_logs")
@@ -369,7 +191,7 @@ class _Loader:
     """One load: the folders, what was found so far, and the problems."""
 
     def __init__(self, app_dir: Path | None, functions_dir: Path | None, environ: Mapping[str, str]) -> None:
-        self.report = _Report()
+        self.report = Report()
         self.environ = environ
         self.root = self._folder(app_dir, "an exported App Services app folder")
         self.fdir = self._functions_folder(functions_dir)
@@ -386,7 +208,7 @@ class _Loader:
         if given is None:
             return None
         if not given.is_dir():
-            self.report.add(str(given), "", f"{_not_a_folder(given)}; allowed: {allowed}")
+            self.report.add(str(given), "", f"{not_a_folder(given)}; allowed: {allowed}")
             return None
         return given.absolute()
 
@@ -427,7 +249,7 @@ class _Loader:
             return "local", "local"
         for file_name in APP_FILES:
             if (self.root / file_name).is_file():
-                doc = _read_object(self.report, self.root / file_name)
+                doc = read_object(self.report, self.root / file_name)
                 if doc is None:
                     break
                 app_id = doc.get("client_app_id", "a string") or doc.get("app_id", "a string")
@@ -445,7 +267,7 @@ class _Loader:
             self.functions[name] = FunctionSource(name, path, LANGUAGES[path.suffix])
 
     def _function_files(self, folder: Path | None, prefix: str) -> Iterator[tuple[Path, str]]:
-        for entry in _visible(folder):
+        for entry in visible(folder):
             if entry.is_dir() and entry.name not in _SKIPPED_FOLDERS and self._first_visit(entry):
                 legacy = not prefix and self._is_legacy_function(entry)
                 if legacy:
@@ -469,44 +291,44 @@ class _Loader:
         has_source = any((folder / f"source{ext}").is_file() for ext in LANGUAGES)
         return has_source and (folder / "config.json").is_file()
 
-    def _function(self, fields: _Fields, key: str, name: Any) -> FunctionSource | None:
+    def _function(self, fields: Fields, key: str, name: Any) -> FunctionSource | None:
         if not isinstance(name, str):
             return None
         if name in self.functions:
             return self.functions[name]
         if self.fdir is None:
-            fields.problem(key, f"{_show(name)} names no function file; there is no functions folder")
+            fields.problem(key, f"{show_value(name)} names no function file; there is no functions folder")
         else:
             places = " and ".join(self.report.show(self.fdir / f"{name}{ext}") for ext in LANGUAGES)
-            fields.problem(key, f"{_show(name)} names no function file; looked for {places}")
+            fields.problem(key, f"{show_value(name)} names no function file; looked for {places}")
         return None
 
     # 3. the manifest
     def _manifest(self) -> list[ManifestEntry]:
         entries: dict[str, tuple[ManifestEntry, str]] = {}
         path = self.fdir / "config.json" if self.fdir is not None else None
-        data = _read_json(self.report, path) if path is not None and path.is_file() else []
-        if not isinstance(data, list) and data is not _UNREADABLE:
+        data = read_json(self.report, path) if path is not None and path.is_file() else []
+        if not isinstance(data, list) and data is not UNREADABLE:
             allowed = "allowed: a JSON array of function entries"
-            self.report.add(path, "$", f"{_show(data)} is not an array; {allowed}")
+            self.report.add(path, "$", f"{show_value(data)} is not an array; {allowed}")
         for index, item in enumerate(data if isinstance(data, list) else []):
             if not isinstance(item, dict):
-                self.report.add(path, f"$[{index}]", f"{_show(item)} is not an object; allowed: a JSON object")
+                self.report.add(path, f"$[{index}]", f"{show_value(item)} is not an object; allowed: a JSON object")
                 continue
-            fields = _Fields(self.report, path, item, f"$[{index}]")
+            fields = Fields(self.report, path, item, f"$[{index}]")
             name = fields.get("name", "a string", required=True, allowed=_A_FUNCTION)
             if self._function(fields, "name", name) is not None:
                 self._add_entry(entries, fields, name)
         for name, config in sorted(self.legacy_configs.items()):
-            fields = _read_object(self.report, config)
+            fields = read_object(self.report, config)
             if fields is not None:
                 fields.name_matches(name, "folder name")
                 self._add_entry(entries, fields, name)
         return [entry for entry, _ in entries.values()]
 
-    def _add_entry(self, entries: dict[str, tuple[ManifestEntry, str]], fields: _Fields, name: str) -> None:
+    def _add_entry(self, entries: dict[str, tuple[ManifestEntry, str]], fields: Fields, name: str) -> None:
         if name in entries:
-            already = f"{_show(name)} already has an entry at {entries[name][1]}"
+            already = f"{show_value(name)} already has an entry at {entries[name][1]}"
             fields.problem("name", f"{already}; allowed: one entry per function")
             return
         fields.strings(*_RUN_AS_STRINGS)
@@ -523,7 +345,7 @@ class _Loader:
     def _services_and_webhooks(self) -> list[Webhook]:
         webhooks: list[Webhook] = []
         for parent in SERVICE_FOLDERS if self.root is not None else ():
-            for folder in _subfolders(self.root / parent):
+            for folder in subfolders(self.root / parent):
                 service = self._service(folder, parent)
                 if service is not None:
                     webhooks += self._webhooks(service)
@@ -539,7 +361,7 @@ class _Loader:
             allowed = "allowed: a config.json whose type is http, github or twilio"
             self.report.add(config, "", f"missing, but {self.report.show(hooks)} needs its service type; {allowed}")
             return None
-        fields = _read_object(self.report, config)
+        fields = read_object(self.report, config)
         if fields is None:
             return None
         fields.name_matches(folder.name, "folder name")
@@ -551,7 +373,7 @@ class _Loader:
             return None
         service = self._register(_Service(folder.name, kind, folder, secret_config))
         if service is not None and hooks.is_dir() and kind not in SERVICE_TYPES_WITH_WEBHOOKS:
-            cannot = f"{_show(kind)} cannot have incoming webhooks ({self.report.show(hooks)})"
+            cannot = f"{show_value(kind)} cannot have incoming webhooks ({self.report.show(hooks)})"
             fields.problem("type", f"{cannot}; allowed: {', '.join(SERVICE_TYPES_WITH_WEBHOOKS)}")
             return None
         return service
@@ -567,17 +389,17 @@ class _Loader:
 
     def _webhooks(self, service: _Service) -> list[Webhook]:
         webhooks = []
-        for folder in _subfolders(service.folder / "incoming_webhooks"):
+        for folder in subfolders(service.folder / "incoming_webhooks"):
             config = folder / "config.json"
             if not config.is_file():
                 self.report.add(config, "", "missing; allowed: a config.json in every incoming webhook folder")
                 continue
-            fields = _read_object(self.report, config, hide=True)
+            fields = read_object(self.report, config, hide=True)
             if fields is not None:
                 webhooks.append(self._webhook(service, folder, fields))
         return webhooks
 
-    def _webhook(self, service: _Service, folder: Path, fields: _Fields) -> Webhook:
+    def _webhook(self, service: _Service, folder: Path, fields: Fields) -> Webhook:
         fields.name_matches(folder.name, "folder name")
         method, validation, secret = self._webhook_options(fields.child("options", hide=True), service.type)
         fields.strings(*_RUN_AS_STRINGS)
@@ -592,7 +414,7 @@ class _Loader:
             config_file=fields.file, extra=fields.extra(_WEBHOOK_FIELDS),
         )  # fmt: skip
 
-    def _webhook_options(self, options: _Fields, service_type: str) -> tuple[Any, Any, Any]:
+    def _webhook_options(self, options: Fields, service_type: str) -> tuple[Any, Any, Any]:
         if service_type == "twilio":
             return "ANY", "NO_VALIDATION", ""
         raw = options.obj.get("secret")
@@ -607,7 +429,7 @@ class _Loader:
             options.problem("secret", f"{state}, but {needs}; allowed: a non-empty string")
         return method, validation, secret
 
-    def _webhook_source(self, service: _Service, folder: Path, fields: _Fields) -> FunctionSource | None:
+    def _webhook_source(self, service: _Service, folder: Path, fields: Fields) -> FunctionSource | None:
         found = [folder / f"source{ext}" for ext in LANGUAGES if (folder / f"source{ext}").is_file()]
         if len(found) > 1:
             also = f"webhook {folder.name!r} also has {self.report.show(found[0])}"
@@ -633,15 +455,15 @@ class _Loader:
         path = self.root / "secrets.json"
         shown, note, values = self.report.show(path), " (no such file)", {}
         if path.is_file():
-            data = _read_json(self.report, path)
-            note = " (unreadable)" if data is _UNREADABLE else ""
-            if data is not _UNREADABLE:
+            data = read_json(self.report, path)
+            note = " (unreadable)" if data is UNREADABLE else ""
+            if data is not UNREADABLE:
                 configs = {name: service.secret_config for name, service in self.services.items()}
                 values, problems = secrets_file_values(data, shown, configs)
                 self.report.problems += problems
         self.secrets = SecretStore(self.environ, values, shown, note)
 
-    def _secret(self, fields: _Fields, key: str, name: str) -> tuple[str, str] | None:
+    def _secret(self, fields: Fields, key: str, name: str) -> tuple[str, str] | None:
         found = self.secrets.lookup(name)
         if found is None:
             fields.problem(key, self.secrets.missing(name))
@@ -652,19 +474,19 @@ class _Loader:
         endpoints = []
         for relative in ENDPOINT_FILES if self.root is not None else ():
             path = self.root / relative
-            data = _read_json(self.report, path) if path.is_file() else []
+            data = read_json(self.report, path) if path.is_file() else []
             if not isinstance(data, list):
-                if data is not _UNREADABLE:
-                    self.report.add(path, "$", f"{_show(data)} is not an array; allowed: a JSON array of endpoints")
+                if data is not UNREADABLE:
+                    self.report.add(path, "$", f"{show_value(data)} is not an array; allowed: a JSON array of endpoints")
                 continue
             for index, item in enumerate(data):
                 if not isinstance(item, dict):
-                    self.report.add(path, f"$[{index}]", f"{_show(item)} is not an object; allowed: a JSON object")
+                    self.report.add(path, f"$[{index}]", f"{show_value(item)} is not an object; allowed: a JSON object")
                     continue
-                endpoints.append(self._endpoint(_Fields(self.report, path, item, f"$[{index}]")))
+                endpoints.append(self._endpoint(Fields(self.report, path, item, f"$[{index}]")))
         return endpoints
 
-    def _endpoint(self, fields: _Fields) -> Endpoint:
+    def _endpoint(self, fields: Fields) -> Endpoint:
         route = self._route(fields)
         method = fields.choice("http_method", ENDPOINT_METHODS, "an HTTP method")
         function_name = fields.get("function_name", "a string", required=True, allowed=_A_FUNCTION)
@@ -688,21 +510,21 @@ class _Loader:
         )  # fmt: skip
 
     @staticmethod
-    def _route(fields: _Fields) -> str | None:
+    def _route(fields: Fields) -> str | None:
         route = fields.get("route", "a string", required=True, allowed="a route starting with /")
         if route is None:
             return None
         if not route.startswith("/"):
-            example = _show("/" + route)
-            fields.problem("route", f"{_show(route)} does not start with /; allowed: a route like {example}")
+            example = show_value("/" + route)
+            fields.problem("route", f"{show_value(route)} does not start with /; allowed: a route like {example}")
             return None
         if route == "/data/v1" or route.startswith("/data/v1/"):
-            reserved = f"{_show(route)} is under /data/v1/, which the Data API reserves"
+            reserved = f"{show_value(route)} is under /data/v1/, which the Data API reserves"
             fields.problem("route", f"{reserved}; allowed: any other route")
             return None
         return route
 
-    def _claim_route(self, fields: _Fields, route: str, method: str) -> None:
+    def _claim_route(self, fields: Fields, route: str, method: str) -> None:
         taken = self.routes.setdefault(route, [])
         for other, place in taken:
             if other == method:
@@ -717,7 +539,7 @@ class _Loader:
             return
         taken.append((method, f"{self.report.show(fields.file)} {fields.at}"))
 
-    def _endpoint_secret(self, fields: _Fields, validation: str | None, secret_name: str | None) -> str:
+    def _endpoint_secret(self, fields: Fields, validation: str | None, secret_name: str | None) -> str:
         if validation not in _NEEDS_SECRET or secret_name is None:
             return ""
         needs = f"validation_method {validation!r} needs a secret"
@@ -736,18 +558,18 @@ class _Loader:
     # 7. values
     def _values(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for path in _json_files(self.root / "values" if self.root is not None else None):
-            fields = _read_object(self.report, path)
+        for path in json_files(self.root / "values" if self.root is not None else None):
+            fields = read_object(self.report, path)
             if fields is None:
                 continue
             name = fields.get("name", "a string", required=True)
             if name is not None and name != path.stem:
-                mismatch = f"{_show(name)} does not match its file name {path.name!r}"
+                mismatch = f"{show_value(name)} does not match its file name {path.name!r}"
                 fields.problem("name", f"{mismatch}; allowed: {path.stem!r}")
             values[path.stem] = self._value(fields)
         return values
 
-    def _value(self, fields: _Fields) -> Any:
+    def _value(self, fields: Fields) -> Any:
         from_secret = fields.get("from_secret", "a boolean", False)
         if not from_secret:
             if "value" not in fields.obj:
@@ -765,10 +587,10 @@ class _Loader:
         if tag not in ENVIRONMENT_TAGS:
             allowed = "'' (none), " + ", ".join(ENVIRONMENT_TAGS[1:])
             where = f"environment variable {ENVIRONMENT_VARIABLE}"
-            self.report.add(where, "", f"{_show(tag)} is not an environment; allowed: {allowed}")
+            self.report.add(where, "", f"{show_value(tag)} is not an environment; allowed: {allowed}")
         selected: dict[str, Any] = {}
-        for path in _json_files(self.root / "environments" if self.root is not None else None):
-            fields = _read_object(self.report, path)
+        for path in json_files(self.root / "environments" if self.root is not None else None):
+            fields = read_object(self.report, path)
             values = fields.get("values", "an object", {}) if fields is not None else None
             if path.stem == (tag or "no-environment") and values is not None:
                 selected = values

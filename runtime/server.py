@@ -84,8 +84,11 @@ class Front:
 
     async def _call(self, request: web.Request, target: Webhook | Endpoint, entry: "_LogEntry") -> web.StreamResponse:
         try:
-            async with asyncio.timeout(self.settings.body_timeout):
+            if request.content.is_eof():  # all of it arrived with the headers: no timer needed
                 body = await request.read()
+            else:
+                async with asyncio.timeout(self.settings.body_timeout):
+                    body = await request.read()
         except TimeoutError:  # a slow sender holds a concurrency slot: not for ever
             raise RequestTimeout(f"the request body did not arrive within {self.settings.body_timeout:g} s") from None
         except web.HTTPRequestEntityTooLarge:
@@ -97,18 +100,19 @@ class Front:
         raw_query = request.raw_path.partition("?")[2]
         kind = "endpoint" if isinstance(target, Endpoint) else "webhook"
         service_type = "http" if kind == "endpoint" else target.service_type
-        _, query_secret = strip_secret(raw_query)
+        query_secret = strip_secret(raw_query)[1] if raw_query else None
         verdict = validation.check(kind, service_type, target.validation_method, target.secret,
                                    body=body, query_secret=query_secret, headers=request.headers)
         entry.verdict = f"{verdict.method}:{'ok' if verdict.ok else 'failed'} ({verdict.detail})"
         validation.raise_for(verdict)
         url = f"{request.scheme}://{request.host}{request.path}"
         route = target.route if isinstance(target, Endpoint) else None
+        remote = request.remote or ""
         rule = self.rules.get(id(target))
         if rule is not None:
             _, context_request = build_payload(
                 method=request.method, url=url, raw_query=raw_query, headers=list(request.headers.items()), body=b"",
-                remote=request.remote or "", kind=kind, service_type=service_type, route_or_url=route or "")
+                remote=remote, kind=kind, service_type=service_type, route_or_url=route or "")
             if not rule.allows(context_request):
                 raise NoMatchingRule(f"the request does not satisfy the can_evaluate rule of {entry.function}")
         meta = {
@@ -119,7 +123,7 @@ class Front:
             "url": url,
             "raw_query": raw_query,
             "headers": request.raw_headers,
-            "remote": request.remote or "",
+            "remote": remote,
             "respond_result": target.respond_result,
             "route": route,
             "format": response_format(request.headers.get("Accept"), target.return_type) if isinstance(target, Endpoint) else "EJSON",
