@@ -22,7 +22,7 @@ from runtime import ejson, request, rules
 from runtime.bsontypes import Binary
 from runtime.response import Response
 from runtime.sandbox import load_exports
-from runtime.sandbox.guest import AttrDict, Console, Context, Values, to_attrdicts
+from runtime.sandbox.guest import MAX_CONSOLE_BYTES, AttrDict, Console, Context, Values, to_attrdicts
 
 
 class LimitExceeded(Exception):
@@ -50,9 +50,10 @@ class Invoker:
         limits = boot.get("limits", {})
         self.memory_mb: int = limits.get("memory_mb", 0)
         self.max_response_bytes: int = limits.get("max_response_bytes", 0)
+        self.max_log_bytes: int = limits.get("max_log_bytes", MAX_CONSOLE_BYTES)
 
     def call(self, meta: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
-        console = Console()
+        console = Console(self.max_log_bytes)
         try:
             return self._call(meta, body, console)
         except LimitExceeded as exc:

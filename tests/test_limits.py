@@ -122,3 +122,16 @@ async def test_a_body_that_does_not_arrive_in_time_is_408(serve: Serve, function
     body = json.loads(await reader.readexactly(length))
     assert (body["error_code"], body["error"]) == ("RequestTimeout", "the request body did not arrive within 0.3 s")
     writer.close()
+
+
+async def test_console_output_per_call_is_a_setting(serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="atlas_fn.access")
+    functions = write_app(tmp_path / "f", {"chatty.py": "def exports(payload, response):\n    for i in range(100):\n        console.log('line', i)\n"})
+    client = await serve(None, functions, pool=False, max_log_bytes=40)
+    assert (await client.get(url("chatty"))).status == 200
+    [record] = [r for r in caplog.records if r.name == "atlas_fn.access"]
+    lines = record.getMessage().split("\n")[1:]
+    assert lines[:3] == ["  | line 0", "  | line 1", "  | line 2"]
+    assert lines[-1] == "  | … 96 more console lines dropped (limit 40 bytes per call)"

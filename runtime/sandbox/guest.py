@@ -111,9 +111,10 @@ class Namespace:
 class Console:
     """``console.log/info/warn/error/debug``: lines into the call's log, capped in size."""
 
-    __slots__ = ("_lines", "_size", "_dropped")
+    __slots__ = ("_lines", "_size", "_dropped", "_limit")
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = MAX_CONSOLE_BYTES) -> None:
+        self._limit = max_bytes
         self._lines: list[str] = []
         self._size = 0
         self._dropped = 0
@@ -123,7 +124,7 @@ class Console:
         if level != "log":
             line = f"{level.upper()} {line}"
         size = _reply_size(line)
-        if self._size + size > MAX_CONSOLE_BYTES:
+        if self._size + size > self._limit:
             self._dropped += 1
             return
         self._size += size
@@ -147,7 +148,7 @@ class Console:
     def lines(self) -> list[str]:
         """The call's log lines, with a last line saying how many were dropped. Host side only."""
         if self._dropped:
-            return [*self._lines, f"… {self._dropped} more console lines dropped (limit {MAX_CONSOLE_BYTES} bytes per call)"]
+            return [*self._lines, f"… {self._dropped} more console lines dropped (limit {self._limit} bytes per call)"]
         return list(self._lines)
 
 
