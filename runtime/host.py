@@ -144,15 +144,22 @@ class _Worker:
             self.pool.loop.remove_writer(self.fd)
 
     # --- reading -------------------------------------------------------------------------
-    def _readable(self) -> None:
+    def _read(self, fd: int) -> bytes | None:
+        """What ``fd`` has now; None when nothing yet; b"" at EOF (its reader is then removed:
+        the pidfd reports the exit)."""
         try:
-            data = os.read(self.fd, READ_SIZE)
+            data = os.read(fd, READ_SIZE)
         except BlockingIOError:
-            return
+            return None
         except OSError:
             data = b""
         if not data:
-            self.pool.loop.remove_reader(self.fd)  # EOF: the pidfd reports the exit
+            self.pool.loop.remove_reader(fd)
+        return data
+
+    def _readable(self) -> None:
+        data = self._read(self.fd)
+        if not data:
             return
         try:
             frames = self.reader.feed(data)
@@ -189,14 +196,8 @@ class _Worker:
             self.pool._released(self)
 
     def _stderr_readable(self) -> None:
-        try:
-            data = os.read(self.err_fd, READ_SIZE)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
+        data = self._read(self.err_fd)
         if not data:
-            self.pool.loop.remove_reader(self.err_fd)
             return
         self.stderr += data
         while b"\n" in self.stderr:
