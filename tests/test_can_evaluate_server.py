@@ -52,3 +52,21 @@ def test_an_unsupported_rule_is_a_start_up_problem_naming_the_file(tmp_path: Pat
     [problem] = failed.value.problems
     assert problem.file == "app/services/s/incoming_webhooks/guarded/config.json"
     assert problem.where.startswith("$.can_evaluate")
+
+
+async def test_an_endpoint_rule_is_anded_with_its_function_manifest_rule(serve: Serve, tmp_path: Path) -> None:
+    """contract §2.6: can_evaluate in the endpoint config and in the function's manifest entry;
+    both must hold."""
+    app = write_app(tmp_path / "app", {
+        "https_endpoints/config.json": [{"route": "/guarded", "http_method": "GET", "function_name": "guarded",
+                                         "validation_method": "NO_VALIDATION", "respond_result": True,
+                                         "can_evaluate": {"%%request.headers.x-team": "blue"}}],
+        "functions/config.json": [{"name": "guarded", "can_evaluate": {"%%request.httpUserAgent": {"$ne": "bad-bot"}}}],
+        "functions/guarded.py": SOURCE,
+    })
+    client = await serve(app, None, pool=False)
+    url = "/app/local/endpoint/guarded"
+    assert (await client.get(url, headers={"X-Team": "blue"})).status == 200
+    refused = await client.get(url, headers={"X-Team": "red"})
+    assert (refused.status, (await refused.json())["error_code"]) == (401, "NoMatchingRuleFound")
+    assert (await client.get(url, headers={"X-Team": "blue", "User-Agent": "bad-bot"})).status == 401
