@@ -17,7 +17,7 @@ import pytest
 
 from runtime import diff
 from runtime.cli import main
-from runtime.diff import Observed, compare
+from runtime.comparison import Observed, compare, show_body
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MIGRATED_APP = FIXTURES / "migrated" / "convert_20210101"
@@ -122,7 +122,7 @@ def test_text_and_binary_bodies() -> None:
     [found] = compare(answer(body=b"created: a"), answer(body=b"created: b"))
     assert (found.webhook, found.endpoint, found.note) == ("created: a (10 bytes)", "created: b (10 bytes)",
                                                            "the bytes differ from offset 9")
-    assert diff.show_body(b"\xff\x00") == "2 bytes, not UTF-8 (starts ff00)"
+    assert show_body(b"\xff\x00") == "2 bytes, not UTF-8 (starts ff00)"
 
 
 # --- requests and signing ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from runtime import migrate
+from runtime.export_files import export_json
 from runtime.app_config import load_app
 from runtime.cli import main
 from tests.conftest import webhook_config, write_app
@@ -151,7 +152,7 @@ def test_apply_refuses_a_plan_made_from_other_bytes(app: Path) -> None:
 
 def test_export_json_writes_as_go_marshal_indent() -> None:
     value = {"a": "<b>&\u2028é", "n": [1, 2.5, True, None], "e": {}, "l": []}
-    assert migrate.export_json(value) == (
+    assert export_json(value) == (
         '{\n    "a": "\\u003cb\\u003e\\u0026\\u2028é",\n    "n": [\n        1,\n        2.5,\n        true,\n'
         '        null\n    ],\n    "e": {},\n    "l": []\n}'
     )
