@@ -328,14 +328,23 @@ class WorkerPool:
         return await call.future
 
     def _dispatch(self, call: _Call) -> None:
-        worker = self._pick()
-        if worker is not None:
-            worker.send(call)
-            return
         if len(self.waiters) >= self.max_queue:
             call.future.set_exception(TooManyRequests(f"more than {self.max_queue} requests are waiting for a worker"))
             return
         self.waiters.append(call)
+        self._drain()
+
+    def _drain(self) -> None:
+        """Hand waiting calls out, oldest first, while some worker can take one (first come,
+        first served: a newer call never overtakes an older one)."""
+        while self.waiters:
+            if self.waiters[0].future.done():  # its caller went away
+                self.waiters.popleft()
+                continue
+            worker = self._pick()
+            if worker is None:
+                return
+            worker.send(self.waiters.popleft())
 
     def _pick(self) -> _Worker | None:
         """An idle worker; else (depth > 1) the least loaded worker with room whose running call
@@ -349,24 +358,24 @@ class WorkerPool:
         now = self.loop.time()
         best = None
         for worker in self.workers:
-            if (not worker.dead and worker.ready.done() and 0 < len(worker.calls) < self.depth
-                    and now - worker.calls[0].started < QUEUE_BEHIND_SECONDS
-                    and self.last_run.get(worker.calls[0].function, float("inf")) < FAST_SECONDS
-                    and (best is None or len(worker.calls) < len(best.calls))):
+            if self._can_queue_behind(worker, now) and (best is None or len(worker.calls) < len(best.calls)):
                 best = worker
         return best
 
+    def _can_queue_behind(self, worker: _Worker, now: float) -> bool:
+        """A busy worker may take one more call: room left, and its running call young and of a
+        function whose last run was fast."""
+        return (not worker.dead and worker.ready.done() and 0 < len(worker.calls) < self.depth
+                and now - worker.calls[0].started < QUEUE_BEHIND_SECONDS
+                and self.last_run.get(worker.calls[0].function, float("inf")) < FAST_SECONDS)
+
     def _released(self, worker: _Worker) -> None:
-        """``worker`` finished a call (or started): give it the oldest waiting call."""
+        """``worker`` finished a call (or started): it is idle or may take more; serve the waiters."""
         if worker.dead:
             return
-        while self.waiters:
-            call = self.waiters.popleft()
-            if not call.future.done():
-                worker.send(call)
-                return
         if not worker.calls:
             self.idle.append(worker)
+        self._drain()
 
     def _exited(self, worker: _Worker, unstarted: list[_Call]) -> None:
         self.workers.discard(worker)
@@ -377,12 +386,9 @@ class WorkerPool:
         for call in reversed(unstarted):  # they never ran: send them again, ahead of newer calls
             if self.closed:
                 call.future.set_exception(InternalError("the server is shutting down"))
-                continue
-            other = self._pick()
-            if other is not None:
-                other.send(call)
             else:
                 self.waiters.appendleft(call)
+        self._drain()
         if not self.closed:
             task = self.loop.create_task(self._respawn())
             self._spawning.add(task)
