@@ -100,7 +100,9 @@ class Front:
         raw_query = request.raw_path.partition("?")[2]
         kind = "endpoint" if isinstance(target, Endpoint) else "webhook"
         service_type = "http" if kind == "endpoint" else target.service_type
-        query_secret = strip_secret(raw_query)[1] if raw_query else None
+        # The secret goes no further than validation: not to the function, not to its worker.
+        raw_query, query_secret = strip_secret(raw_query) if raw_query else (None, None)
+        raw_query = raw_query or ""
         verdict = validation.check(kind, service_type, target.validation_method, target.secret,
                                    body=body, query_secret=query_secret, headers=request.headers)
         entry.verdict = f"{verdict.method}:{'ok' if verdict.ok else 'failed'} ({verdict.detail})"
@@ -146,7 +148,7 @@ def _to_response(meta: dict[str, Any], body: bytes) -> web.Response:
     """A worker's reply, checked: a worker is not trusted to send well-formed HTTP."""
     status = meta.get("status")
     headers = meta.get("headers")
-    if type(status) is not int or not 100 <= status <= 599 or type(headers) is not list:
+    if type(status) is not int or not 200 <= status <= 599 or type(headers) is not list:  # as setStatusCode
         raise FunctionError("the function's worker returned a malformed reply")
     out: CIMultiDict[str] = CIMultiDict()
     for pair in headers:
@@ -159,13 +161,13 @@ def _to_response(meta: dict[str, Any], body: bytes) -> web.Response:
     return web.Response(status=status, body=body or None, headers=out)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, and the Unicode line separators
 
 
 def _printable(path: str) -> str:
     """The decoded path for the one-line log entry: a control character a caller sent as
     ``%0A``/``%0D`` is shown percent-encoded again, so it cannot forge or hide a log line."""
-    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", path)
+    return _CONTROL.sub(lambda m: "".join(f"%{byte:02X}" for byte in m.group().encode()), path)
 
 
 class _LogEntry:
@@ -229,7 +231,7 @@ def _timestamp() -> str:
 
 def _escaped(text: str) -> str:
     """A console line as one log line: a function cannot forge log lines with a line break."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) if _CONTROL.search(text) else text
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _CONTROL.search(text) else text
 
 
 def build_app(prepared: Prepared, settings: Settings, runner_factory: Callable[[], Any] | None = None) -> web.Application:

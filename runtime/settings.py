@@ -29,7 +29,7 @@ class Settings:
     max_concurrency: int = 10_000  # requests in flight before 429 (App Services: 10,000)
     max_headers: int = 128  # header lines per request; more is 400 from the HTTP parser
     max_header_line_bytes: int = 8190  # one header line; App Services' Go front took 1 MB in all
-    max_log_bytes: int = MB  # console output kept per call; the rest is counted, not kept
+    max_log_bytes: int = MB  # console output kept per call (at most 2 MB: it travels in the reply)
     max_recursion_depth: int = 1000  # nested guest calls before RecursionError (400)
     shutdown_grace: float = 10.0  # seconds SIGTERM waits for calls in flight
     queue_depth: int = 4  # calls written to one worker at once, behind young, fast ones (runtime.host)
@@ -43,7 +43,7 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "port": (0, 65535), "workers": (0, 256), "timeout": (0.001, 86400), "memory_mb": (64, 1 << 20),
     "max_request_bytes": (1, 1 << 40), "max_response_bytes": (1, 1 << 40), "max_concurrency": (1, 1 << 30),
     "shutdown_grace": (0, 3600), "max_headers": (1, 10_000), "max_header_line_bytes": (256, 1 << 24),
-    "max_log_bytes": (0, 1 << 30), "max_recursion_depth": (50, 100_000), "queue_depth": (1, 64),
+    "max_log_bytes": (0, 2 * MB), "max_recursion_depth": (50, 100_000), "queue_depth": (1, 64),
     "body_timeout": (0.001, 3600),
 }
 

@@ -156,7 +156,7 @@ async def test_console_lines_cannot_forge_log_lines(serve: Serve, tmp_path: Path
     client = await serve(None, functions, pool=False)
     await client.get("/api/client/v2.0/app/local/service/http/incoming_webhook/forge")
     [record] = [r for r in caplog.records if r.name == "atlas_fn.access"]
-    assert record.getMessage().split("\n")[1:] == ["  | a\\x0a2026-01-01T00:00:00Z GET /admin status=200"]
+    assert record.getMessage().split("\n")[1:] == ["  | a\\u000a2026-01-01T00:00:00Z GET /admin status=200"]
 
 
 @pytest.mark.parametrize("headers", [
