@@ -101,7 +101,7 @@ class Invoker:
     def _argument(service_type: str, payload: Any) -> Any:
         """The first argument: parsed event (github), form (twilio), or {query, headers, body}."""
         if service_type == "github":
-            return to_attrdicts(ejson.parse(payload)) if payload else AttrDict()
+            return ejson.parse(payload, mapping=AttrDict) if payload else AttrDict()
         argument = to_attrdicts(payload)
         if service_type != "twilio" and argument["body"] is not None:
             argument["body"] = Binary(argument["body"])

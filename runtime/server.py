@@ -131,10 +131,12 @@ class Front:
             "format": response_format(request.headers.get("Accept"), target.return_type) if isinstance(target, Endpoint) else "EJSON",
         }
         reply = await request.app[RUNNER].call(meta, body)
-        entry.logs = reply.meta.get("logs") or []
+        logs = reply.meta.get("logs")  # from a worker, which is not trusted: strings only
+        entry.logs = [line for line in logs if type(line) is str] if type(logs) is list else []
         error = reply.meta.get("error")
         if error:
-            raise FunctionError(str(error.get("message", "the function failed")))
+            message = error.get("message") if type(error) is dict else None
+            raise FunctionError(message if type(message) is str else "the function failed")
         return _to_response(reply.meta, reply.body)
 
     def _error(self, request: web.Request, error: AtlasFnError, co_id: str) -> web.Response:

@@ -180,3 +180,27 @@ async def test_the_server_does_not_trust_a_worker_s_headers(aiohttp_client: Any,
     assert resp.status == 400
     body = await resp.json()
     assert (body["error_code"], body["error"]) == ("FunctionExecutionError", "the function's worker returned a malformed header")
+
+
+@pytest.mark.parametrize(("meta", "status", "error"), [
+    ({"status": 200, "headers": [], "logs": "not a list"}, 200, None),
+    ({"status": 200, "headers": [], "logs": [1, {"x": 2}, "kept"]}, 200, None),
+    ({"error": "not an object", "logs": []}, 400, "the function failed"),
+    ({"error": {"message": 5}, "logs": []}, 400, "the function failed"),
+])
+async def test_odd_reply_meta_from_a_worker_is_never_a_500(aiohttp_client: Any, app: Path, meta: dict[str, Any], status: int,
+                                                           error: str | None) -> None:
+    from runtime.boot import prepare
+    from runtime.host import Reply
+    from runtime.server import build_app
+    from runtime.settings import Settings
+
+    class OddWorker:
+        async def call(self, call_meta: dict[str, Any], body: bytes) -> Reply:
+            return Reply(meta, b"", 0)
+
+    client = await aiohttp_client(build_app(prepare(app, None, Settings(), environ={}), Settings(), runner_factory=OddWorker))
+    resp = await client.post(url("body_only"))
+    assert resp.status == status
+    if error is not None:
+        assert (await resp.json())["error"] == error
