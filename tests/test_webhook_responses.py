@@ -12,6 +12,10 @@ from typing import Any
 
 import pytest
 
+from runtime.boot import prepare
+from runtime.host import Reply
+from runtime.server import build_app
+from runtime.settings import Settings
 from tests.conftest import Serve, webhook_config, write_app
 
 SOURCES = {
@@ -33,6 +37,11 @@ SOURCES = {
     "unserialisable": "def exports(payload, response):\n    return {'f': exports}\n",
 }
 RESPOND_RESULT = {"untouched_no_result": False}
+
+
+async def with_worker(aiohttp_client: Any, app_dir: Path, runner: Any) -> Any:
+    """The real server in front of a stand-in worker, for what a hostile worker may send."""
+    return await aiohttp_client(build_app(prepare(app_dir, None, Settings(), environ={}), Settings(), runner_factory=runner))
 
 
 @pytest.fixture
@@ -165,17 +174,11 @@ async def test_console_lines_cannot_forge_log_lines(serve: Serve, tmp_path: Path
 async def test_the_server_does_not_trust_a_worker_s_headers(aiohttp_client: Any, app: Path, headers: list[Any]) -> None:
     """THREAT_MODEL.md, worker processes: a worker that escaped its sandbox may send anything;
     a reply header that breaks the setters' rules is a 400, never written to the wire."""
-    from runtime.boot import prepare
-    from runtime.host import Reply
-    from runtime.server import build_app
-    from runtime.settings import Settings
-
     class LyingWorker:
         async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
             return Reply({"status": 200, "headers": headers, "logs": []}, b"x", 0)
 
-    prepared = prepare(app, None, Settings(), environ={})
-    client = await aiohttp_client(build_app(prepared, Settings(), runner_factory=LyingWorker))
+    client = await with_worker(aiohttp_client, app, LyingWorker)
     resp = await client.post(url("body_only"))
     assert resp.status == 400
     body = await resp.json()
@@ -190,16 +193,11 @@ async def test_the_server_does_not_trust_a_worker_s_headers(aiohttp_client: Any,
 ])
 async def test_odd_reply_meta_from_a_worker_is_never_a_500(aiohttp_client: Any, app: Path, meta: dict[str, Any], status: int,
                                                            error: str | None) -> None:
-    from runtime.boot import prepare
-    from runtime.host import Reply
-    from runtime.server import build_app
-    from runtime.settings import Settings
-
     class OddWorker:
         async def call(self, call_meta: dict[str, Any], body: bytes) -> Reply:
             return Reply(meta, b"", 0)
 
-    client = await aiohttp_client(build_app(prepare(app, None, Settings(), environ={}), Settings(), runner_factory=OddWorker))
+    client = await with_worker(aiohttp_client, app, OddWorker)
     resp = await client.post(url("body_only"))
     assert resp.status == status
     if error is not None:
