@@ -190,3 +190,38 @@ def test_aiohttp_parser_errors_are_logged_as_one_line() -> None:
     assert _one_line(record) is True
     assert record.exc_info is None
     assert logging.Formatter().format(record) == "Error handling request from 1.2.3.4: ValueError: Invalid method encountered"
+
+
+def test_sigterm_gives_up_on_a_call_after_the_grace_period(tmp_path: Path) -> None:
+    """Issue 4 §4: a call still running when shutdown_grace ends is abandoned; the server
+    still exits 0 and no worker survives it."""
+    functions = write_app(tmp_path / "functions", {"forever.py": "def exports(payload, response):\n    while True:\n        pass\n"})
+    env = {**os.environ, "ATLAS_FN_SHUTDOWN_GRACE": "0.5"}
+    proc = subprocess.Popen([*ATLAS_FN, "serve", "--functions", str(functions), "--port", "0", "--workers", "1"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        base = re.search(r"listening on (http://127\.0\.0\.1:\d+)", proc.stdout.readline()).group(1)  # type: ignore[union-attr]
+        workers = children(proc.pid)
+        import urllib.error
+        import urllib.request
+        from concurrent.futures import ThreadPoolExecutor
+
+        def call() -> str:
+            try:
+                return str(urllib.request.urlopen(f"{base}/api/client/v2.0/app/local/service/http/incoming_webhook/forever", timeout=30).status)
+            except (urllib.error.URLError, ConnectionError, OSError) as exc:
+                return type(exc).__name__
+
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(call)
+            time.sleep(0.3)
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+            assert time.monotonic() - started < 10
+            assert pending.result(timeout=30) != "200"
+        time.sleep(0.2)
+        assert [pid for pid in workers if alive(pid)] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()

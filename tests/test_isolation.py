@@ -128,3 +128,40 @@ async def test_calls_written_behind_a_call_that_overruns_are_sent_again(serve: S
     results = await asyncio.gather(loop, *behind)
     assert await envelope(results[0]) == (400, "ExecutionTimeLimitExceeded", "execution time limit exceeded")
     assert [(r.status, await r.read()) for r in results[1:]] == [(200, f'"{i}"'.encode()) for i in range(3)]
+
+
+async def test_calls_written_behind_a_call_whose_worker_is_killed_are_sent_again(serve: Serve, tmp_path: Path) -> None:
+    """As above, when the worker dies under its call (SIGKILL from outside) instead of overrunning."""
+    functions = write_app(tmp_path / "f", {"switch.py": SWITCH})
+    client = await serve(None, functions, workers=1, queue_depth=4, timeout=30.0)
+    pool = client.app[RUNNER]
+    for _ in range(5):
+        assert (await client.get(url("switch") + "?n=warm")).status == 200
+    loop = asyncio.ensure_future(client.get(url("switch") + "?mode=loop"))
+    behind = [asyncio.ensure_future(client.get(url("switch") + f"?n={i}")) for i in range(3)]
+    await asyncio.sleep(0.3)
+    [worker] = list(pool.workers)
+    queued = len(worker.calls)
+    os.kill(worker.pid, signal.SIGKILL)
+    results = await asyncio.gather(loop, *behind)
+    status, code, _ = await envelope(results[0])
+    assert (status, code) == (400, "FunctionExecutionError")
+    assert [(r.status, await r.read()) for r in results[1:]] == [(200, f'"{i}"'.encode()) for i in range(3)]
+    assert queued >= 2  # some calls really were written behind the killed one
+
+
+async def test_queue_depth_1_writes_no_call_behind_another(serve: Serve, tmp_path: Path) -> None:
+    """ATLAS_FN_QUEUE_DEPTH=1 (THREAT_MODEL.md, worker processes): a worker holds one call at
+    a time; the others wait in the server, first come, first served."""
+    functions = write_app(tmp_path / "f", {"switch.py": SWITCH})
+    client = await serve(None, functions, workers=1, queue_depth=1, timeout=1.0)
+    pool = client.app[RUNNER]
+    for _ in range(5):
+        assert (await client.get(url("switch") + "?n=warm")).status == 200
+    loop = asyncio.ensure_future(client.get(url("switch") + "?mode=loop"))
+    behind = [asyncio.ensure_future(client.get(url("switch") + f"?n={i}")) for i in range(3)]
+    await asyncio.sleep(0.3)
+    assert [len(w.calls) for w in pool.workers] == [1]
+    assert len(pool.waiters) == 3
+    results = await asyncio.gather(loop, *behind)
+    assert [(r.status, await r.read()) for r in results[1:]] == [(200, f'"{i}"'.encode()) for i in range(3)]

@@ -89,3 +89,20 @@ def test_unbuilt_context_members_say_so() -> None:
 def test_print_and_console_go_to_the_call_log() -> None:
     _, _, lines = run("def exports(p, r):\n    print('a', 1)\n    console.log('b', {'c': 2})\n    console.error('d')\n")
     assert lines == ["a 1", 'b {"c":2}', "ERROR d"]
+
+
+@pytest.mark.parametrize("name", ["os", "sys", "subprocess", "importlib", "posix", "_io", "time.os"])
+def test_the_c_level_import_refuses_every_module_but_time_and_strptime(name: str) -> None:
+    """runtime/sandbox/README.md rule 3: the __import__ kept for datetime's C code."""
+    import time
+
+    from runtime.sandbox.policy import _c_level_import
+
+    assert _c_level_import("time") is time
+    with pytest.raises(ImportError, match=f"importing '{name}' is not allowed in atlas-fn functions"):
+        _c_level_import(name)
+
+
+def test_datetime_formatting_works() -> None:
+    source = "def exports(p, r):\n    d = EJSON.parse('{\"$date\": \"2023-05-05T01:02:03.456Z\"}')\n    return d.strftime('%Y/%m/%d')\n"
+    assert run(source)[0] == "2023/05/05"
