@@ -19,7 +19,6 @@ from typing import Any, Callable
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
-from multidict import CIMultiDict
 
 from runtime import validation
 from runtime.app_config import Endpoint, Webhook
@@ -152,15 +151,15 @@ def _to_response(meta: dict[str, Any], body: bytes) -> web.Response:
     headers = meta.get("headers")
     if type(status) is not int or not 200 <= status <= 599 or type(headers) is not list:  # as setStatusCode
         raise FunctionError("the function's worker returned a malformed reply")
-    out: CIMultiDict[str] = CIMultiDict()
+    out: list[tuple[str, str]] = []
     for pair in headers:
         try:
             if type(pair) is not list or len(pair) != 2:
                 raise ValueError(pair)
-            out.add(*check_header("reply", pair[0], pair[1]))  # the rules the guest's setters keep
+            out.append(check_header("reply", pair[0], pair[1]))  # the rules the guest's setters keep
         except (TypeError, ValueError):
             raise FunctionError("the function's worker returned a malformed header") from None
-    return web.Response(status=status, body=body or None, headers=out)
+    return web.Response(status=status, body=body or None, headers=out)  # pairs: repeated names kept
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, and the Unicode line separators
