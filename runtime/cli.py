@@ -8,6 +8,7 @@ traceback; the exit code is then 1.
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import logging
 import shlex
@@ -18,7 +19,7 @@ from typing import Sequence
 
 from runtime import crypto, settings as settings_module
 from runtime.boot import Prepared, prepare
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, InternalError
 from runtime.routing import RouteTable
 
 
@@ -30,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
-    except ConfigError as error:
+    except (ConfigError, InternalError) as error:  # a bad app, or workers that cannot start
         print(f"atlas-fn {args.command}: {error.message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -121,7 +122,11 @@ async def _run(prepared: Prepared, settings: settings_module.Settings) -> None:
                            access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise InternalError(f"cannot listen on {settings.host}:{settings.port}: {os.strerror(exc.errno) if exc.errno else exc}") from None
     host, port = runner.addresses[0][:2]
     print(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{_url_host(host)}:{port} "
           f"with {settings.pool_size} workers", flush=True)

@@ -225,3 +225,16 @@ def test_sigterm_gives_up_on_a_call_after_the_grace_period(tmp_path: Path) -> No
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_port_in_use_is_one_clear_line_not_a_traceback() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run("serve", "--app", str(EXAMPLE_APP), "--functions", str(EXAMPLE_FUNCTIONS), "--port", str(port), "--workers", "1")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().endswith(f"atlas-fn serve: cannot listen on 127.0.0.1:{port}: Address already in use")
