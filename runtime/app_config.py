@@ -10,7 +10,8 @@ Read, in this order (problems are reported in the same order; folders are walked
 1. the app file: the first of ``realm_config.json``, ``root_config.json``, ``config.json``,
    ``stitch.json``; ``client_app_id``, else ``app_id``, else ``"local"`` is the URL app id
    (20230101 keeps the ObjectId in ``app_id``); ``name``, else the folder name.
-2. function files ``**/*.py`` and ``**/*.js`` of the functions folder (``functions_dir``, else
+2. function files ``**/*.py`` and ``**/*.js`` of the functions folder (where both ``x.py`` and
+   ``x.js`` exist, ``x.py`` — a Python port of the exported function — is the function) (``functions_dir``, else
    the app's ``functions/``, else ``./functions``), named by relative path without extension
    (``endpoints/greet``); hidden entries, ``__pycache__``, ``node_modules`` and ``config.json``
    files are skipped, and each folder is walked once (symlink loops). A top-level folder
@@ -260,6 +261,11 @@ class _Loader:
     def _discover_functions(self) -> None:
         for path, name in self._function_files(self.fdir, ""):
             earlier = self.functions.get(name)
+            if earlier is not None and {earlier.path.suffix, path.suffix} == {".py", ".js"}:
+                # A Python port beside the exported JavaScript: the port is the function.
+                if path.suffix == ".py":
+                    self.functions[name] = FunctionSource(name, path, LANGUAGES[path.suffix])
+                continue
             if earlier is not None:
                 also = f"function {name!r} is also defined by {self.report.show(earlier.path)}"
                 self.report.add(path, "", f"{also}; allowed: one file per function name")
@@ -430,10 +436,8 @@ class _Loader:
         return method, validation, secret
 
     def _webhook_source(self, service: _Service, folder: Path, fields: Fields) -> FunctionSource | None:
+        # source.py first: a Python port beside the exported source.js is the one that runs
         found = [folder / f"source{ext}" for ext in LANGUAGES if (folder / f"source{ext}").is_file()]
-        if len(found) > 1:
-            also = f"webhook {folder.name!r} also has {self.report.show(found[0])}"
-            self.report.add(found[1], "", f"{also}; allowed: one source file")
         if found:
             name = f"{service.name}/incoming_webhooks/{folder.name}"
             return FunctionSource(name, found[0], LANGUAGES[found[0].suffix])

@@ -308,7 +308,6 @@ def test_http_webhook_and_service_problems(tmp_path: Path) -> None:
         " then app/functions/b.py and app/functions/b.js",
         f"app/{hook}/c/config.json: $.options.secret: empty, but validationMethod 'SECRET_AS_QUERY_PARAM' needs a secret;"
         " allowed: a non-empty string",
-        f"app/{hook}/c/source.js: webhook 'c' also has app/{hook}/c/source.py; allowed: one source file",
         f"app/{hook}/c/config.json: $.can_evaluate: 'true' is not a rule expression; allowed: a JSON object, true, false",
         f"app/{hook}/d/config.json: missing; allowed: a config.json in every incoming webhook folder",
         f"app/{hook}/e/config.json: $.options: a JSON string (value not shown) is not an object; allowed: a JSON object",
@@ -466,17 +465,32 @@ def test_a_symlink_loop_in_the_functions_folder_is_walked_once(tmp_path: Path) -
 
 def test_two_files_with_one_function_name(tmp_path: Path) -> None:
     app = write(tmp_path / "app", {
+        "functions/g/config.json": {"name": "g"},
+        "functions/g/source.py": PY,
+        "functions/g.py": PY,
+    })  # fmt: skip
+    assert problems(app) == [
+        "app/functions/g.py: function 'g' is also defined by app/functions/g/source.py; allowed: one file per function name",
+    ]
+
+
+def test_a_python_port_beside_the_exported_javascript_is_the_function(tmp_path: Path) -> None:
+    """Porting an export one function at a time: x.py beside x.js (or source.py beside a
+    webhook's source.js) runs, and the JavaScript waits for the JavaScript engine."""
+    app = write(tmp_path / "app", {
         "functions/a.js": JS,
         "functions/a.py": PY,
         "functions/f/config.json": {"name": "f"},
         "functions/f/source.js": JS,
         "functions/f.py": PY,
+        "services/s/config.json": {"name": "s", "type": "http"},
+        "services/s/incoming_webhooks/w/config.json": {"name": "w", "options": {"httpMethod": "GET"}},
+        "services/s/incoming_webhooks/w/source.js": JS,
+        "services/s/incoming_webhooks/w/source.py": PY,
     })  # fmt: skip
-    assert problems(app) == [
-        "app/functions/a.py: function 'a' is also defined by app/functions/a.js; allowed: one file per function name",
-        "app/functions/f.py: function 'f' is also defined by app/functions/f/source.js;"
-        " allowed: one file per function name",
-    ]
+    loaded = load_app(app, environ={})
+    assert [(f.name, f.path.name) for f in loaded.functions] == [("a", "a.py"), ("f", "f.py")]
+    assert [h.function.path.name for h in loaded.webhooks if h.service == "s"] == ["source.py"]
 
 
 def test_value_and_environment_problems(tmp_path: Path) -> None:
