@@ -39,7 +39,8 @@ def compile_all(sources: Iterable[FunctionSource], show: Any = str) -> tuple[dic
         shown = show(source.path)
         if source.language != "python":
             problems.append(ConfigProblem(shown, "", "JavaScript functions need the JavaScript engine, which atlas-fn does not have yet; "
-                                                     "put a Python port beside it (source.py, or the same name with .py)"))
+                                                     "allowed: a Python port beside it (the same name with .py; source.py beside a "
+                                                     "webhook's source.js), which then runs instead"))
             continue
         try:
             text = source.path.read_text(encoding="utf-8")

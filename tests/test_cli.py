@@ -238,3 +238,14 @@ def test_a_port_in_use_is_one_clear_line_not_a_traceback() -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().endswith(f"atlas-fn serve: cannot listen on 127.0.0.1:{port}: Address already in use")
+
+
+def test_a_javascript_function_is_a_start_up_problem_until_it_has_a_python_port(tmp_path: Path) -> None:
+    app = write_app(tmp_path / "app", {"functions/hello.js": "exports = function(payload, response) { return 1; };\n"})
+    done = run("check", "--app", str(app))
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[1] == (
+        "  app/functions/hello.js: JavaScript functions need the JavaScript engine, which atlas-fn does not have yet; "
+        "allowed: a Python port beside it (the same name with .py; source.py beside a webhook's source.js), which then runs instead")
+    (app / "functions/hello.py").write_text("def exports(payload, response):\n    return 1\n")
+    assert run("check", "--app", str(app)).returncode == 0
