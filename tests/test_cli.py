@@ -7,6 +7,7 @@ at once, with file and line, never a traceback; `sign` prints the docs' signatur
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -14,6 +15,9 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -149,32 +153,35 @@ def test_the_console_script_is_installed() -> None:
     assert done.returncode == 0 and "serve" in done.stdout
 
 
+@contextlib.contextmanager
+def serving(functions: Path, workers: int, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """A real `atlas-fn serve` of drop-in functions: (process, base URL, worker pids); killed if left running."""
+    proc = subprocess.Popen([*ATLAS_FN, "serve", "--functions", str(functions), "--port", "0", "--workers", str(workers)],
+                            cwd=functions.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        banner = proc.stdout.readline()  # type: ignore[union-attr]
+        base = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner).group(1)  # type: ignore[union-attr]
+        yield proc, base, children(proc.pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_sigterm_finishes_calls_in_flight_then_exits_0(tmp_path: Path) -> None:
     """Issue 4 §4: stop accepting, finish in-flight calls within the grace period, exit 0,
     leave no worker process behind."""
     functions = write_app(tmp_path / "functions", {
         "slow.py": "def exports(payload, response):\n    n = 0\n    while n < 15000000:\n        n += 1\n    return 'done'\n",
     })
-    proc = subprocess.Popen([*ATLAS_FN, "serve", "--functions", str(functions), "--port", "0", "--workers", "2"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        banner = proc.stdout.readline()  # type: ignore[union-attr]
-        base = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner).group(1)  # type: ignore[union-attr]
-        workers = children(proc.pid)
-        import urllib.request
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(lambda: urllib.request.urlopen(f"{base}/api/client/v2.0/app/local/service/http/incoming_webhook/slow", timeout=30).read())
-            time.sleep(0.3)
-            proc.send_signal(signal.SIGTERM)
-            assert pending.result(timeout=30) == b'"done"'
+    with serving(functions, 2) as (proc, base, workers), ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(lambda: urllib.request.urlopen(f"{base}/api/client/v2.0/app/local/service/http/incoming_webhook/slow", timeout=30).read())
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        assert pending.result(timeout=30) == b'"done"'
         assert proc.wait(timeout=30) == 0
-        time.sleep(0.2)
-        assert [pid for pid in workers if alive(pid)] == []
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    time.sleep(0.2)
+    assert [pid for pid in workers if alive(pid)] == []
 
 
 def test_aiohttp_parser_errors_are_logged_as_one_line() -> None:
@@ -196,35 +203,23 @@ def test_sigterm_gives_up_on_a_call_after_the_grace_period(tmp_path: Path) -> No
     """Issue 4 §4: a call still running when shutdown_grace ends is abandoned; the server
     still exits 0 and no worker survives it."""
     functions = write_app(tmp_path / "functions", {"forever.py": "def exports(payload, response):\n    while True:\n        pass\n"})
-    env = {**os.environ, "ATLAS_FN_SHUTDOWN_GRACE": "0.5"}
-    proc = subprocess.Popen([*ATLAS_FN, "serve", "--functions", str(functions), "--port", "0", "--workers", "1"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        base = re.search(r"listening on (http://127\.0\.0\.1:\d+)", proc.stdout.readline()).group(1)  # type: ignore[union-attr]
-        workers = children(proc.pid)
-        import urllib.error
-        import urllib.request
-        from concurrent.futures import ThreadPoolExecutor
 
-        def call() -> str:
-            try:
-                return str(urllib.request.urlopen(f"{base}/api/client/v2.0/app/local/service/http/incoming_webhook/forever", timeout=30).status)
-            except (urllib.error.URLError, ConnectionError, OSError) as exc:
-                return type(exc).__name__
+    def call(base: str) -> str:
+        try:
+            return str(urllib.request.urlopen(f"{base}/api/client/v2.0/app/local/service/http/incoming_webhook/forever", timeout=30).status)
+        except (urllib.error.URLError, ConnectionError, OSError) as exc:
+            return type(exc).__name__
 
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(call)
-            time.sleep(0.3)
-            started = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=30) == 0
-            assert time.monotonic() - started < 10
-            assert pending.result(timeout=30) != "200"
-        time.sleep(0.2)
-        assert [pid for pid in workers if alive(pid)] == []
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with serving(functions, 1, {**os.environ, "ATLAS_FN_SHUTDOWN_GRACE": "0.5"}) as (proc, base, workers), ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(call, base)
+        time.sleep(0.3)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert time.monotonic() - started < 10
+        assert pending.result(timeout=30) != "200"
+    time.sleep(0.2)
+    assert [pid for pid in workers if alive(pid)] == []
 
 
 def test_a_port_in_use_is_one_clear_line_not_a_traceback() -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,19 +116,29 @@ SWITCH = (
 )
 
 
+async def _loop_then_three(client) -> tuple[Any, list[Any]]:  # type: ignore[no-untyped-def]
+    """Make the function's last run fast (calls may queue behind it), then send a call that
+    loops for ever and three after it."""
+    for _ in range(5):
+        assert (await client.get(url("switch") + "?n=warm")).status == 200
+    loop = asyncio.ensure_future(client.get(url("switch") + "?mode=loop"))
+    return loop, [asyncio.ensure_future(client.get(url("switch") + f"?n={i}")) for i in range(3)]
+
+
+async def _three_answered(responses: list[Any]) -> None:
+    assert [(r.status, await r.read()) for r in responses] == [(200, f'"{i}"'.encode()) for i in range(3)]
+
+
 async def test_calls_written_behind_a_call_that_overruns_are_sent_again(serve: Serve, tmp_path: Path) -> None:
     """runtime.host: with queue_depth > 1 a call may be written behind a young call of a
     function that has been fast; when that call overruns and its worker is killed, the calls
     behind it never started, and each is answered by another worker, exactly once."""
     functions = write_app(tmp_path / "f", {"switch.py": SWITCH})
     client = await serve(None, functions, workers=1, queue_depth=4, timeout=1.0)
-    for _ in range(5):  # the function's last run is fast: calls may queue behind it
-        assert (await client.get(url("switch") + "?n=warm")).status == 200
-    loop = asyncio.ensure_future(client.get(url("switch") + "?mode=loop"))
-    behind = [asyncio.ensure_future(client.get(url("switch") + f"?n={i}")) for i in range(3)]
+    loop, behind = await _loop_then_three(client)
     results = await asyncio.gather(loop, *behind)
     assert await envelope(results[0]) == (400, "ExecutionTimeLimitExceeded", "execution time limit exceeded")
-    assert [(r.status, await r.read()) for r in results[1:]] == [(200, f'"{i}"'.encode()) for i in range(3)]
+    await _three_answered(results[1:])
 
 
 async def test_calls_written_behind_a_call_whose_worker_is_killed_are_sent_again(serve: Serve, tmp_path: Path) -> None:
@@ -135,10 +146,7 @@ async def test_calls_written_behind_a_call_whose_worker_is_killed_are_sent_again
     functions = write_app(tmp_path / "f", {"switch.py": SWITCH})
     client = await serve(None, functions, workers=1, queue_depth=4, timeout=30.0)
     pool = client.app[RUNNER]
-    for _ in range(5):
-        assert (await client.get(url("switch") + "?n=warm")).status == 200
-    loop = asyncio.ensure_future(client.get(url("switch") + "?mode=loop"))
-    behind = [asyncio.ensure_future(client.get(url("switch") + f"?n={i}")) for i in range(3)]
+    loop, behind = await _loop_then_three(client)
     await asyncio.sleep(0.3)
     [worker] = list(pool.workers)
     queued = len(worker.calls)
@@ -146,7 +154,7 @@ async def test_calls_written_behind_a_call_whose_worker_is_killed_are_sent_again
     results = await asyncio.gather(loop, *behind)
     status, code, _ = await envelope(results[0])
     assert (status, code) == (400, "FunctionExecutionError")
-    assert [(r.status, await r.read()) for r in results[1:]] == [(200, f'"{i}"'.encode()) for i in range(3)]
+    await _three_answered(results[1:])
     assert queued >= 2  # some calls really were written behind the killed one
 
 
@@ -156,12 +164,9 @@ async def test_queue_depth_1_writes_no_call_behind_another(serve: Serve, tmp_pat
     functions = write_app(tmp_path / "f", {"switch.py": SWITCH})
     client = await serve(None, functions, workers=1, queue_depth=1, timeout=1.0)
     pool = client.app[RUNNER]
-    for _ in range(5):
-        assert (await client.get(url("switch") + "?n=warm")).status == 200
-    loop = asyncio.ensure_future(client.get(url("switch") + "?mode=loop"))
-    behind = [asyncio.ensure_future(client.get(url("switch") + f"?n={i}")) for i in range(3)]
+    loop, behind = await _loop_then_three(client)
     await asyncio.sleep(0.3)
     assert [len(w.calls) for w in pool.workers] == [1]
     assert len(pool.waiters) == 3
     results = await asyncio.gather(loop, *behind)
-    assert [(r.status, await r.read()) for r in results[1:]] == [(200, f'"{i}"'.encode()) for i in range(3)]
+    await _three_answered(results[1:])
