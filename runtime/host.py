@@ -55,7 +55,6 @@ FAST_SECONDS = 0.001  # ... and only if that one's function last ran in less tha
 class Reply:
     meta: dict[str, Any]
     body: bytes
-    worker_pid: int
 
 
 class FunctionRunner(Protocol):
@@ -186,7 +185,7 @@ class _Worker:
         now = self.pool.loop.time()
         self.pool.last_run[call.function] = now - call.started
         if not call.future.done():  # done = the caller went away; the worker is still good
-            call.future.set_result(Reply(meta, body, self.pid))
+            call.future.set_result(Reply(meta, body))
         if self.calls:
             self.calls[0].started = now
         if meta.get("recycle"):

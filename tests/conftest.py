@@ -44,7 +44,7 @@ class InProcessRunner:
         [(call_meta, call_body)] = protocol.FrameReader(1 << 30).feed(sent)
         reply_meta, reply_body = self.invoker.call(protocol.decode_call(call_meta), call_body)
         [(raw_meta, raw_body)] = protocol.FrameReader(1 << 30).feed(protocol.encode_reply(reply_meta, reply_body))
-        return Reply(protocol.decode_reply(raw_meta), raw_body, 0)
+        return Reply(protocol.decode_reply(raw_meta), raw_body)
 
 
 def write_app(root: Path, files: dict[str, Any]) -> Path:

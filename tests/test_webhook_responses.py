@@ -176,7 +176,7 @@ async def test_the_server_does_not_trust_a_worker_s_headers(aiohttp_client: Any,
     a reply header that breaks the setters' rules is a 400, never written to the wire."""
     class LyingWorker:
         async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
-            return Reply({"status": 200, "headers": headers, "logs": []}, b"x", 0)
+            return Reply({"status": 200, "headers": headers, "logs": []}, b"x")
 
     client = await with_worker(aiohttp_client, app, LyingWorker)
     resp = await client.post(url("body_only"))
@@ -195,10 +195,51 @@ async def test_odd_reply_meta_from_a_worker_is_never_a_500(aiohttp_client: Any, 
                                                            error: str | None) -> None:
     class OddWorker:
         async def call(self, call_meta: dict[str, Any], body: bytes) -> Reply:
-            return Reply(meta, b"", 0)
+            return Reply(meta, b"")
 
     client = await with_worker(aiohttp_client, app, OddWorker)
     resp = await client.post(url("body_only"))
     assert resp.status == status
     if error is not None:
         assert (await resp.json())["error"] == error
+
+
+async def test_a_worker_may_not_answer_with_an_informational_status(aiohttp_client: Any, app: Path) -> None:
+    """As setStatusCode: a final 1xx (a bare 101 above all) never reaches the wire."""
+
+    class LyingWorker:
+        async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
+            return Reply({"status": 101, "headers": [], "logs": []}, b"")
+
+    client = await with_worker(aiohttp_client, app, LyingWorker)
+    resp = await client.post(url("body_only"))
+    assert (resp.status, (await resp.json())["error"]) == (400, "the function's worker returned a malformed reply")
+
+
+async def test_the_query_secret_never_reaches_the_worker(aiohttp_client: Any, tmp_path: Path) -> None:
+    """contract §2.2: the secret is removed before the call leaves the server process."""
+    seen: list[str] = []
+
+    class RecordingWorker:
+        async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
+            seen.append(meta["raw_query"])
+            return Reply({"status": 200, "headers": [], "logs": []}, b"")
+
+    app = write_app(tmp_path / "app", {
+        "services/s/config.json": {"name": "s", "type": "http"},
+        "services/s/incoming_webhooks/q/config.json": webhook_config("q", "GET", "SECRET_AS_QUERY_PARAM", "hunter2"),
+        "services/s/incoming_webhooks/q/source.py": "def exports(payload, response):\n    return 1\n",
+    })
+    client = await with_worker(aiohttp_client, app, RecordingWorker)
+    assert (await client.get("/api/client/v2.0/app/local/service/s/incoming_webhook/q?a=1&secret=hunter2&b=2")).status == 200
+    assert seen == ["a=1&b=2"]
+
+
+async def test_unicode_line_separators_in_console_lines_are_escaped(serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """THREAT_MODEL.md, logs: C1 controls and U+2028/U+2029 are escaped like C0 ones."""
+    caplog.set_level(logging.INFO, logger="atlas_fn.access")
+    functions = write_app(tmp_path / "f", {"sep.py": "def exports(payload, response):\n    console.log('a\\u2028b\\x85c')\n"})
+    client = await serve(None, functions, pool=False)
+    await client.get("/api/client/v2.0/app/local/service/http/incoming_webhook/sep")
+    [record] = [r for r in caplog.records if r.name == "atlas_fn.access"]
+    assert record.getMessage().split("\n")[1:] == ["  | a\\u2028b\\u0085c"]
