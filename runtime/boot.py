@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from runtime.app_config import App, Endpoint, Webhook, read_app
+from runtime.app_config import App, read_app
 from runtime.can_evaluate import NEVER, Rule, UnsupportedRule, combine, compile_rule
 from runtime.errors import ConfigError, ConfigProblem
 from runtime.functions import app_functions, compile_all
+from runtime.routing import Target
 from runtime.settings import Settings
-
-
-Target = Webhook | Endpoint
 
 
 @dataclass(frozen=True)
@@ -58,17 +56,19 @@ def compile_rules(app: App, show: Callable[[Path], str] = str) -> tuple[dict[int
             problems.extend(ConfigProblem(shown, path, text) for path, text in error.problems)
             return NEVER
 
-    targets: list[tuple[Target, Rule]] = [(hook, rule(hook.can_evaluate, hook.config_file, "$.can_evaluate")) for hook in app.webhooks]
+    def keep(target: Target, compiled: Rule) -> None:
+        if not compiled.always:
+            rules[id(target)] = compiled
+
+    for hook in app.webhooks:
+        keep(hook, rule(hook.can_evaluate, hook.config_file, "$.can_evaluate"))
     for endpoint in app.endpoints:
         select = f'$[?(@.route=={json.dumps(endpoint.route)} && @.http_method=={json.dumps(endpoint.http_method)})].can_evaluate'
         own = rule(endpoint.can_evaluate, endpoint.config_file, select)
         entry = manifest.get(endpoint.function_name)
         if entry is not None:
             own = combine(own, rule(entry.can_evaluate, manifest_file, f"$[?(@.name=={json.dumps(entry.name)})].can_evaluate"))
-        targets.append((endpoint, own))
-    for target, compiled in targets:
-        if not compiled.always:
-            rules[id(target)] = compiled
+        keep(endpoint, own)
     return rules, problems
 
 

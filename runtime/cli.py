@@ -8,9 +8,9 @@ traceback; the exit code is then 1.
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
 import logging
+import os
 import shlex
 import signal
 import sys
