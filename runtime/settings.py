@@ -32,7 +32,7 @@ class Settings:
     max_log_bytes: int = MB  # console output kept per call (at most 2 MB: it travels in the reply)
     max_recursion_depth: int = 1000  # nested guest calls before RecursionError (400)
     shutdown_grace: float = 10.0  # seconds SIGTERM waits for calls in flight
-    queue_depth: int = 4  # calls written to one worker at once, behind young, fast ones (runtime.host)
+    queue_depth: int = 4  # calls written to one worker at once, behind young, fast ones (runtime.host.pool)
 
     @property
     def pool_size(self) -> int:

@@ -16,11 +16,11 @@ from typing import Any, Awaitable, Callable
 import pytest
 from aiohttp.test_utils import TestClient
 
-from runtime import protocol
-from runtime.boot import prepare
-from runtime.host import Reply
-from runtime.invoke import Invoker
-from runtime.server import build_app
+from runtime.protocol import frames as protocol
+from runtime.app.snapshot import prepare
+from runtime.host.pool import Reply
+from runtime.worker.invoke import Invoker
+from runtime.http.server import build_app
 from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

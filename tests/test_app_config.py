@@ -1,4 +1,4 @@
-"""runtime.app_config: an exported app folder becomes an ``App``, or every problem at once.
+"""runtime.app.config: an exported app folder becomes an ``App``, or every problem at once.
 
 Section numbers refer to /work/shared/spec/app-services-contract.md. Problems are asserted
 word for word and as the full list, in the loader's reading order (the module docstring).
@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import pytest
 
-from runtime.app_config import App, Endpoint, FunctionSource, ManifestEntry, Webhook, load_app
+from runtime.app.config import App, Endpoint, FunctionSource, ManifestEntry, Webhook, load_app
 from runtime.errors import ConfigError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "apps"

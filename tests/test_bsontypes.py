@@ -1,4 +1,4 @@
-"""runtime.bsontypes: BSON.Binary and the BSON namespace guest code sees (contract §8.4, §9)."""
+"""runtime.values.bsontypes: BSON.Binary and the BSON namespace guest code sees (contract §8.4, §9)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bson.objectid import ObjectId
 from bson.regex import Regex
 from bson.timestamp import Timestamp
 
-from runtime.bsontypes import BSON, Binary, utf8
+from runtime.values.bsontypes import BSON, Binary, utf8
 
 
 # --- known-answer vectors (contract §9) ----------------------------------------------------

@@ -1,4 +1,4 @@
-"""runtime.can_evaluate: the supported ``can_evaluate`` subset, its MongoDB-like semantics over
+"""runtime.contract.can_evaluate: the supported ``can_evaluate`` subset, its MongoDB-like semantics over
 ``context.request``, and its startup errors (contract §2.6, §3.3, §5)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.can_evaluate import (
+from runtime.contract.can_evaluate import (
     ALWAYS,
     NEVER,
     STRING_FIELDS,
@@ -20,7 +20,7 @@ from runtime.can_evaluate import (
     combine,
     compile_rule,
 )
-from runtime.request import build_payload
+from runtime.contract.request import build_payload
 
 WHERE = "$.can_evaluate"
 ALLOWED_KEYS = (
@@ -33,7 +33,7 @@ OPERATOR_NAMES = "$eq, $ne, $in, $nin, $exists"
 
 
 def context(headers: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
-    """A context.request dict shaped like runtime.request's (§3.3), with ``fields`` replaced."""
+    """A context.request dict shaped like runtime.contract.request's (§3.3), with ``fields`` replaced."""
     base: dict[str, Any] = {
         "remoteIPAddress": "203.0.113.7",
         "requestHeaders": {"User-Agent": ["curl/8.5.0"], "Accept": ["*/*"]} if headers is None else headers,
@@ -221,7 +221,7 @@ def test_missing_or_odd_requestHeaders_mean_every_header_is_absent() -> None:
         assert not allows({"%%request.headers.x-tag": {"$exists": True}}, request)
 
 
-# --- the contract's examples, through runtime.request (§2.6, §7.2) ---------------------------------
+# --- the contract's examples, through runtime.contract.request (§2.6, §7.2) ---------------------------------
 
 
 def built(headers: list[tuple[str, str]], remote: str = "198.51.100.1", query: str = "") -> dict[str, Any]:

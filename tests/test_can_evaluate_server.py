@@ -43,7 +43,7 @@ async def test_an_ip_rule(serve: Serve, tmp_path: Path) -> None:
 
 
 def test_an_unsupported_rule_is_a_start_up_problem_naming_the_file(tmp_path: Path) -> None:
-    from runtime.boot import prepare
+    from runtime.app.snapshot import prepare
     from runtime.settings import Settings
 
     app = app_with_rule(tmp_path / "app", {"%%user.id": "x"})

@@ -1,11 +1,11 @@
-"""runtime.crypto: utils.crypto.hmac / hash and the request signature (contract §8.3, §2.3, §2.5, §9)."""
+"""runtime.values.crypto: utils.crypto.hmac / hash and the request signature (contract §8.3, §2.3, §2.5, §9)."""
 
 from __future__ import annotations
 
 import pytest
 
-from runtime import crypto
-from runtime.bsontypes import Binary
+from runtime.values import crypto
+from runtime.values.bsontypes import Binary
 
 
 # --- known-answer vectors (contract §9) ----------------------------------------------------

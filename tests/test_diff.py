@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime import diff
+from runtime.tools import diff
 from runtime.cli import main
-from runtime.comparison import Observed, compare, show_body
+from runtime.tools.comparison import Observed, compare, show_body
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MIGRATED_APP = FIXTURES / "migrated" / "convert_20210101"
@@ -177,7 +177,7 @@ def test_a_bad_request_file_is_refused(tmp_path: Path, content: str, message: st
 def test_unconverted_webhooks_are_listed_and_no_server_starts(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     app = copy_app(SOURCE_APP, tmp_path / "app")
-    monkeypatch.setattr("runtime.server.build_app", lambda *a, **k: pytest.fail("a server was started"))
+    monkeypatch.setattr("runtime.http.server.build_app", lambda *a, **k: pytest.fail("a server was started"))
     assert main(["diff", str(app)]) == 1
     out = capsys.readouterr().out
     assert "hooks/greet: not converted: run atlas-fn migrate\n" in out

@@ -1,4 +1,4 @@
-"""runtime.ejson: canonical/relaxed EJSON, App Services' JSON, EJSON.stringify and EJSON.parse (contract §4.3, §8.4, §9)."""
+"""runtime.values.ejson: canonical/relaxed EJSON, App Services' JSON, EJSON.stringify and EJSON.parse (contract §4.3, §8.4, §9)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from bson.timestamp import Timestamp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime import ejson
-from runtime.bsontypes import BSON, Binary
+from runtime.values import ejson
+from runtime.values.bsontypes import BSON, Binary
 
 UTC = datetime.timezone.utc
 

@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from runtime.crypto import signature
+from runtime.values.crypto import signature
 from tests.conftest import ROOT, Serve
 
 APP = ROOT / "tests/fixtures/apps/shop_20210101"

@@ -1,6 +1,6 @@
 """Broken app folders of every kind, fuzzed with hypothesis (issue 4 §4; contract §7).
 
-Start-up (`runtime.boot.prepare`: the loader, the function compiler, the rule compiler) must
+Start-up (`runtime.app.snapshot.prepare`: the loader, the function compiler, the rule compiler) must
 either return or raise one `ConfigError` whose every problem names a file and says what is
 wrong — never any other exception, never a traceback — and no problem may show a secret.
 
@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from runtime.boot import prepare
+from runtime.app.snapshot import prepare
 from runtime.errors import ConfigError
 from runtime.settings import Settings
 from tests.conftest import ROOT, webhook_config

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from runtime.server import RUNNER
+from runtime.http.server import RUNNER
 from tests.conftest import Serve, write_app
 
 LOOP = "def exports(payload, response):\n    while True:\n        pass\n"
@@ -130,7 +130,7 @@ async def _three_answered(responses: list[Any]) -> None:
 
 
 async def test_calls_written_behind_a_call_that_overruns_are_sent_again(serve: Serve, tmp_path: Path) -> None:
-    """runtime.host: with queue_depth > 1 a call may be written behind a young call of a
+    """runtime.host.pool: with queue_depth > 1 a call may be written behind a young call of a
     function that has been fast; when that call overruns and its worker is killed, the calls
     behind it never started, and each is answered by another worker, exactly once."""
     functions = write_app(tmp_path / "f", {"switch.py": SWITCH})

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime import migrate
-from runtime.export_files import export_json
-from runtime.app_config import load_app
+from runtime.tools import migrate
+from runtime.tools.export_files import export_json
+from runtime.app.config import load_app
 from runtime.cli import main
 from tests.conftest import webhook_config, write_app
 

@@ -1,4 +1,4 @@
-"""runtime.request: Go header canonicalisation, Go query parsing, secret stripping, and the
+"""runtime.contract.request: Go header canonicalisation, Go query parsing, secret stripping, and the
 payload / context.request a function sees (contract §3)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from runtime.request import build_payload, canonical_header_key, parse_query, strip_secret
+from runtime.contract.request import build_payload, canonical_header_key, parse_query, strip_secret
 
 # --- canonical_header_key: Go textproto.CanonicalMIMEHeaderKey (contract §3.1 INF) -----------
 

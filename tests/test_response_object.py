@@ -2,8 +2,8 @@
 
 import pytest
 
-from runtime.bsontypes import Binary
-from runtime.response import Response
+from runtime.values.bsontypes import Binary
+from runtime.contract.response import Response
 
 
 def test_setters_chain_and_record_state() -> None:

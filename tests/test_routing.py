@@ -1,4 +1,4 @@
-"""runtime.routing: the §1 URL contract and every §1 routing-failure row."""
+"""runtime.contract.routing: the §1 URL contract and every §1 routing-failure row."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.app_config import App, Endpoint, FunctionSource, Webhook
+from runtime.app.config import App, Endpoint, FunctionSource, Webhook
 from runtime.errors import ConfigError, EndpointNotFound, MethodNotAllowed, WebhookNotFound
-from runtime.routing import RouteTable
+from runtime.contract.routing import RouteTable
 
 HOOKS = "/api/client/v2.0/app/local/service"
 ENDPOINTS = "/app/local/endpoint"

@@ -1,4 +1,4 @@
-"""runtime.rules: every row of the §4.2 response table, and the §4.3 Content-Type decision."""
+"""runtime.contract.response_rules: every row of the §4.2 response table, and the §4.3 Content-Type decision."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import pytest
 
-from runtime.rules import content_type, decide, response_format
+from runtime.contract.response_rules import content_type, decide, response_format
 
 RESULT = b'"Hello world"'
 

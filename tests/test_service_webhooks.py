@@ -41,7 +41,7 @@ def github_url(name: str = "push") -> str:
 async def test_github_gets_the_parsed_event_with_a_sha256_signature(serve: Serve, app: Path) -> None:
     client = await serve(app, None, pool=False, environ={"ATLAS_FN_SECRET_api_key_secret": "k"})
     event = json.dumps({"repository": {"name": "atlas-fn"}, "sender": {"login": "ada"}}).encode()
-    from runtime.crypto import signature
+    from runtime.values.crypto import signature
     resp = await client.post(github_url(), data=event, headers={"X-Hub-Signature-256": signature(GITHUB_SECRET, event)})
     assert resp.status == 200
     assert await resp.json() == {"repo": "atlas-fn", "sender": "ada"}

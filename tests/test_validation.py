@@ -1,4 +1,4 @@
-"""runtime.validation: the §2 checks over raw bytes, with the §9 known-answer vectors."""
+"""runtime.contract.validation: the §2 checks over raw bytes, with the §9 known-answer vectors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hmac
 import pytest
 
 from runtime.errors import AuthFailed
-from runtime.validation import Kind, Verdict, check, effective_method, raise_for
+from runtime.contract.validation import Kind, Verdict, check, effective_method, raise_for
 
 # contract §9 vectors, byte-exact
 V1_BODY = b'{"message":"MESSAGE"}'

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from runtime.boot import prepare
-from runtime.host import Reply
-from runtime.server import build_app
+from runtime.app.snapshot import prepare
+from runtime.host.pool import Reply
+from runtime.http.server import build_app
 from runtime.settings import Settings
 from tests.conftest import Serve, webhook_config, write_app
 

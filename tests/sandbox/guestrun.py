@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.response import Response
-from runtime.sandbox import load_exports
-from runtime.sandbox.compiler import compile_function
-from runtime.sandbox.guest import Console, Context, Values, to_attrdicts
+from runtime.contract.response import Response
+from runtime.worker.engines.python import load_exports
+from runtime.worker.engines.python.compiler import compile_function
+from runtime.worker.engines.python.guest import Console, Context, Values, to_attrdicts
 
 
 def run(source: str, payload: Any = None, values: dict[str, Any] | None = None) -> tuple[Any, Response, list[str]]:

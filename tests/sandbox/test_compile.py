@@ -1,11 +1,11 @@
 """The compiler refuses what the sandbox forbids, every problem at once, with lines.
 
-Issue 2 §5; runtime/sandbox/README.md rule 1.
+Issue 2 §5; runtime/worker/engines/python/README.md rule 1.
 """
 
 import pytest
 
-from runtime.sandbox.compiler import CompileFailed, CompileProblem, compile_function
+from runtime.worker.engines.python.compiler import CompileFailed, CompileProblem, compile_function
 
 
 def problems(source: str) -> list[CompileProblem]:

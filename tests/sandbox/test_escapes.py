@@ -93,10 +93,10 @@ def test_print_and_console_go_to_the_call_log() -> None:
 
 @pytest.mark.parametrize("name", ["os", "sys", "subprocess", "importlib", "posix", "_io", "time.os"])
 def test_the_c_level_import_refuses_every_module_but_time_and_strptime(name: str) -> None:
-    """runtime/sandbox/README.md rule 3: the __import__ kept for datetime's C code."""
+    """runtime/worker/engines/python/README.md rule 3: the __import__ kept for datetime's C code."""
     import time
 
-    from runtime.sandbox.policy import _c_level_import
+    from runtime.worker.engines.python.policy import _c_level_import
 
     assert _c_level_import("time") is time
     with pytest.raises(ImportError, match=f"importing '{name}' is not allowed in atlas-fn functions"):

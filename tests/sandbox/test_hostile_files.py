@@ -13,7 +13,7 @@ module this suite may not change; the guarantees of the outcome are still assert
 the test fails once the wrong part is fixed, so the line gets removed.
 
 compile-error, runtime-error and ok files run in this process through the real compiler,
-policy, guest API and ``runtime.invoke.Invoker`` (the worker's own code, without the
+policy, guest API and ``runtime.worker.invoke.Invoker`` (the worker's own code, without the
 process): fast, and exact about messages. killed and isolated files run through the real
 worker pool behind the real aiohttp app (the ``serve`` fixture): a killed call must get
 its App Services error envelope while a concurrent well-behaved call succeeds and the
@@ -34,15 +34,15 @@ from typing import Any
 
 import pytest
 
-from runtime import ejson
-from runtime.bsontypes import BSON, Binary
-from runtime.invoke import Invoker
-from runtime.response import Response
-from runtime.sandbox import _SHARED
-from runtime.sandbox.compiler import CompileFailed, compile_function
-from runtime.sandbox.guest import Console, Context, Values, to_attrdicts
-from runtime.sandbox.policy import fresh_globals
-from runtime.server import RUNNER
+from runtime.values import ejson
+from runtime.values.bsontypes import BSON, Binary
+from runtime.worker.invoke import Invoker
+from runtime.contract.response import Response
+from runtime.worker.engines.python import _SHARED
+from runtime.worker.engines.python.compiler import CompileFailed, compile_function
+from runtime.worker.engines.python.guest import Console, Context, Values, to_attrdicts
+from runtime.worker.engines.python.policy import fresh_globals
+from runtime.http.server import RUNNER
 from tests.conftest import ROOT, Serve, write_app
 
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"

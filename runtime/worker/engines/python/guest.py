@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterable, Mapping
 
-from runtime import crypto, ejson
-from runtime.bsontypes import BSON
+from runtime.values import crypto, ejson
+from runtime.values.bsontypes import BSON
 
 MAX_CONSOLE_BYTES = 1024 * 1024  # per call; contract §8.5 sets no figure, App Services truncated logs
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Union
 
-from runtime.app_config import App, Endpoint, Webhook
+from runtime.app.config import App, Endpoint, Webhook
 from runtime.errors import ConfigError, ConfigProblem, EndpointNotFound, MethodNotAllowed, WebhookNotFound
-from runtime.validation import effective_method
+from runtime.contract.validation import effective_method
 
 Target = Union[Webhook, Endpoint]
 

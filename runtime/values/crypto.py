@@ -14,7 +14,7 @@ import base64
 import hashlib
 import hmac as _hmac
 
-from runtime.bsontypes import Binary, utf8
+from runtime.values.bsontypes import Binary, utf8
 
 HMAC_HASHES = ("sha1", "sha256", "sha512")
 HMAC_OUTPUTS = ("hex", "base64")

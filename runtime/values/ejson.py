@@ -4,10 +4,10 @@ Owns: ``to_canonical``, ``to_relaxed``, ``to_json``, guest ``EJSON.stringify`` a
 Serialisers walk the value once and write the text themselves, byte for byte as ``bson.json_util``
 for every type both handle, at under half its cost; ``parse`` is ``json`` with json_util's type
 hooks behind fast paths. Must not do I/O, import asyncio or aiohttp, or import from ``runtime``
-other than ``runtime.bsontypes``.
+other than ``runtime.values.bsontypes``.
 
 Serialisers take exact types only: dict, list, tuple, str, int, float, bool, None, bytes,
-datetime.datetime, ``runtime.bsontypes.Binary`` and the bson types of the §4.3 table. A dict
+datetime.datetime, ``runtime.values.bsontypes.Binary`` and the bson types of the §4.3 table. A dict
 subclass is taken once registered: for the process with ``register_mapping_type(AttrDict)`` (the
 sandbox does so at import), or per call with ``mapping_types=(AttrDict,)``. Its items are read with
 ``dict.items``, so no method of it runs. Nesting is capped at ``MAX_DEPTH``, which also finds cycles.
@@ -47,7 +47,7 @@ from bson.objectid import ObjectId
 from bson.regex import Regex, str_flags_to_int
 from bson.timestamp import Timestamp
 
-from runtime.bsontypes import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, Binary
+from runtime.values.bsontypes import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, Binary
 
 MAX_DEPTH = 100
 mapping_types: tuple[type[dict[Any, Any]], ...] = ()  # dict subclasses taken as objects; see above

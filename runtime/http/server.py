@@ -3,7 +3,7 @@
 Owns: the aiohttp application, the order of the checks before a call (contract §1: route,
 method, size, concurrency, validation), handing the call to the worker pool, turning its
 reply or any ``AtlasFnError`` into the HTTP answer, and the request log. Decisions live
-below it (routing, validation, rules); processes live in ``runtime.host``.
+below it (routing, validation, rules); processes live in ``runtime.host.pool``.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ from typing import Any, Callable
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from runtime import validation
-from runtime.app_config import Endpoint, Webhook
-from runtime.boot import Prepared
+from runtime.contract import validation
+from runtime.app.config import Endpoint, Webhook
+from runtime.app.snapshot import Prepared
 from runtime.errors import (AtlasFnError, CallerError, FunctionError, InternalError, MethodNotAllowed, NoMatchingRule,
                             RequestTimeout, RequestTooLarge, TooManyRequests)
-from runtime.functions import function_key
-from runtime.host import FunctionRunner, WorkerPool
-from runtime.request import build_payload, strip_secret
-from runtime.response import check_header
-from runtime.routing import RouteTable
-from runtime.rules import response_format
+from runtime.app.functions import function_key
+from runtime.host.pool import FunctionRunner, WorkerPool
+from runtime.contract.request import build_payload, strip_secret
+from runtime.contract.response import check_header
+from runtime.contract.routing import RouteTable
+from runtime.contract.response_rules import response_format
 from runtime.settings import Settings
 
 access_log = logging.getLogger("atlas_fn.access")
@@ -238,7 +238,7 @@ def _escaped(text: str) -> str:
 
 
 def build_app(prepared: Prepared, settings: Settings, runner_factory: Callable[[], Any] | None = None) -> web.Application:
-    """The aiohttp application for a prepared app (runtime.boot). The worker pool starts and
+    """The aiohttp application for a prepared app (runtime.app.snapshot). The worker pool starts and
     stops with it (cleanup_ctx); tests may pass ``runner_factory`` for an in-process runner."""
     front = Front(prepared, settings)
 

@@ -1,7 +1,7 @@
 """``atlas-fn migrate``: legacy HTTP-service webhooks → HTTPS endpoints, as App Services' converter did.
 
 Owns: the conversion rules (contract §6) and the plan of file changes that carries them out.
-``plan`` reads the app folder (through ``runtime.app_config``) and returns a ``Plan``: the files
+``plan`` reads the app folder (through ``runtime.app.config``) and returns a ``Plan``: the files
 to create or update, with their new bytes and the reason; the webhooks that need a manual port;
 the conflicts that stopped a conversion. ``apply`` is the only function here that writes.
 Must not: touch a webhook's own files, overwrite a file or entry this converter did not make
@@ -59,10 +59,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
-from runtime.app_config import APP_FILES, LANGUAGES, App, Webhook, load_app
-from runtime.export_files import ExportFileError, JsonDoc, write_atomically
+from runtime.app.config import APP_FILES, LANGUAGES, App, Webhook, load_app
+from runtime.tools.export_files import ExportFileError, JsonDoc, write_atomically
 from runtime.errors import ConfigError
-from runtime.secrets import is_nested
+from runtime.app.secrets import is_nested
 
 MANUAL_PORT_REASON = (
     "their payload shape changes: GitHub sends the parsed event, Twilio the parsed form; "

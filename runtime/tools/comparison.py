@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from runtime import ejson, validation
+from runtime.contract import validation
+from runtime.values import ejson
 
 IGNORED_HEADERS = ("Date", "Server", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive")
 _IGNORED = frozenset(name.lower() for name in IGNORED_HEADERS)

@@ -3,7 +3,7 @@
 Owns: building the arguments (``payload``/``request``, ``response``, ``context``) from the
 call's plain values, running the function in the sandbox, applying the response rules and
 serialising the return value, and turning every failure into an error reply. This is the
-child side of the worker protocol with no I/O; ``runtime.worker`` wraps it in a process.
+child side of the worker protocol with no I/O; ``runtime.worker.main`` wraps it in a process.
 Must not import asyncio or aiohttp.
 
 A reply is ``(meta, body)``: meta holds ``status``, ``headers``, ``logs`` and, on failure,
@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any, Callable
 
-from runtime import ejson, request, rules
-from runtime.bsontypes import Binary
-from runtime.response import Response
-from runtime.sandbox import load_exports
-from runtime.sandbox.guest import MAX_CONSOLE_BYTES, AttrDict, Console, Context, Values, to_attrdicts
+from runtime.contract import request, response_rules as rules
+from runtime.values import ejson
+from runtime.values.bsontypes import Binary
+from runtime.contract.response import Response
+from runtime.worker.engines.python import load_exports
+from runtime.worker.engines.python.guest import MAX_CONSOLE_BYTES, AttrDict, Console, Context, Values, to_attrdicts
 
 
 class LimitExceeded(Exception):

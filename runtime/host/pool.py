@@ -37,13 +37,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from runtime import protocol
+from runtime.protocol import frames as protocol
 from runtime.errors import FunctionError, InternalError, TimeLimitExceeded, TooManyRequests
 
 log = logging.getLogger("atlas_fn.host")
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
-_BOOTSTRAP = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from runtime.worker import main; main()"
+_BOOTSTRAP = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from runtime.worker.main import main; main()"
 STDERR_LINE_LIMIT = 2000
 READ_SIZE = 256 * 1024
 WATCHDOG_SECONDS = 0.05  # how often call ages are checked against the time limit

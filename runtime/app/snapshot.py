@@ -13,18 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from runtime.app_config import App, read_app
-from runtime.can_evaluate import NEVER, Rule, UnsupportedRule, combine, compile_rule
+from runtime.app.config import App, read_app
+from runtime.contract.can_evaluate import NEVER, Rule, UnsupportedRule, combine, compile_rule
 from runtime.errors import ConfigError, ConfigProblem
-from runtime.functions import app_functions, compile_all
-from runtime.routing import Target
+from runtime.app.functions import app_functions, compile_all
+from runtime.contract.routing import Target
 from runtime.settings import Settings
 
 
 @dataclass(frozen=True)
 class Prepared:
     app: App
-    boot: dict[str, Any]  # what runtime.worker receives first: functions, app data, limits
+    boot: dict[str, Any]  # what runtime.worker.main receives first: functions, app data, limits
     rules: Mapping[int, Rule]  # id(webhook or endpoint) -> its can_evaluate rule, when not "always"
 
 

@@ -17,10 +17,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from runtime import crypto, settings as settings_module
-from runtime.boot import Prepared, prepare
+from runtime import settings as settings_module
+from runtime.values import crypto
+from runtime.app.snapshot import Prepared, prepare
 from runtime.errors import ConfigError, InternalError
-from runtime.routing import RouteTable
+from runtime.contract.routing import RouteTable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,7 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
 async def _run(prepared: Prepared, settings: settings_module.Settings) -> None:
     from aiohttp import web
 
-    from runtime.server import build_app
+    from runtime.http.server import build_app
 
     runner = web.AppRunner(build_app(prepared, settings), shutdown_timeout=settings.shutdown_grace,
                            access_log=None, handle_signals=False)
@@ -183,13 +184,13 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from runtime import migrate
+    from runtime.tools import migrate
 
     return migrate.command(args.app_dir, args.functions, dry_run=args.dry_run)
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from runtime import diff
+    from runtime.tools import diff
 
     return diff.command(args.app_dir, args.functions, request_file=args.request_file, only=args.webhooks,
                         json_out=args.json_out)

@@ -4,7 +4,7 @@ Owns: ``export_json`` (Go's ``json.MarshalIndent`` with four spaces: ``<``, ``>`
 U+2028 and U+2029 escaped, other text as UTF-8), ``JsonDoc`` (one JSON file holding a top-level
 array or object, with planned appends and replacements that keep every byte that does not
 change, in the file's own indentation), and ``write_atomically``. Must not know what the files
-mean: the conversion rules are ``runtime.migrate``'s.
+mean: the conversion rules are ``runtime.tools.migrate``'s.
 """
 
 from __future__ import annotations

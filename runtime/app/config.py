@@ -3,7 +3,7 @@
 Owns: reading an exported app folder (any config_version layout, contract §7) plus the
 functions folder, and turning it into an ``App``; collecting *every* problem with its file
 and JSON path and raising them together as one ``ConfigError``. Must not run or compile code.
-Secret values come from ``runtime.secrets`` and never appear in a problem.
+Secret values come from ``runtime.app.secrets`` and never appear in a problem.
 
 Read, in this order (problems are reported in the same order; folders are walked sorted):
 
@@ -53,10 +53,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from runtime.config_files import (UNREADABLE, Fields, Report, json_files, not_a_folder, read_json, read_object, show_value,
+from runtime.app.config_files import (UNREADABLE, Fields, Report, json_files, not_a_folder, read_json, read_object, show_value,
                                   subfolders, visible)
 from runtime.errors import ConfigError, ConfigProblem
-from runtime.secrets import SecretStore, secrets_file_values
+from runtime.app.secrets import SecretStore, secrets_file_values
 
 VALIDATION_METHODS = ("NO_VALIDATION", "SECRET_AS_QUERY_PARAM", "VERIFY_PAYLOAD")
 WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "ANY")
@@ -161,7 +161,7 @@ def read_app(
 ) -> tuple[App, list[ConfigProblem], Callable[[Path], str]]:
     """Read what can be read: the (possibly partial) app, every problem, and how this app shows
     a path in messages — so start-up can add the function files' compile problems to the same
-    report (runtime.boot). A partial app holds no webhook or endpoint without a function file."""
+    report (runtime.app.snapshot). A partial app holds no webhook or endpoint without a function file."""
     loader = _Loader(app_dir, functions_dir, environ)
     app = loader.load()
     return app, list(loader.report.problems), loader.report.show
@@ -233,7 +233,7 @@ class _Loader:
         tag, environment_values = self._environment()
         webhooks += self._drop_ins(webhooks, {entry.name for entry in manifest})
         # A webhook or endpoint whose function was not found is already a problem; the partial
-        # app leaves it out, so what start-up compiles next (runtime.boot) has a file for every one.
+        # app leaves it out, so what start-up compiles next (runtime.app.snapshot) has a file for every one.
         webhooks = [hook for hook in webhooks if hook.function is not None]
         endpoints = [endpoint for endpoint in endpoints if endpoint.function is not None]
         return App(

@@ -1,6 +1,6 @@
 """The app's functions, compiled: every function file a webhook or endpoint uses.
 
-Owns: reading each function file once, compiling it (runtime.sandbox.compiler), and
+Owns: reading each function file once, compiling it (runtime.worker.engines.python.compiler), and
 reporting *every* problem of *every* file together, with file and line. The result is the
 boot data the workers receive: code objects travel by ``marshal``, so each file is compiled
 once per server start, never per request or per worker. Runs no guest code.
@@ -12,9 +12,9 @@ import marshal
 from pathlib import Path
 from typing import Any, Iterable
 
-from runtime.app_config import App, FunctionSource
+from runtime.app.config import App, FunctionSource
 from runtime.errors import ConfigProblem
-from runtime.sandbox.compiler import CompileFailed, compile_function
+from runtime.worker.engines.python.compiler import CompileFailed, compile_function
 
 
 def app_functions(app: App) -> list[FunctionSource]:

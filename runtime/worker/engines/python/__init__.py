@@ -1,7 +1,7 @@
 """The Python sandbox: RestrictedPython compile, guard policy and the guest API.
 
 Owns the inner wall (see README.md in this folder). It limits no resource: time, memory and
-state between requests are the worker process's job (runtime.worker, runtime.host).
+state between requests are the worker process's job (runtime.worker.main, runtime.host.pool).
 Must not import asyncio or aiohttp.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from types import CodeType
 from typing import Any
 
-from runtime.sandbox.guest import Console, build_shared
-from runtime.sandbox.policy import fresh_globals
+from runtime.worker.engines.python.guest import Console, build_shared
+from runtime.worker.engines.python.policy import fresh_globals
 
 _SHARED = build_shared()
 

@@ -6,7 +6,7 @@ CPU per call), reads the boot frame with the app's compiled functions, answers `
 then serves one call at a time until its pipe closes. Synchronous; must not import asyncio
 or aiohttp.
 
-Started by ``runtime.host`` as ``python -I -c <bootstrap>`` with an empty environment.
+Started by ``runtime.host.pool`` as ``python -I -c <bootstrap>`` with an empty environment.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sys
 import time
 from typing import BinaryIO
 
-from runtime import protocol
+from runtime.protocol import frames as protocol
 
 PR_SET_PDEATHSIG = 1
 FILE_DESCRIPTORS = 32
@@ -99,7 +99,7 @@ def main() -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     stream, out = _take_pipes()
-    from runtime.invoke import Invoker  # imported after the pipes are private
+    from runtime.worker.invoke import Invoker  # imported after the pipes are private
 
     frame = _read_frame(stream)
     if frame is None:

@@ -2,8 +2,8 @@
 
 Owns: pairing each webhook with the endpoint on route ``/<svc>/<webhook>``, the requests
 (``--request FILE`` or one generated per webhook) signed the way each side's contract requires,
-running the app in-process on 127.0.0.1 (``runtime.boot.prepare`` + ``runtime.server.build_app``,
-the real worker pool), and comparing the answers with ``runtime.comparison`` (pure: status,
+running the app in-process on 127.0.0.1 (``runtime.app.snapshot.prepare`` + ``runtime.http.server.build_app``,
+the real worker pool), and comparing the answers with ``runtime.tools.comparison`` (pure: status,
 header pairs and body bytes in, differences out, the documented ones named). Must not:
 change the app folder, show a secret (a ``secret`` query value is shown as ``<secret>``), or
 decide how a request is answered (that is the server's job; this module only observes).
@@ -44,13 +44,14 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, TextIO
 from urllib.parse import urlencode
 
-from runtime import crypto, validation
-from runtime.app_config import Endpoint, Webhook
-from runtime.boot import Prepared, prepare
-from runtime.comparison import IGNORED_HEADERS, KNOWN, Difference, Observed, compare, show_json
+from runtime.contract import validation
+from runtime.values import crypto
+from runtime.app.config import Endpoint, Webhook
+from runtime.app.snapshot import Prepared, prepare
+from runtime.tools.comparison import IGNORED_HEADERS, KNOWN, Difference, Observed, compare, show_json
 from runtime.errors import ConfigError
-from runtime.request import strip_secret
-from runtime.routing import endpoint_path, webhook_path
+from runtime.contract.request import strip_secret
+from runtime.contract.routing import endpoint_path, webhook_path
 from runtime.settings import Settings
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -288,7 +289,7 @@ async def run(prepared: Prepared, results: list[PairResult], requests: list[Diff
     both URLs of every compared webhook, and fill in each result's exchanges."""
     from aiohttp import ClientSession, ClientTimeout, DummyCookieJar, web
 
-    from runtime.server import build_app
+    from runtime.http.server import build_app
 
     to_compare = [result for result in results if result.state == "compared"]
     if not to_compare:

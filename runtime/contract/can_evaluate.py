@@ -2,7 +2,7 @@
 
 Owns: checking a rule expression once, at startup, against the supported subset and compiling
 it into a frozen ``Rule``; evaluating that ``Rule`` against the plain ``context.request`` dict
-(§3.3) that ``runtime.request`` builds; ANDing an endpoint's rule with its function's.
+(§3.3) that ``runtime.contract.request`` builds; ANDing an endpoint's rule with its function's.
 Must not: raise while evaluating (any dict shape gets an answer), put an operand value into a
 message (rules often hold a shared secret, as in §2.6's ``x-secret-key`` example), choose the
 HTTP answer (the caller raises ``NoMatchingRule``, 401 ``NoMatchingRuleFound``, §5), do I/O, or
@@ -37,7 +37,7 @@ Decisions where the contract is silent (MongoDB query semantics, INF §2.6):
   boolean only.
 * Messages are ``<where><JSON path>: <what>; allowed: <what is allowed>``: keys are quoted as
   JSON (``$.can_evaluate["%%request.body"]``), operand values are shown by JSON type only
-  (``runtime.secrets.hidden``) except ``true``, ``false``, ``null`` and ``%%`` expansions.
+  (``runtime.app.secrets.hidden``) except ``true``, ``false``, ``null`` and ``%%`` expansions.
 * A problem in a field's key hides problems in its value (they depend on the field), and an
   operator object with several keys is one problem; every other problem is reported.
 """
@@ -50,7 +50,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from runtime.secrets import hidden
+from runtime.app.secrets import hidden
 
 PREFIX = "%%request."
 OPERATORS = ("$eq", "$ne", "$in", "$nin", "$exists")

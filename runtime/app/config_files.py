@@ -5,7 +5,7 @@ Owns: ``Report`` (problems, each file named relative to the parent of its root f
 traceback for any bytes), ``Fields`` (typed reads of one JSON object, each misfit a problem
 naming the JSON path, the value — or only its type where it may hold a secret — and what is
 allowed), and the folder listings the loader walks. Must not know what an App Services app
-holds: that is ``runtime.app_config``.
+holds: that is ``runtime.app.config``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from runtime.errors import ConfigProblem
-from runtime.secrets import hidden
+from runtime.app.secrets import hidden
 
 MAX_NESTING = 100  # arrays/objects in one config file: BSON's (and so App Services') own limit
 

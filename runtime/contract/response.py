@@ -2,7 +2,7 @@
 
 Owns: the state behind ``setStatusCode``, ``setBody``, ``setHeader`` and ``addHeader``, and
 checking what guest code passes to them. Which status and body are finally sent is decided
-by ``runtime.rules``. Must not import the sandbox or any I/O.
+by ``runtime.contract.response_rules``. Must not import the sandbox or any I/O.
 
 Guest code sees only the four camelCase methods: the state lives in underscore slots, which
 RestrictedPython refuses to read or write, and the object takes no attribute writes.

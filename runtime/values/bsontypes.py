@@ -4,8 +4,8 @@ Owns: ``Binary`` (pymongo's ``bson.binary.Binary`` plus the App Services methods
 ``toHex()``, ``toBase64()`` and ``fromText``/``fromHex``/``fromBase64``), the frozen ``BSON``
 namespace of constructors, and ``utf8()``, the one way a guest string becomes bytes. Every
 constructor checks its arguments and names itself and what it allows when it refuses one.
-Must not do I/O, and must not import from ``runtime`` (``runtime.ejson`` and
-``runtime.crypto`` import this module). Guest code cannot reach names starting with ``_``,
+Must not do I/O, and must not import from ``runtime`` (``runtime.values.ejson`` and
+``runtime.values.crypto`` import this module). Guest code cannot reach names starting with ``_``,
 so everything public here is camelCase App Services API or a plain function.
 """
 
