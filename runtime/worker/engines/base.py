@@ -1,0 +1,86 @@
+"""The engine seam: what the worker asks of an engine, and what it hands one for a call.
+
+Owns: the ``Engine`` interface (``load`` a start-up artifact once per worker, ``run`` one
+call), the engine-neutral ``Invocation`` a call is given, the ``Host`` calls a guest can make
+back into the worker (service requests), and ``Outcome``. Must not import asyncio, aiohttp
+or any one engine.
+
+An engine binds the guest API onto these values; it does not re-decide the rules: the
+``response`` object's checks are ``runtime.contract.response``, the console's budget is
+``runtime.worker.console``, the response table is ``runtime.contract.response_rules`` (applied by
+``runtime.worker.invoke`` after ``run`` returns), and values cross as canonical EJSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol
+
+from runtime.contract.response import Response
+from runtime.protocol.messages import FunctionArtifact
+from runtime.worker.console import Console
+
+
+class Host(Protocol):
+    """What a running call may ask the worker for. Synchronous: the call waits."""
+
+    def service(self, service: str, operation: str, args: str) -> str:
+        """Ask the server (canonical EJSON text in and out). Raises ``ServiceFailed`` with the
+        error the guest should see."""
+        ...
+
+
+class ServiceFailed(Exception):
+    """A service request the server answered with an error: ``name`` and ``message`` as the
+    guest sees them (``MongoServerError: E11000 duplicate key …``)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}" if name else message)
+        self.name = name
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One call as plain values. ``argument`` is the first argument, engine-neutral:
+
+    * endpoints and ``http`` webhooks: ``{"query": {..}, "headers": {..: [..]}, "body": bytes | None}``;
+    * ``twilio`` webhooks: the form's fields as ``{name: value}``;
+    * ``github`` webhooks: the raw body bytes (the engine parses the event as EJSON).
+
+    ``request`` is ``context.request``; ``app``, ``values`` (secrets resolved) and
+    ``environment`` are the app's, shared and never to be mutated by the engine (copy first).
+    """
+
+    argument: Any
+    service_type: str
+    request: Mapping[str, Any]
+    app: Mapping[str, Any]
+    values: Mapping[str, Any]
+    environment: Mapping[str, Any]
+    response: Response
+    console: Console
+    host: Host
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the function returned, as the response table needs it: ``serialise(fmt)`` gives
+    the return value as bytes in ``"EJSON"`` (canonical) or ``"JSON"``, or None when the
+    function returned nothing (undefined / None)."""
+
+    serialise: Callable[[str], bytes | None]
+
+
+class Engine(Protocol):
+    name: str
+
+    def load(self, function: FunctionArtifact) -> Any:
+        """Once per worker at boot: whatever ``run`` needs for this function. Runs no guest code."""
+        ...
+
+    def run(self, loaded: Any, invocation: Invocation) -> Outcome:
+        """Run the function's file and its exported function for one call. Guest failures
+        raise (the worker maps them to envelopes); ``MemoryError`` and ``RecursionError``
+        mean what they mean in Python."""
+        ...
