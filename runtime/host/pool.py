@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
 import os
 import signal
@@ -35,10 +36,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Awaitable, Callable, Protocol
 
-from runtime.protocol import frames as protocol
 from runtime.errors import FunctionError, InternalError, TimeLimitExceeded, TooManyRequests
+from runtime.protocol import frames as protocol
+from runtime.protocol import messages
 
 log = logging.getLogger("atlas_fn.host")
 
@@ -51,23 +53,27 @@ QUEUE_BEHIND_SECONDS = 0.002  # a call is written behind another only while that
 FAST_SECONDS = 0.001  # ... and only if that one's function last ran in less than this
 
 
-@dataclass(frozen=True)
-class Reply:
-    meta: dict[str, Any]
-    body: bytes
-
-
 class FunctionRunner(Protocol):
     """What the server needs from a pool. Tests may supply an in-process one."""
 
-    async def call(self, meta: dict[str, Any], body: bytes) -> Reply: ...
+    async def call(self, call: messages.Call) -> messages.Reply: ...
+
+
+ServiceHandler = Callable[[messages.ServiceRequest], Awaitable[messages.ServiceResult]]
+
+
+async def no_services(request: messages.ServiceRequest) -> messages.ServiceResult:
+    """The handler of a pool given none: every service is unknown."""
+    return messages.ServiceResult(request.call_id, request.request_id, False,
+                                  error=("ServiceError", f"service {request.service!r} is not available"))
 
 
 @dataclass
 class _Call:
+    call_id: int
     function: str
     frame: bytes
-    future: asyncio.Future[Reply]
+    future: asyncio.Future[messages.Reply]
     started: float = 0.0  # loop time the worker began it (when the call ahead of it ended)
 
 
@@ -101,12 +107,13 @@ class _Worker:
         self.killed = False  # by us, with the running call already answered
         self.closed = False
         self.stderr = bytearray()
+        self.service_task: asyncio.Task[messages.ServiceResult] | None = None
         loop.add_reader(self.fd, self._readable)
         loop.add_reader(self.err_fd, self._stderr_readable)
         loop.add_reader(self.pidfd, self._exited)
 
     @property
-    def pending(self) -> asyncio.Future[Reply] | None:
+    def pending(self) -> asyncio.Future[messages.Reply] | None:
         """The future of the call this worker is running, if any."""
         return self.calls[0].future if self.calls else None
 
@@ -168,27 +175,66 @@ class _Worker:
             return
         for meta, body in frames:
             try:
-                self._reply(protocol.decode_reply(meta), body)
+                self._route(messages.read_from_worker(protocol.decode_reply(meta), body))
             except protocol.ProtocolError as exc:
                 self._fail_head(FunctionError(f"the function's worker broke the protocol ({exc})"))
                 self.kill()
                 return
 
-    def _reply(self, meta: dict[str, Any], body: bytes) -> None:
-        if not self.ready.done():
+    def _route(self, message: messages.Ready | messages.Reply | messages.ServiceRequest | messages.LogEvent) -> None:
+        """Each message to its place; one that names a call this worker is not running (or
+        comes before ``Ready``, or a second ``Ready``) breaks the protocol."""
+        kind = type(message)
+        if kind is messages.Ready:
+            if self.ready.done():
+                raise protocol.ProtocolError("a second ready")
             self.ready.set_result(None)
             return
-        if not self.calls:
-            self.kill()  # a reply nobody asked for: the worker is not ours any more
-            return
+        if not self.ready.done():
+            raise protocol.ProtocolError(f"{kind.__name__} before ready")
+        running = self.calls[0].call_id if self.calls else None
+        if message.call_id != running:  # type: ignore[union-attr]
+            raise protocol.ProtocolError(f"{kind.__name__} for call {message.call_id}, which this worker is not running")  # type: ignore[union-attr]
+        if kind is messages.Reply:
+            self._reply(message)  # type: ignore[arg-type]
+        elif kind is messages.ServiceRequest:
+            self._service(message)  # type: ignore[arg-type]
+        else:
+            log.warning("worker %s (call %s): %s", self.pid, message.call_id, message.text)  # type: ignore[union-attr]
+
+    def _service(self, request: messages.ServiceRequest) -> None:
+        """Run a service request of the running call in the server and write back its result,
+        if the call is still running then. A worker waits for each answer: a second request
+        while one is open breaks the protocol."""
+        if self.service_task is not None:
+            raise protocol.ProtocolError("a service request while another is open")
+        task = self.pool.loop.create_task(self.pool.services(request))
+        self.service_task = task
+
+        def done(finished: asyncio.Task[messages.ServiceResult]) -> None:
+            self.service_task = None
+            if finished.cancelled() or self.dead or not self.calls or self.calls[0].call_id != request.call_id:
+                return
+            error = finished.exception()
+            if error is not None:
+                log.error("service %s.%s failed: %r", request.service, request.operation, error)
+                result = messages.ServiceResult(request.call_id, request.request_id, False,
+                                                error=("InternalServerError", "atlas-fn failed to run the service request"))
+            else:
+                result = finished.result()
+            self._write(messages.write_service_result(result))
+
+        task.add_done_callback(done)
+
+    def _reply(self, reply: messages.Reply) -> None:
         call = self.calls.popleft()
         now = self.pool.loop.time()
         self.pool.last_run[call.function] = now - call.started
         if not call.future.done():  # done = the caller went away; the worker is still good
-            call.future.set_result(Reply(meta, body))
+            call.future.set_result(reply)
         if self.calls:
             self.calls[0].started = now
-        if meta.get("recycle"):
+        if reply.recycle:
             self.dead = True  # it exits by itself; _exited resends what was queued behind
             self.killed = True  # as after kill(): its call is answered, the ones behind never started
         else:
@@ -250,6 +296,8 @@ class _Worker:
         if self.closed:
             return
         self.closed = True
+        if self.service_task is not None:
+            self.service_task.cancel()
         loop = self.pool.loop
         for fd in (self.fd, self.err_fd, self.pidfd):
             loop.remove_reader(fd)
@@ -275,9 +323,12 @@ def _death_error(code: int | None, memory_mb: int) -> FunctionError:
 class WorkerPool:
     """N pre-spawned workers running one call each; calls wait in arrival order."""
 
-    def __init__(self, boot: dict[str, Any], *, size: int, timeout: float, memory_mb: int,
-                 max_queue: int = 10_000, max_reply_bytes: int = 64 * 1024 * 1024, depth: int = 1) -> None:
-        self.boot_frame = protocol.encode_call(boot)
+    def __init__(self, boot: messages.Boot, *, size: int, timeout: float, memory_mb: int,
+                 max_queue: int = 10_000, max_reply_bytes: int = 64 * 1024 * 1024, depth: int = 1,
+                 services: ServiceHandler = no_services) -> None:
+        self.boot_frame = messages.write_boot(boot)
+        self.services = services
+        self._call_ids = itertools.count(1)
         self.size = size
         self.timeout = timeout
         self.memory_mb = memory_mb
@@ -319,10 +370,11 @@ class WorkerPool:
         self._released(worker)
 
     # --- dispatch ------------------------------------------------------------------------
-    async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
+    async def call(self, message: messages.Call) -> messages.Reply:
         if self.closed:
             raise InternalError("the worker pool is shut down")
-        call = _Call(meta["function"], protocol.encode_call(meta, body), self.loop.create_future())
+        call_id = next(self._call_ids)
+        call = _Call(call_id, message.function, messages.write_call(message, call_id), self.loop.create_future())
         self._dispatch(call)
         return await call.future
 
