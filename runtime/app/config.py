@@ -151,10 +151,12 @@ class _Loader:
         values = self._values()
         tag, environment_values = self._environment()
         webhooks += self._drop_ins(webhooks, {entry.name for entry in manifest})
-        # A webhook or endpoint whose function was not found is already a problem; the partial
-        # app leaves it out, so what start-up compiles next (runtime.app.snapshot) has a file for every one.
-        webhooks = [hook for hook in webhooks if hook.function is not None]
-        endpoints = [endpoint for endpoint in endpoints if endpoint.function is not None]
+        # A webhook or endpoint whose function, route or method is wrong is already a problem; the
+        # partial app leaves it out, so what start-up does next (runtime.app.snapshot: compile
+        # every file, build the route table) has a file, a route and a method for every one.
+        webhooks = [hook for hook in webhooks if hook.function is not None and hook.http_method is not None]
+        endpoints = [endpoint for endpoint in endpoints
+                     if endpoint.function is not None and endpoint.route is not None and endpoint.http_method is not None]
         return App(
             root=self.root or self.fdir or Path.cwd(), app_id=app_id, name=name, functions_dir=self.fdir,
             webhooks=tuple(sorted(webhooks, key=lambda hook: (hook.service, hook.name))),
