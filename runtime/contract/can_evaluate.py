@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from runtime.app.secrets import hidden
+from runtime.errors import UnsupportedRule
 
 PREFIX = "%%request."
 OPERATORS = ("$eq", "$ne", "$in", "$nin", "$exists")
@@ -72,19 +73,6 @@ _ALLOWED_KEYS = f"a key {PREFIX}<field>, <field> one of {_ALLOWED_FIELDS}"
 _OPERATOR_NAMES = ", ".join(OPERATORS)
 _ALLOWED_OPERATORS = f"an object with exactly one of {_OPERATOR_NAMES}"
 _ALLOWED_HEADER_NAME = "a name of letters, digits and !#$%&'*+-.^_`|~"
-
-
-class UnsupportedRule(ValueError):
-    """A rule expression outside the supported subset (contract §2.6): raised by ``compile_rule``.
-
-    ``problems`` holds ``(JSON path, text)`` pairs, the path starting with the caller's
-    ``where``; ``messages`` holds them as ``"<path>: <text>"``, in the order found.
-    """
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = tuple(problems)
-        self.messages = [f"{path}: {text}" if path else text for path, text in self.problems]
-        super().__init__("\n".join(self.messages))
 
 
 @dataclass(frozen=True)

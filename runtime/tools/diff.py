@@ -49,16 +49,12 @@ from runtime.values import crypto
 from runtime.app.config import Endpoint, Webhook
 from runtime.app.snapshot import Snapshot, prepare
 from runtime.tools.comparison import IGNORED_HEADERS, KNOWN, Difference, Observed, compare, show_json
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, DiffInputError
 from runtime.contract.request import strip_secret
 from runtime.contract.routing import endpoint_path, webhook_path
 from runtime.settings import Settings
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
-
-
-class DiffInputError(Exception):
-    """Bad input for ``diff``: a request file, a ``--webhook`` name."""
 
 
 # --- requests ----------------------------------------------------------------------------------

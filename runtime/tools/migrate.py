@@ -60,8 +60,8 @@ from pathlib import Path
 from typing import Any, Mapping, TextIO
 
 from runtime.app.config import APP_FILES, LANGUAGES, App, Webhook, load_app
-from runtime.tools.export_files import ExportFileError, JsonDoc, write_atomically
-from runtime.errors import ConfigError
+from runtime.tools.export_files import JsonDoc, write_atomically
+from runtime.errors import ConfigError, ExportFileError, MigrateError
 from runtime.app.secrets import is_nested
 
 MANUAL_PORT_REASON = (
@@ -74,10 +74,6 @@ HEAD_REASON = "endpoints take no HEAD method (GET answers HEAD too, but also GET
 ENDPOINT_FILE_CHOICES = ("https_endpoints/config.json", "http_endpoints/config.json")
 SECRETS_FILE = "secrets.json"
 _LEGACY_APP_FILES = ("config.json", "stitch.json")  # 20180301 / 20200603 roots (contract §7.1)
-
-
-class MigrateError(ExportFileError):
-    """Bad input for ``migrate``: not an app folder, an unreadable file, a stale plan."""
 
 
 @dataclass(frozen=True)
