@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runtime.app.model import App, Endpoint, FunctionSource, Webhook
-from runtime.app.snapshot import route_table
+from runtime.app.snapshot import route_entries, route_table
 from runtime.errors import EndpointNotFound, MethodNotAllowed, WebhookNotFound
 from runtime.contract.routing import RouteTable
 
@@ -64,9 +64,9 @@ def table() -> RouteTable:
 
 
 def table_of(app: App) -> RouteTable:
-    routes, problems = route_table(app)
+    entries, problems = route_entries(app)
     assert problems == []
-    return routes
+    return route_table(app, entries)
 
 
 def served_by(table: RouteTable, method: str, path: str) -> str:
