@@ -62,16 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     sign.set_defaults(run=_sign)
 
     migrate = commands.add_parser("migrate", help="convert the app's HTTP-service webhooks into HTTPS endpoints")
-    migrate.add_argument("app_dir", type=Path, metavar="APP_DIR", help="an exported App Services app folder")
-    migrate.add_argument("--functions", type=Path, default=None,
-                         help="function files (default: the app's functions/ if it has one, else ./functions)")
+    _tool_flags(migrate)
     migrate.add_argument("--dry-run", dest="dry_run", action="store_true", help="print what would change; write nothing")
     migrate.set_defaults(run=_migrate)
 
     diff = commands.add_parser("diff", help="send the same requests to each webhook and its converted endpoint; report every difference")
-    diff.add_argument("app_dir", type=Path, metavar="APP_DIR", help="an exported App Services app folder")
-    diff.add_argument("--functions", type=Path, default=None,
-                      help="function files (default: the app's functions/ if it has one, else ./functions)")
+    _tool_flags(diff)
     diff.add_argument("--request", dest="request_file", type=Path, metavar="FILE",
                       help="a JSON array of requests {method, query, headers, body} (default: one per webhook)")
     diff.add_argument("--webhook", dest="webhooks", action="append", default=[], metavar="SVC/NAME",
@@ -88,7 +84,18 @@ def _help(setting: settings_module.Declared) -> str:
 
 
 def _app_flags(parser: argparse.ArgumentParser) -> None:
+    """``serve`` and ``check``: the app folder is a flag with a default."""
     parser.add_argument("--app", type=Path, default=None, help="App Services app folder (default: app_config/)")
+    _functions_flag(parser)
+
+
+def _tool_flags(parser: argparse.ArgumentParser) -> None:
+    """``migrate`` and ``diff``: the app folder is required."""
+    parser.add_argument("app_dir", type=Path, metavar="APP_DIR", help="an exported App Services app folder")
+    _functions_flag(parser)
+
+
+def _functions_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--functions", type=Path, default=None,
                         help="function files (default: the app's functions/ if it has one, else ./functions)")
 

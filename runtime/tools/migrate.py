@@ -63,6 +63,7 @@ from runtime.app.config import APP_FILES, LANGUAGES, App, Webhook, load_app
 from runtime.tools.export_files import JsonDoc, write_atomically
 from runtime.errors import ConfigError, ExportFileError, MigrateError
 from runtime.app.secrets import is_nested
+from runtime.values.shown import json_path, show_value
 
 MANUAL_PORT_REASON = (
     "their payload shape changes: GitHub sends the parsed event, Twilio the parsed form; "
@@ -332,7 +333,7 @@ def _flag(webhook: Webhook, key: str) -> bool:
     value = webhook.extra.get(key)
     if value is None or isinstance(value, bool):
         return value is True
-    raise MigrateError(f"{webhook.config_file}: $.{key}: {value!r} is not a boolean; allowed: true, false")
+    raise MigrateError(f"{webhook.config_file}: {json_path('$', key)}: {show_value(value)} is not a boolean; allowed: true, false")
 
 
 def _endpoint_entry(webhook: Webhook, route: str, method: str, name: str, secret_name: str) -> dict[str, Any]:
