@@ -26,6 +26,7 @@ never define their own: ``tests/test_errors.py`` walks ``runtime`` for strays.
     │   ├── ServiceFailed          a service request the server answered with an error (guest-visible)
     │   └── ProtocolError          a frame or message that breaks the protocol: the worker is killed
     ├── InternalError          atlas-fn itself failed (500 InternalServerError)
+    │   └── NoWorkerAvailable      503 ServiceUnavailable: no worker took the call within queue_timeout
     └── ToolInputError         bad input for ``atlas-fn migrate`` or ``diff`` (exit 2, never HTTP)
         ├── DiffInputError         a request file, a ``--webhook`` name
         └── ExportFileError        an export file that cannot be read or edited as planned
@@ -188,6 +189,11 @@ class ProtocolError(FunctionError):
 class InternalError(AtlasFnError):
     status = 500
     error_code = "InternalServerError"
+
+
+class NoWorkerAvailable(InternalError):
+    status = 503
+    error_code = "ServiceUnavailable"
 
 
 class ToolInputError(AtlasFnError):

@@ -57,6 +57,11 @@ class Settings:
                                   unit="bytes", limits=(0, 2 * MB), over="further lines dropped, and counted")
     max_recursion_depth: int = _setting(1000, "nested guest calls", unit="calls", limits=(50, 100_000),
                                         over="400 `FunctionExecutionError` (`RecursionError`)")
+    idle_timeout: float = _setting(15.0, "time a connection may stay open without a whole request: idle keep-alive "
+                                         "connections and unfinished request heads", unit="s", limits=(0.1, 3600),
+                                   over="the connection is closed")
+    queue_timeout: float = _setting(60.0, "time a call may wait for a free worker", unit="s", limits=(0.001, 3600),
+                                    over="503 `ServiceUnavailable`")
     write_timeout: float = _setting(60.0, "time to send an answer to a caller that reads slowly or not at all",
                                     unit="s", limits=(0.001, 3600), over="the connection is closed")
     max_unsent_bytes: int = _setting(256 * MB, "bytes of answers held for callers that have not read them yet, "

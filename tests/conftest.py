@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from runtime.protocol import frames as protocol
 from runtime.protocol import messages
 from runtime.errors import ServiceFailed
 from runtime.app.snapshot import prepare
 from runtime.worker.invoke import Invoker
-from runtime.http.server import SERVER_OPTIONS, build_app
+from runtime.http.server import build_app
+from runtime.http.serving import AtlasRunner
 from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +58,17 @@ class NoServices:
 def _through_frames(frame: bytes, read: Callable[[bytes, bytes], Any]) -> Any:
     [(meta, body)] = protocol.FrameReader(1 << 30).feed(frame)
     return read(meta, body)
+
+
+class AtlasTestServer(TestServer):
+    """aiohttp's TestServer on the runner every atlas-fn server uses (runtime.http.serving)."""
+
+    def __init__(self, app: web.Application, settings: Settings) -> None:
+        super().__init__(app)
+        self._settings = settings
+
+    async def _make_runner(self, **kwargs: Any) -> AtlasRunner:
+        return AtlasRunner(self.app, self._settings, **kwargs)
 
 
 def write_app(root: Path, files: dict[str, Any]) -> Path:
@@ -103,6 +116,6 @@ def serve(aiohttp_client: Any) -> Serve:
         chosen = Settings(**settings)
         prepared = prepare(app_dir, functions_dir, chosen, environ=environ or {})
         factory = None if pool else (lambda: InProcessRunner(prepared.boot))
-        return await aiohttp_client(build_app(prepared, chosen, runner_factory=factory), server_kwargs=SERVER_OPTIONS)
+        return await aiohttp_client(AtlasTestServer(build_app(prepared, chosen, runner_factory=factory), chosen))
 
     return make

@@ -8,6 +8,9 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
+
+from runtime.errors import NoWorkerAvailable
 from runtime.host.pool import WorkerPool
 from runtime.protocol import messages
 
@@ -85,5 +88,51 @@ async def test_without_services_every_service_is_unknown() -> None:
     await pool.start()
     try:
         assert (await pool.call(call("svc", b"x"))).body == b"error:ServiceError:service 'echo' is not available"
+    finally:
+        await pool.close()
+
+
+async def test_a_call_that_waits_longer_than_queue_timeout_gets_an_envelope() -> None:
+    """Red-team F5: calls waiting for a worker had no deadline (a pool with no worker hung them)."""
+    never, inside = asyncio.Event(), asyncio.Event()
+
+    async def stuck(request: messages.ServiceRequest) -> messages.ServiceResult:
+        inside.set()
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    pool = WorkerPool(BOOT, size=1, timeout=30, memory_mb=0, services=stuck, argv=STANDIN, queue_timeout=0.2)
+    await pool.start()
+    try:
+        busy = asyncio.ensure_future(pool.call(call("svc", b"x")))  # holds the only worker
+        await inside.wait()
+        with pytest.raises(NoWorkerAvailable) as raised:
+            await pool.call(call("fast", b"y"))
+        assert (raised.value.status, raised.value.error_code) == (503, "ServiceUnavailable")
+        assert raised.value.message == "no worker was free to run the function within 0.2 s"
+        busy.cancel()
+    finally:
+        await pool.close()
+
+
+async def test_a_worker_that_cannot_be_replaced_is_tried_again_until_it_can(tmp_path: Path) -> None:
+    """Red-team F5: a failed respawn was never retried; the pool stayed short for good."""
+    broken = tmp_path / "broken"
+    argv = [sys.executable, "-I", "-c",
+            f"import os, sys, runpy; os.path.exists({str(broken)!r}) and sys.exit(3); "
+            f"sys.argv = ['w', {str(ROOT)!r}]; runpy.run_path({str(ROOT / 'tests/fixtures/workers/service_echo.py')!r})"]
+    pool = WorkerPool(BOOT, size=1, timeout=30, memory_mb=0, argv=argv)
+    await pool.start()
+    try:
+        [worker] = pool.workers
+        broken.touch()  # from now on a new worker exits at once
+        worker.kill()
+        while len(pool._spawning) == 0 or pool.workers:  # the dead worker is gone, a respawn is running
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # a few failed starts (0.05 s, 0.1 s, 0.2 s apart)
+        assert not pool.workers
+        broken.unlink()
+        reply = await asyncio.wait_for(pool.call(call("fast", b"back")), timeout=30)  # the pool recovered by itself
+        assert reply.body == b"fast:back"
     finally:
         await pool.close()

@@ -4,6 +4,8 @@ with real worker processes and real sockets."""
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
 import time
 from pathlib import Path
 from typing import Callable
@@ -11,6 +13,7 @@ from typing import Callable
 from runtime.http.server import RUNNER
 
 from tests.conftest import Serve, write_app
+from tests.test_cli import ATLAS_FN
 
 SLOW = "def exports(payload, response):\n    for _ in range(10 ** 9):\n        pass\n"
 FAST = "def exports(payload, response):\n    return 'fast'\n"
@@ -125,3 +128,59 @@ def test_callers_that_never_read_hold_bounded_memory_and_are_closed(tmp_path: Pa
             sock.close()
         assert urllib.request.urlopen(fast, timeout=30).read() == b'"fast"'
         assert rss_kb(proc.pid) - before < 40_000
+
+
+def test_the_pool_survives_descriptor_exhaustion_and_recovers(tmp_path: Path) -> None:
+    """F5: under a low descriptor limit with idle connections holding the rest, a timed-out
+    call's worker could not be replaced (EMFILE), the respawn never retried, and every later
+    call hung until a restart. Now spawning has descriptors kept for it, a failed start is
+    tried again, waiting calls have a deadline, and idle connections are closed after
+    idle_timeout, so the server answers again by itself."""
+    import os
+    import resource
+    import socket
+    import urllib.request
+
+    functions = write_app(tmp_path / "functions", {"slow.py": SLOW, "fast.py": FAST})
+    env = {**os.environ, "ATLAS_FN_TIMEOUT": "1", "ATLAS_FN_IDLE_TIMEOUT": "2", "ATLAS_FN_QUEUE_TIMEOUT": "20"}
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (96, 96))
+
+    proc = subprocess.Popen([*ATLAS_FN, "serve", "--functions", str(functions), "--port", "0", "--workers", "1"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+                            preexec_fn=low_limit)
+    try:
+        banner = proc.stdout.readline()  # type: ignore[union-attr]
+        base = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner).group(1)  # type: ignore[union-attr]
+        host, port = base.removeprefix("http://").split(":")
+        idle = [socket.create_connection((host, int(port))) for _ in range(150)]  # more than the limit allows
+        try:
+            for round_ in range(2):  # the red-team's second round left no worker at all
+                with socket.create_connection((host, int(port))) as sock:  # waits while accept is starved
+                    sock.settimeout(60)
+                    sock.sendall(b"GET /api/client/v2.0/app/local/service/http/incoming_webhook/slow HTTP/1.1\r\nHost: x\r\n\r\n")
+                    assert b"ExecutionTimeLimitExceeded" in sock.recv(65536), round_  # its worker is killed and replaced
+        finally:
+            for sock in idle:
+                sock.close()
+        url = f"{base}/api/client/v2.0/app/local/service/http/incoming_webhook/fast"
+        assert urllib.request.urlopen(url, timeout=60).read() == b'"fast"'
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def test_a_connection_without_a_whole_request_is_closed_after_idle_timeout(serve: Serve, tmp_path: Path) -> None:
+    """F5: idle keep-alive connections and unfinished request heads held descriptors for ever."""
+    functions = write_app(tmp_path / "f", {"fast.py": FAST})
+    client = await serve(None, functions, workers=1, idle_timeout=0.5)
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(b"GET /api/client/v2.0/app/local/service/http/incoming_webhook/fast HTTP/1.1\r\nHost: x\r\n")  # no end
+    assert await asyncio.wait_for(reader.read(), timeout=10) == b""  # closed by the server, nothing answered
+    writer.close()
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(b"GET /api/client/v2.0/app/local/service/http/incoming_webhook/fast HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = await asyncio.wait_for(reader.read(), timeout=10)  # answered, then closed once idle
+    assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b'"fast"')
+    writer.close()

@@ -124,19 +124,34 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.server").addFilter(_one_line)
+    _raise_descriptor_limit()
     asyncio.run(_run(prepared, settings))
     return 0
+
+
+def _raise_descriptor_limit() -> None:
+    """Connections and workers share the process's descriptors: take what the hard limit allows
+    (distributions start processes at a soft limit of 1024)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
 
 
 async def _run(prepared: Snapshot, settings: settings_module.Settings) -> None:
     from aiohttp import web
 
     from runtime.http.server import build_app
+    from runtime.http.serving import AtlasRunner
 
-    from runtime.http.server import SERVER_OPTIONS
-
-    runner = web.AppRunner(build_app(prepared, settings), shutdown_timeout=settings.shutdown_grace,
-                           access_log=None, handle_signals=False, **SERVER_OPTIONS)
+    runner = AtlasRunner(build_app(prepared, settings), settings, shutdown_timeout=settings.shutdown_grace,
+                         access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:

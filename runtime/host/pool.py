@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import errno
 import itertools
 import logging
 import os
@@ -39,7 +40,7 @@ from typing import Awaitable, Callable, Protocol, Sequence
 
 from runtime.host import dispatch
 from runtime.contract.log_text import console_line
-from runtime.errors import FunctionError, InternalError, TimeLimitExceeded, TooManyRequests
+from runtime.errors import FunctionError, InternalError, NoWorkerAvailable, TimeLimitExceeded, TooManyRequests
 from runtime.protocol import frames as protocol
 from runtime.protocol import messages
 
@@ -51,6 +52,9 @@ WORKER_ARGV = (sys.executable, "-I", "-c", _BOOTSTRAP)
 STDERR_LINE_LIMIT = 2000
 STDERR_LINES_PER_READ = 20  # log records per read of a worker's stderr; the rest is counted
 READ_SIZE = 256 * 1024
+FD_RESERVE = 16  # descriptors kept for spawning workers (a spawn takes about six)
+RESPAWN_FIRST_PAUSE = 0.05  # seconds before a failed worker start is tried again, doubling ...
+RESPAWN_LAST_PAUSE = 5.0  # ... up to this
 WATCHDOG_SECONDS = 0.05  # how often call ages are checked against the time limit
 
 
@@ -76,6 +80,7 @@ class _Call:
     frame: bytes
     future: asyncio.Future[messages.Reply]
     started: float = 0.0  # loop time the worker began it (when the call ahead of it ended)
+    queued: float = 0.0  # loop time it began to wait for a worker
 
 
 class _Worker:
@@ -181,6 +186,11 @@ class _Worker:
                 self._fail_head(FunctionError(f"the function's worker broke the protocol ({exc})"))
                 self.kill()
                 return
+
+    @property
+    def started_ok(self) -> bool:
+        """It answered Ready: it served, and its death calls for a replacement."""
+        return self.ready.done() and not self.ready.cancelled() and self.ready.exception() is None
 
     def _route(self, message: messages.Ready | messages.Reply | messages.ServiceRequest | messages.LogEvent) -> None:
         """Each message to its place; one that names a call this worker is not running (or
@@ -331,9 +341,12 @@ class WorkerPool:
 
     def __init__(self, boot: messages.Boot, *, size: int, timeout: float, memory_mb: int,
                  max_queue: int = 10_000, max_reply_bytes: int = 64 * 1024 * 1024, depth: int = 1,
-                 services: ServiceHandler = no_services, argv: Sequence[str] = WORKER_ARGV) -> None:
+                 services: ServiceHandler = no_services, argv: Sequence[str] = WORKER_ARGV,
+                 queue_timeout: float = 0.0) -> None:
         self.boot_frame = messages.write_boot(boot)
         self.services = services
+        self.queue_timeout = queue_timeout  # 0: a call waits for a worker as long as it takes
+        self.reserve: list[int] = []
         self.argv = list(argv)  # tests may run a stand-in worker that speaks the same protocol
         self.clock = asyncio.get_running_loop().time  # the dispatch policy's clock
         self._call_ids = itertools.count(1)
@@ -353,6 +366,7 @@ class WorkerPool:
         self._watchdog: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
+        self._hold_reserve()
         results = await asyncio.gather(*(self._spawn() for _ in range(self.size)), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
@@ -364,7 +378,13 @@ class WorkerPool:
         try:
             worker = _Worker(self)
         except OSError as exc:
-            raise InternalError(f"cannot start a worker process: {exc}") from None
+            if exc.errno not in (errno.EMFILE, errno.ENFILE) or not self.reserve:
+                raise InternalError(f"cannot start a worker process: {exc}") from None
+            self._free_reserve()  # descriptors kept for this: a worker comes before another connection
+            try:
+                worker = _Worker(self)
+            except OSError as again:
+                raise InternalError(f"cannot start a worker process: {again}") from None
         self.workers.add(worker)
         worker._write(self.boot_frame)
         try:
@@ -376,6 +396,20 @@ class WorkerPool:
             worker.kill()
             return
         self._released(worker)
+
+    # --- descriptors kept for spawning ------------------------------------------------------
+    def _hold_reserve(self) -> None:
+        """Keep ``FD_RESERVE`` descriptors open (on /dev/null) while they can be had: accepted
+        connections cannot take the last descriptors a worker's spawn needs."""
+        try:
+            while len(self.reserve) < FD_RESERVE:
+                self.reserve.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+        except OSError:
+            pass  # taken again after the next spawn
+
+    def _free_reserve(self) -> None:
+        while self.reserve:
+            os.close(self.reserve.pop())
 
     # --- dispatch ------------------------------------------------------------------------
     async def call(self, message: messages.Call) -> messages.Reply:
@@ -404,6 +438,7 @@ class WorkerPool:
         if len(self.waiters) >= self.max_queue:
             call.future.set_exception(TooManyRequests(f"more than {self.max_queue} requests are waiting for a worker"))
             return
+        call.queued = self.clock()
         self.waiters.append(call)
         self._drain()
 
@@ -452,23 +487,38 @@ class WorkerPool:
             else:
                 self.waiters.appendleft(call)
         self._drain()
-        if not self.closed:
+        if not self.closed and worker.started_ok:  # one that died starting is retried by whoever started it
             task = self.loop.create_task(self._respawn())
             self._spawning.add(task)
             task.add_done_callback(self._spawning.discard)
 
     async def _respawn(self) -> None:
-        try:
-            await self._spawn()
-        except Exception as exc:  # noqa: BLE001 - keep serving with fewer workers, say why
-            log.error("could not replace a worker: %s", exc)
+        """Replace a worker, trying again with a growing pause until it starts or the pool
+        closes: a pool whose spawns fail (EMFILE while connections hold every descriptor)
+        recovers by itself once descriptors free up (red-team finding F5)."""
+        pause = RESPAWN_FIRST_PAUSE
+        while not self.closed:
+            try:
+                await self._spawn()
+                self._hold_reserve()
+                return
+            except Exception as exc:  # noqa: BLE001 - keep serving with fewer workers, say why, try again
+                log.error("could not replace a worker (trying again in %g s): %s", pause, exc)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RESPAWN_LAST_PAUSE)
 
     # --- time limit ----------------------------------------------------------------------
     def _watch(self) -> None:
         if self.closed:
             return
+        now = self.clock()
+        if self.queue_timeout > 0:  # calls wait in arrival order: the oldest are first
+            while self.waiters and now - self.waiters[0].queued >= self.queue_timeout:
+                call = self.waiters.popleft()
+                if not call.future.done():
+                    call.future.set_exception(NoWorkerAvailable(
+                        f"no worker was free to run the function within {self.queue_timeout:g} s"))
         if self.timeout > 0:
-            now = self.clock()
             for worker in list(self.workers):
                 if worker.calls and not worker.dead and now - worker.calls[0].started >= self.timeout:
                     worker.time_up()
@@ -490,6 +540,7 @@ class WorkerPool:
             task.cancel()
         for worker in list(self.workers):
             worker.kill()
+        self._free_reserve()
         for _ in range(200):
             if not self.workers:
                 break

@@ -34,10 +34,9 @@ from runtime.settings import Settings
 log = logging.getLogger("atlas_fn.server")
 
 RUNNER = web.AppKey("runner", FunctionRunner)
-# How every atlas-fn server runs its aiohttp application (web.AppRunner / TestServer options):
-# a handler is cancelled when its caller's connection closes, so a call nobody waits for is
-# dropped or stopped (red-team finding F7).
-SERVER_OPTIONS: dict[str, Any] = {"handler_cancellation": True}
+
+
+
 STREAM_ABOVE_BYTES = 256 * 1024  # larger answers are written a chunk at a time (Front._stream)
 STREAM_CHUNK_BYTES = 64 * 1024
 CLIENT_CLOSED = 499  # logged, never sent: the caller closed the connection before its answer (as nginx logs it)
@@ -236,7 +235,8 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
             return
         workers = WorkerPool(snapshot.boot, size=settings.pool_size, timeout=settings.timeout,
                              memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
-                             max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth)
+                             max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth,
+                             queue_timeout=settings.queue_timeout)
         await workers.start()
         web_app[RUNNER] = workers
         try:
