@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import bson
+from runtime.values.bsontypes import ObjectId
 
 # Python's http.client refuses an answer with "got more than 100 headers", counting the blank
 # line that ends them: 99 header lines at most (curl and browsers accept more). The server adds
@@ -58,7 +58,7 @@ class Response:
             data = bytes(body)
         elif isinstance(body, str):
             data = body.encode("utf-8", "surrogatepass")
-        elif isinstance(body, (bool, int, float, bson.ObjectId)):
+        elif isinstance(body, (bool, int, float, ObjectId)):
             data = _js_string(body).encode()
         else:
             raise TypeError(f"response.setBody: a value of type '{type(body).__name__}' cannot be a body; allowed: str, BSON.Binary or bytes")

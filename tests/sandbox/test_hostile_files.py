@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from runtime.values import ejson
+from runtime.values import bsontypes, ejson
 from runtime.values.bsontypes import BSON, Binary
 from runtime.worker.invoke import Invoker
 from runtime.contract.response import Response
@@ -259,7 +259,43 @@ def exposed_names() -> dict[str, list[str]]:
     names["BSON"] = public(BSON)
     for constructor in public(BSON):
         names[f"BSON.{constructor}"] = public(getattr(BSON, constructor))
+    # the values the constructors make: "BSON.X()" lists the members of an X value
+    names["BSON.ObjectId()"] = public(bsontypes.ObjectId)
+    names["BSON.Binary()"] = public(Binary, bytes)
+    names["BSON.Long()"] = public(bsontypes.Long, int)
+    names["BSON.Decimal128()"] = public(bsontypes.Decimal128)
+    names["BSON.BSONRegExp()"] = public(bsontypes.BSONRegExp)
+    names["BSON.Timestamp()"] = public(bsontypes.Timestamp)
+    names["BSON.MinKey()"] = public(bsontypes.MinKey)
+    names["BSON.MaxKey()"] = public(bsontypes.MaxKey)
     return names
+
+
+def test_the_bson_values_are_facades_with_the_contract_s_members_only() -> None:
+    """Red-team finding F9: no pymongo class or method reaches guest code through a BSON value."""
+    names = exposed_names()
+    assert {key: names[key] for key in names if key.endswith("()")} == {
+        "BSON.ObjectId()": ["equals", "getTimestamp", "toHexString", "toString"],
+        "BSON.Binary()": ["subtype", "text", "toBase64", "toHex"],
+        "BSON.Long()": ["toNumber", "toString"],
+        "BSON.Decimal128()": ["toString"],
+        "BSON.BSONRegExp()": ["options", "pattern", "try_compile"],
+        "BSON.Timestamp()": ["i", "t"],
+        "BSON.MinKey()": [],
+        "BSON.MaxKey()": [],
+    }
+    made = [BSON.ObjectId(), BSON.Binary(b""), BSON.Long(1), BSON.Decimal128("1"), BSON.BSONRegExp("a"),
+            BSON.Timestamp(1, 1), BSON.MinKey(), BSON.MaxKey()]
+    assert all(type(value).__module__ == "runtime.values.bsontypes" for value in made)
+    assert not any(type(value).__module__.startswith("bson") for value in ejson.parse(
+        '[{"$oid":"5d505646cf6d4fe581014ab2"},{"$numberLong":"1"},{"$numberDecimal":"1"},{"$binary":{"base64":"","subType":"09"}},'
+        '{"$regularExpression":{"pattern":"a","options":"i"}},{"$timestamp":{"t":1,"i":1}},{"$minKey":1},{"$maxKey":1},'
+        '{"$uuid":"00112233-4455-6677-8899-aabbccddeeff"}]'))
+    assert [name for name in public_of(BSON) if hasattr(getattr(BSON, name), "instance_type")] == []
+
+
+def public_of(obj: Any) -> list[str]:
+    return sorted(n for n in dir(obj) if not n.startswith("_"))
 
 
 def test_every_exposed_global_and_member_is_attacked() -> None:
@@ -267,7 +303,9 @@ def test_every_exposed_global_and_member_is_attacked() -> None:
     missing = []
     for glob, members in exposed_names().items():
         *parents, last = glob.split(".")
-        if not re.search(rf"\.{last}\b" if parents else rf"(?<![\w.]){last}\b", code):
+        if last.endswith("()"):  # a value's members: the constructor itself is checked under its own name
+            pass
+        elif not re.search(rf"\.{last}\b" if parents else rf"(?<![\w.]){last}\b", code):
             missing.append(glob)
         missing += [f"{glob}.{m}" for m in members if not re.search(rf"\.{m}\b|[\"']{m}[\"']", code)]
     assert not missing, f"no hostile file touches: {missing}"
