@@ -268,3 +268,10 @@ def test_try_compile_writes_nothing_to_stderr(capfd: pytest.CaptureFixture[str])
             BSON.BSONRegExp("[[a]" + "x" * n, "i").try_compile()
             BSON.BSONRegExp("a{1,2}?[[b]--[c]&&[d]" + "y" * n).try_compile()
     assert capfd.readouterr() == ("", "")
+
+
+def test_a_long_is_64_bits_however_it_is_made() -> None:
+    with pytest.raises(ValueError) as raised:
+        BSON.Long(1).from_bytes(b"\x01" + b"\x00" * 8, "big")
+    assert str(raised.value) == "BSON.Long: 18446744073709551616 is outside the range -9223372036854775808 to 9223372036854775807"
+    assert type(BSON.Long(1).from_bytes(b"\x01\x00", "big")) is Long

@@ -253,6 +253,13 @@ class Long(int):
 
     __slots__ = ()
 
+    def __new__(cls, value: int = 0) -> Long:
+        """Host side (and ``int.from_bytes`` on a value, which calls it): 64 bits or nothing."""
+        number = int.__new__(cls, value)
+        if not INT64_MIN <= number <= INT64_MAX:
+            raise ValueError(f"BSON.Long: {int(number)} is outside the range {INT64_MIN} to {INT64_MAX}")
+        return number
+
     def toNumber(self) -> int:  # noqa: N802 - App Services name
         return int(self)
 
