@@ -87,7 +87,7 @@ class RouteTable:
         """The call spec serving ``method`` on ``path``, or ``WebhookNotFound`` /
         ``EndpointNotFound`` (404) / ``MethodNotAllowed`` (405). Methods are case-sensitive.
         With ``raw_path`` (the path as sent), an encoded slash where a route cannot hold one
-        is a 404 (see the module docstring); the server must pass it."""
+        is a 404 (see the module docstring); the server passes it."""
         if raw_path is not None and "%2" in raw_path:
             refused = _encoded_slash(path, raw_path.partition("?")[0])
             if refused is not None:
