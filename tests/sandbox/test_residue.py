@@ -91,3 +91,47 @@ def test_reset_is_importable_from_the_engine_package() -> None:
 @pytest.fixture(autouse=True)
 def _clean() -> None:
     reset_between_calls()
+
+
+
+CODEC_CACHE = r'''
+import codecs, encodings, json, sys
+sys.path.insert(0, sys.argv[1])
+from runtime.worker.engines.python import reset_between_calls
+from tests.sandbox.guestrun import run
+
+asked = []
+def recording(name):
+    asked.append(name)
+    return encodings.search_function(name)
+
+codecs.unregister(encodings.search_function)  # so that every miss of the cache is seen here
+codecs.register(recording)
+GUEST = """
+def exports(payload, response):
+    return ["x".encode(name).decode(name) for name in ["windows+1252", "windows++1252", "windows+1252", "Shift-JIS"]]
+"""
+first = run(GUEST)[0]
+after_first = list(asked)
+reset_between_calls()
+second = run(GUEST)[0]
+print(json.dumps({"first": first, "second": second, "after_first": after_first, "after_second": asked[len(after_first):]}))
+'''
+
+
+def test_the_codec_cache_is_cleared_between_calls() -> None:
+    """Every codec a call looks up stays in the interpreter's codec cache, a trace a later call can
+    time (one bit per codec, about 440). In a subprocess: the test swaps the process's codec
+    search function to see each miss of the cache."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent.parent
+    done = subprocess.run([sys.executable, "-c", CODEC_CACHE, str(root)], capture_output=True, text=True, check=True, cwd=root)
+    report = json.loads(done.stdout)
+    assert report["first"] == report["second"] == ["x", "x", "x", "x"]
+    # CPython normalises the name (windows++1252 is windows_1252); within a call the cache answers
+    # the repeated codec, and the next call finds the cache empty again
+    assert report["after_first"] == report["after_second"] == ["windows_1252", "shift_jis"]
