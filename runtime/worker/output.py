@@ -41,6 +41,12 @@ class GuestOutput:
             self.console._emit("warn", line[:MAX_LINE_CHARS])
         return len(text)
 
+    def line(self, text: str) -> None:
+        """One report as one console line, whatever line breaks its text holds (the access log
+        escapes them): a guest's message cannot split a report into lines of its own."""
+        if self.console is not None:
+            self.console._emit("warn", text[:MAX_LINE_CHARS])
+
     def flush(self) -> None:
         """End of a call: a partial last line is written, and nothing is kept for the next call."""
         if self._pending and self.console is not None:
@@ -72,12 +78,12 @@ def install(output: GuestOutput) -> None:
         except BaseException:  # noqa: BLE001 - repr of a guest object may fail in any way
             where = ""
         message = report.err_msg or "Exception ignored"
-        output.write(f"{message}{where[:200]}: {report.exc_type.__name__}: {_text(report.exc_value)}\n")
+        output.line(f"{message}{where[:200]}: {report.exc_type.__name__}: {_text(report.exc_value)}")
 
     sys.unraisablehook = unraisable
 
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-        output.write(f"{getattr(category, '__name__', 'Warning')}: {_text(message)}\n")
+        output.line(f"{getattr(category, '__name__', 'Warning')}: {_text(message)}")
 
     warnings.showwarning = show
 
