@@ -5,8 +5,8 @@ Owns: the value classes ``ObjectId``, ``Binary``, ``Long``, ``Decimal128``, ``BS
 frozen ``BSON`` namespace of constructors; ``utf8()``, the one way a guest string becomes
 bytes; and the ObjectId generator's per-call state (``reset_object_ids``). Every constructor
 checks its arguments and names itself and what it allows when it refuses one. Must not do I/O,
-and must not import from ``runtime`` (``runtime.values.ejson`` and ``runtime.values.crypto``
-import this module).
+and must not import from ``runtime`` but ``runtime.values.shown`` (``runtime.values.ejson`` and
+``runtime.values.crypto`` import this module).
 
 Why facades: guest code must see the documented BSON API only. pymongo's classes carry public
 methods that are not App Services API and reach further than their names suggest
@@ -46,6 +46,8 @@ from typing import Any
 
 import bson.decimal128
 
+from runtime.values.shown import quoted
+
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 REGEX_OPTIONS = "ilmsux"  # the BSON regular-expression options, in their canonical order
@@ -66,11 +68,6 @@ def utf8(text: str) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return _SURROGATE.sub("\ufffd", text).encode("utf-8")
-
-
-def _shown(value: str) -> str:
-    """A guest string quoted for an error message, cut to 40 characters."""
-    return repr(value) if len(value) <= 40 else repr(value[:40]) + "…"
 
 
 def _kind(value: Any) -> str:
@@ -210,7 +207,7 @@ class Binary(bytes):
         if type(text) is not str:
             raise TypeError(f"BSON.Binary.fromHex: expected a string, got '{_kind(text)}'")
         if not _HEX.match(text):
-            raise ValueError(f"BSON.Binary.fromHex: {_shown(text)} is not an even-length string of hex digits")
+            raise ValueError(f"BSON.Binary.fromHex: {quoted(text)} is not an even-length string of hex digits")
         return Binary(bytes.fromhex(text), 0)
 
     @staticmethod
@@ -220,7 +217,7 @@ class Binary(bytes):
         try:
             return Binary(base64.b64decode(text.encode("ascii"), validate=True), 0)
         except (UnicodeEncodeError, binascii.Error):
-            raise ValueError(f"BSON.Binary.fromBase64: {_shown(text)} is not padded standard base64") from None
+            raise ValueError(f"BSON.Binary.fromBase64: {quoted(text)} is not padded standard base64") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise TypeError("a BSON.Binary value is read-only")
@@ -448,7 +445,7 @@ class MaxKey(_ReadOnly):
 
 def _int_argument(name: str, value: Any, low: int, high: int) -> int:
     """An integer argument: an int, an integral float or a decimal string, within [low, high]."""
-    shown = _shown(value) if type(value) is str else repr(value)
+    shown = quoted(value) if type(value) is str else repr(value)
     if type(value) is int or type(value) is Long or type(value) is float and value.is_integer():
         number = int(value)
     elif type(value) is str and _INTEGER.match(value.strip()):
@@ -498,7 +495,7 @@ class _ObjectId(_Constructor):
         if type(value) is not str:
             raise TypeError(f"BSON.ObjectId: expected a 24-character hex string, got '{_kind(value)}'")
         if not _HEX24.match(value):
-            raise ValueError(f"BSON.ObjectId: {_shown(value)} is not a 24-character hex string")
+            raise ValueError(f"BSON.ObjectId: {quoted(value)} is not a 24-character hex string")
         return ObjectId(bytes.fromhex(value))
 
 
@@ -549,7 +546,7 @@ class _Double(_Constructor):
             try:
                 return float(value)
             except ValueError:
-                raise ValueError(f"BSON.Double: {_shown(value)} is not a number") from None
+                raise ValueError(f"BSON.Double: {quoted(value)} is not a number") from None
         raise TypeError(f"BSON.Double: expected a number or a numeric string, got '{_kind(value)}'")
 
 
@@ -569,7 +566,7 @@ class _Decimal128(_Constructor):
         try:
             return Decimal128(bson.decimal128.Decimal128(text))
         except (ArithmeticError, ValueError):
-            raise ValueError(f"BSON.Decimal128: {_shown(text)} is not a decimal number within Decimal128's range") from None
+            raise ValueError(f"BSON.Decimal128: {quoted(text)} is not a decimal number within Decimal128's range") from None
 
 
 class _BSONRegExp(_Constructor):
