@@ -64,7 +64,7 @@ class Response:
         elif isinstance(body, (bool, int, float, ObjectId)):
             data = _js_string(body).encode()
         else:
-            raise TypeError(f"response.setBody: a value of type '{type(body).__name__}' cannot be a body; allowed: str, BSON.Binary or bytes")
+            raise TypeError(f"response.setBody: a value of type '{type(body).__name__}' cannot be a body; allowed: str, BSON.Binary, bytes, a number, a boolean or BSON.ObjectId")
         self._body = data
         self._touched = True
         return self
