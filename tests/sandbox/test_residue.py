@@ -135,3 +135,23 @@ def test_the_codec_cache_is_cleared_between_calls() -> None:
     # CPython normalises the name (windows++1252 is windows_1252); within a call the cache answers
     # the repeated codec, and the next call finds the cache empty again
     assert report["after_first"] == report["after_second"] == ["windows_1252", "shift_jis"]
+
+
+@pytest.mark.xfail(strict=True, reason="the worker loop must call reset_between_calls() after every call "
+                                       "(runtime/worker/invoke.py or runtime/worker/main.py, the lead's files)")
+async def test_calls_in_one_real_worker_make_unrelated_objectids(serve, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Through the real pool: three calls in one worker. Without the reset, their ObjectIds share
+    the worker's random bytes and count on from each other, telling a call which worker it is in
+    and how many ObjectIds the calls before it made."""
+    from runtime.http.server import RUNNER
+    from tests.conftest import write_app
+
+    functions = write_app(tmp_path / "f", {"oid.py": "def exports(payload, response):\n    return BSON.ObjectId()\n"})
+    client = await serve(None, functions, workers=1)
+    pid = client.app[RUNNER].pids()
+    ids = []
+    for _ in range(3):
+        answer = await client.get("/api/client/v2.0/app/local/service/http/incoming_webhook/oid")
+        ids.append(ejson.parse(await answer.read()).toString())
+    assert client.app[RUNNER].pids() == pid  # one worker throughout
+    assert len({oid[8:18] for oid in ids}) == 3, ids
