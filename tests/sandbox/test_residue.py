@@ -37,10 +37,13 @@ def exports(payload, response):
 RECEIVER = "def exports(payload, response):\n    return BSON.ObjectId().toString()\n"
 
 
+TEMPLATES = getattr(re, "_compile_repl", None) or getattr(re, "_compile_template")  # 3.11; 3.12 renamed it
+
+
 def caches() -> dict[str, object]:
     return {
         "re": len(re._cache),  # type: ignore[attr-defined]
-        "re templates": re._compile_repl.cache_info().currsize,  # type: ignore[attr-defined]
+        "re templates": TEMPLATES.cache_info().currsize,
         "strptime": len(_strptime._regex_cache),  # type: ignore[attr-defined]
         "codec names": len(encodings._cache),  # type: ignore[attr-defined]
     }
