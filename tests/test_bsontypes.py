@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import pickle
+import re
+import sys
 from typing import Any, Callable
 
-import bson.binary
+import bson
 import pytest
-from bson.decimal128 import Decimal128
-from bson.int64 import Int64
-from bson.max_key import MaxKey
-from bson.min_key import MinKey
-from bson.objectid import ObjectId
-from bson.regex import Regex
-from bson.timestamp import Timestamp
 
-from runtime.values.bsontypes import BSON, Binary, utf8
+from runtime.values import bsontypes
+from runtime.values.bsontypes import BSON, Binary, Long, utf8
 
 
 # --- known-answer vectors (contract §9) ----------------------------------------------------
@@ -33,20 +30,20 @@ def test_vector_19_binary_from_base64_text() -> None:
 def test_vector_20_long_from_low_and_high_bits() -> None:
     """§9 #20: BSON.Long(600206158, 342) is 1469479021390 (§8.4)."""
     value = BSON.Long(600206158, 342)
-    assert type(value) is Int64 and value == 1469479021390
+    assert type(value) is Long and value == 1469479021390
 
 
 # --- Binary ----------------------------------------------------------------------------------
 
-def test_binary_is_a_bson_binary_with_the_app_services_methods() -> None:
-    binary = Binary.fromText("héllo")
-    assert isinstance(binary, bson.binary.Binary) and binary.subtype == 0
+def test_binary_is_bytes_with_a_subtype_and_the_app_services_methods() -> None:
+    binary = BSON.Binary.fromText("héllo")
+    assert isinstance(binary, bytes) and binary.subtype == 0
     assert bytes(binary) == "héllo".encode()
     assert binary.text() == "héllo"
     assert binary.toHex() == "68c3a96c6c6f"
     assert binary.toBase64() == "aMOpbGxv"
-    assert Binary.fromBase64(binary.toBase64()) == binary
-    assert Binary.fromHex(binary.toHex().upper()) == binary
+    assert BSON.Binary.fromBase64(binary.toBase64()) == binary
+    assert BSON.Binary.fromHex(binary.toHex().upper()) == binary
 
 
 def test_binary_constructor_takes_bytes_or_text_and_a_subtype() -> None:
@@ -62,13 +59,13 @@ def test_text_replaces_invalid_utf8() -> None:
 
 
 def test_empty_binary() -> None:
-    empty = Binary.fromBase64("")
+    empty = BSON.Binary.fromBase64("")
     assert empty == Binary(b"") and empty.text() == "" and empty.toHex() == "" and empty.toBase64() == ""
 
 
 def test_lone_surrogate_becomes_replacement_character() -> None:
     assert utf8("a\ud800b") == "a\ufffdb".encode()
-    assert Binary.fromText("\udfff").text() == "\ufffd"
+    assert BSON.Binary.fromText("\udfff").text() == "\ufffd"
 
 
 def test_binary_survives_pickle_and_copy() -> None:
@@ -77,19 +74,49 @@ def test_binary_survives_pickle_and_copy() -> None:
         assert type(clone) is Binary and clone == binary and clone.subtype == 5
 
 
+@pytest.mark.parametrize("value", [BSON.ObjectId(), BSON.Long(5), BSON.Decimal128("1.50"), BSON.BSONRegExp("a", "i"),
+                                   BSON.Timestamp(1, 2), BSON.MinKey(), BSON.MaxKey()], ids=repr)
+def test_values_survive_pickle_and_copy(value: Any) -> None:
+    for clone in (pickle.loads(pickle.dumps(value)), copy.copy(value), copy.deepcopy(value)):
+        assert type(clone) is type(value) and clone == value
+
+
 def test_binary_public_api() -> None:
     public = {name for name in dir(Binary) if not name.startswith("_")} - set(dir(bytes))
-    assert {"text", "toHex", "toBase64", "fromText", "fromHex", "fromBase64", "subtype"} <= public
+    assert public == {"text", "toHex", "toBase64", "subtype"}
+
+
+def test_a_binary_equals_only_a_binary_of_the_same_bytes_and_subtype() -> None:
+    assert Binary(b"x", 5) == Binary(b"x", 5) and hash(Binary(b"x", 5)) == hash(Binary(b"x", 5))
+    assert Binary(b"x", 5) != Binary(b"x", 0) and Binary(b"x") != b"x"
+    with pytest.raises(TypeError, match="a BSON.Binary value is read-only"):
+        Binary(b"x").subtype = 4  # type: ignore[misc]
 
 
 # --- the BSON namespace ---------------------------------------------------------------------
 
 def test_objectid_new_and_from_hex() -> None:
     fresh = BSON.ObjectId()
-    assert type(fresh) is ObjectId and fresh != BSON.ObjectId()
-    assert BSON.ObjectId("5d505646cf6d4fe581014ab2") == ObjectId("5d505646cf6d4fe581014ab2")
-    assert BSON.ObjectId("5D505646CF6D4FE581014AB2") == ObjectId("5d505646cf6d4fe581014ab2")
+    assert type(fresh) is bsontypes.ObjectId and fresh != BSON.ObjectId()
+    known = BSON.ObjectId("5d505646cf6d4fe581014ab2")
+    assert BSON.ObjectId("5D505646CF6D4FE581014AB2") == known and hash(known) == hash(BSON.ObjectId(known.toString()))
     assert BSON.ObjectId(fresh) == fresh
+    assert known.toHexString() == known.toString() == str(known) == "5d505646cf6d4fe581014ab2"
+    assert repr(known) == 'ObjectId("5d505646cf6d4fe581014ab2")'
+    assert known.equals(BSON.ObjectId("5d505646cf6d4fe581014ab2")) and known.equals("5D505646CF6D4FE581014AB2")
+    assert not known.equals(fresh) and not known.equals("nope") and not known.equals(None)
+    assert known.getTimestamp() == bson.ObjectId("5d505646cf6d4fe581014ab2").generation_time  # pymongo as the oracle
+    assert known.getTimestamp() == datetime.datetime(2019, 8, 11, 17, 54, 14, tzinfo=datetime.timezone.utc)
+
+
+def test_objectids_of_one_call_count_up_and_the_next_call_draws_new_random_bytes() -> None:
+    """Red-team finding (side channel): pymongo's process-wide counter told a call how many
+    ObjectIds earlier calls in its worker had made, and its 5 process bytes which worker it was."""
+    first, second = BSON.ObjectId().toString(), BSON.ObjectId().toString()
+    assert first[8:18] == second[8:18] and int(second[18:], 16) == (int(first[18:], 16) + 1) % (1 << 24)
+    bsontypes.reset_object_ids()
+    third = BSON.ObjectId().toString()
+    assert third[8:18] != first[8:18]
 
 
 def test_int32_double_long_decimal() -> None:
@@ -98,27 +125,33 @@ def test_int32_double_long_decimal() -> None:
     assert BSON.Int32(42.0) == 42 and BSON.Int32("42") == 42
     assert BSON.Double(1) == 1.0 and type(BSON.Double(1)) is float
     assert BSON.Double("10.5") == 10.5
-    assert BSON.Long(5) == Int64(5) and type(BSON.Long(5)) is Int64
+    assert BSON.Long(5) == 5 and type(BSON.Long(5)) is Long and type(BSON.Long(5) + 1) is int
     assert BSON.Long(2**63 - 1) == 2**63 - 1
     assert BSON.Long.fromString("-9223372036854775808") == -(2**63)
     assert BSON.Long(0xFFFFFFFF, 0x7FFFFFFF) == 2**63 - 1
     assert BSON.Long(0, -2147483648) == -(2**63)
     assert BSON.Long(-1, -1) == -1  # both halves as signed 32-bit numbers, as JavaScript passes them
-    assert BSON.Decimal128.fromString("9823.1297") == Decimal128("9823.1297")
-    assert BSON.Decimal128("1.5") == Decimal128("1.5") and BSON.Decimal128(7) == Decimal128("7")
+    assert BSON.Decimal128.fromString("9823.1297").toString() == "9823.1297"
+    assert BSON.Decimal128("1.5") == BSON.Decimal128.fromString("1.5") and str(BSON.Decimal128(7)) == "7"
+    assert BSON.Decimal128("1.5") != BSON.Decimal128("1.50") and repr(BSON.Decimal128("1.50")) == 'Decimal128("1.50")'
+    assert BSON.Long(-5).toNumber() == -5 and BSON.Long(2**40).toString() == "1099511627776"
+    assert str(BSON.Long(7)) == f"{BSON.Long(7)}" == "7" and repr(BSON.Long(7)) == "Long(7)"
 
 
 def test_regexp_minkey_maxkey_timestamp() -> None:
-    regex = BSON.BSONRegExp("^H", "mi")
-    assert type(regex) is Regex and regex == Regex("^H", "im")
-    assert BSON.BSONRegExp("x") == Regex("x", 0)
-    assert type(BSON.MinKey()) is MinKey and type(BSON.MaxKey()) is MaxKey
-    assert BSON.Timestamp(1565545664, 1) == Timestamp(1565545664, 1)
+    regex = BSON.BSONRegExp("^H", "mii")
+    assert type(regex) is bsontypes.BSONRegExp and (regex.pattern, regex.options) == ("^H", "im")
+    assert BSON.BSONRegExp("x") == BSON.BSONRegExp("x", "") != regex
+    assert regex.try_compile().search("x\nh").group(0) == "h"
+    assert type(BSON.MinKey()) is bsontypes.MinKey and type(BSON.MaxKey()) is bsontypes.MaxKey
+    assert BSON.MinKey() == BSON.MinKey() != BSON.MaxKey()
+    stamp = BSON.Timestamp(1565545664, 1)
+    assert stamp == BSON.Timestamp(1565545664, 1) and (stamp.t, stamp.i) == (1565545664, 1)
 
 
 def test_isinstance_against_the_constructors() -> None:
     assert isinstance(BSON.ObjectId(), BSON.ObjectId)
-    assert isinstance(Binary(b""), BSON.Binary) and isinstance(bson.binary.Binary(b""), BSON.Binary)
+    assert isinstance(Binary(b""), BSON.Binary) and not isinstance(b"", BSON.Binary)
     assert isinstance(BSON.Long(1), BSON.Long) and not isinstance(1, BSON.Long)
     assert isinstance(BSON.Decimal128("1"), BSON.Decimal128)
     assert isinstance(BSON.BSONRegExp("a"), BSON.BSONRegExp)
@@ -200,3 +233,45 @@ def test_refusals_name_the_function_and_what_is_allowed(call: Callable[[], Any],
     with pytest.raises(error) as caught:
         call()
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("constructor", "available"), [
+    (BSON.ObjectId, "nothing, call it"), (BSON.Binary, "fromBase64, fromHex, fromText"), (BSON.Long, "fromString"),
+    (BSON.Decimal128, "fromString"), (BSON.BSONRegExp, "nothing, call it"), (BSON.Timestamp, "nothing, call it"),
+])
+def test_no_constructor_hands_out_a_class(constructor: Any, available: str) -> None:
+    """Red-team findings F8/F9: instance_type was pymongo's class (Regex(p, 128) compiled with re.DEBUG)."""
+    with pytest.raises(AttributeError) as raised:
+        constructor.instance_type  # noqa: B018
+    assert str(raised.value) == f"{constructor!r}"[10:-1] + f".instance_type does not exist; available: {available}"
+
+
+def test_regex_options_are_the_documented_string_only() -> None:
+    with pytest.raises(TypeError) as raised:
+        BSON.BSONRegExp("a", 128)  # type: ignore[arg-type]
+    assert str(raised.value) == "BSON.BSONRegExp: the options must be a string of the letters ilmsux, got 'int'"
+    with pytest.raises(ValueError) as raised:
+        BSON.BSONRegExp("a", "l").try_compile()
+    assert str(raised.value) == "BSONRegExp.try_compile: option 'l' has no meaning for a Python pattern; allowed: i, m, s, u, x"
+    assert BSON.BSONRegExp("a", "ixsmu").try_compile().flags == (re.I | re.X | re.S | re.M | re.U)
+
+
+def test_try_compile_writes_nothing_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    """Red-team finding F8: re.DEBUG dumps and FutureWarnings (one per position) went to the worker's stderr."""
+    import warnings
+    re.purge()
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as a worker has it: shown once per place, on stderr
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: sys.stderr.write(
+            warnings.formatwarning(message, category, filename, lineno, line))
+        for n in range(20):
+            BSON.BSONRegExp("[[a]" + "x" * n, "i").try_compile()
+            BSON.BSONRegExp("a{1,2}?[[b]--[c]&&[d]" + "y" * n).try_compile()
+    assert capfd.readouterr() == ("", "")
+
+
+def test_a_long_is_64_bits_however_it_is_made() -> None:
+    with pytest.raises(ValueError) as raised:
+        BSON.Long(1).from_bytes(b"\x01" + b"\x00" * 8, "big")
+    assert str(raised.value) == "BSON.Long: 18446744073709551616 is outside the range -9223372036854775808 to 9223372036854775807"
+    assert type(BSON.Long(1).from_bytes(b"\x01\x00", "big")) is Long

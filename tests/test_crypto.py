@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runtime.values import crypto
-from runtime.values.bsontypes import Binary
+from runtime.values.bsontypes import BSON, Binary
 
 
 # --- known-answer vectors (contract §9) ----------------------------------------------------
@@ -74,7 +74,7 @@ def test_hmac_sha512_and_bytes_arguments() -> None:
     by_text = crypto.hmac("hé", "clé", "sha512", "hex")
     assert len(by_text) == 128
     assert crypto.hmac("hé".encode(), "clé".encode(), "sha512", "hex") == by_text
-    assert crypto.hmac(Binary.fromText("hé"), Binary.fromText("clé"), "sha512") == by_text
+    assert crypto.hmac(BSON.Binary.fromText("hé"), BSON.Binary.fromText("clé"), "sha512") == by_text
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,35 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runtime.values import ejson
+from runtime.values import bsontypes
 from runtime.values.bsontypes import BSON, Binary
+
+
+def pymongo_value(value: Any) -> Any:
+    """The oracle's input: json_util knows pymongo's classes only, not the guest's values."""
+    kind = type(value)
+    if kind is dict:
+        return {key: pymongo_value(item) for key, item in value.items()}
+    if kind in (list, tuple):
+        return kind(pymongo_value(item) for item in value)
+    return {
+        bsontypes.Long: lambda v: Int64(v), bsontypes.Binary: lambda v: bson.binary.Binary(bytes(v), v.subtype),
+        bsontypes.BSONRegExp: lambda v: Regex(v.pattern, v.options), bsontypes.ObjectId: lambda v: ObjectId(v.toString()),
+        bsontypes.Decimal128: lambda v: Decimal128(v.toString()), bsontypes.Timestamp: lambda v: Timestamp(v.t, v.i),
+        bsontypes.MinKey: lambda v: MinKey(), bsontypes.MaxKey: lambda v: MaxKey(),
+    }.get(kind, lambda v: v)(value)
+
+
+def guest_value(value: Any) -> Any:
+    """What EJSON.parse gives back for a value: the guest's BSON values for pymongo's."""
+    kind = type(value)
+    if kind is dict:
+        return {key: guest_value(item) for key, item in value.items()}
+    if kind in (list, tuple):
+        return [guest_value(item) for item in value]
+    if kind is Binary:
+        return value
+    return ejson._FACADES.get(kind, lambda v: v)(value)
 
 UTC = datetime.timezone.utc
 
@@ -101,6 +129,13 @@ TYPE_TABLE: list[tuple[str, Any, str, str]] = [
     ("Timestamp", Timestamp(1565545664, 1), '{"$timestamp":{"t":1565545664,"i":1}}', '{"T":1565545664,"I":1}'),
     ("MinKey", MinKey(), '{"$minKey":1}', "{}"),
     ("MaxKey", MaxKey(), '{"$maxKey":1}', "{}"),
+    ("BSON.Decimal128", BSON.Decimal128("9823.1297"), '{"$numberDecimal":"9823.1297"}', '"9823.1297"'),
+    ("BSON.ObjectId", BSON.ObjectId(OID), '{"$oid":"5d505646cf6d4fe581014ab2"}', '"5d505646cf6d4fe581014ab2"'),
+    ("BSON.Timestamp", BSON.Timestamp(1565545664, 1), '{"$timestamp":{"t":1565545664,"i":1}}', '{"T":1565545664,"I":1}'),
+    ("BSON.MinKey", BSON.MinKey(), '{"$minKey":1}', "{}"),
+    ("BSON.MaxKey", BSON.MaxKey(), '{"$maxKey":1}', "{}"),
+    ("BSON.BSONRegExp all options", BSON.BSONRegExp("a", "xusmli"), '{"$regularExpression":{"pattern":"a","options":"ilmsux"}}',
+     '{"Pattern":"a","Options":"ilmsux"}'),
     ("object", {"b": 1, "a": [True]}, '{"b":{"$numberInt":"1"},"a":[true]}', '{"b":1,"a":[true]}'),
     ("array", [1, "x", None], '[{"$numberInt":"1"},"x",null]', '[1,"x",null]'),
     ("tuple", (1, 2), '[{"$numberInt":"1"},{"$numberInt":"2"}]', "[1,2]"),
@@ -122,7 +157,7 @@ def test_type_table_json(row: str, value: Any, canonical: str, as_json: str) -> 
 
 @pytest.mark.parametrize(("row", "value", "canonical", "as_json"), TYPE_TABLE, ids=[row[0] for row in TYPE_TABLE])
 def test_type_table_matches_json_util(row: str, value: Any, canonical: str, as_json: str) -> None:
-    assert canonical == json_util.dumps(value, json_options=json_util.CANONICAL_JSON_OPTIONS,
+    assert canonical == json_util.dumps(pymongo_value(value), json_options=json_util.CANONICAL_JSON_OPTIONS,
                                         separators=(",", ":"), ensure_ascii=False)
 
 
@@ -232,7 +267,7 @@ def test_lone_surrogates_fall_back_to_ascii_escapes() -> None:
     text = ejson.to_canonical({"k\ud800": ["é\udfff", BSON.BSONRegExp("\ud83d")]})
     assert text == '{"k\\ud800":["\\u00e9\\udfff",{"$regularExpression":{"pattern":"\\ud83d","options":""}}]}'
     text.encode("utf-8")
-    assert ejson.parse(text) == {"k\ud800": ["é\udfff", Regex("\ud83d")]}
+    assert ejson.parse(text) == {"k\ud800": ["é\udfff", BSON.BSONRegExp("\ud83d")]}
 
 
 # --- exact types, errors -----------------------------------------------------------------------
@@ -399,7 +434,7 @@ def test_parse_canonical_relaxed_and_plain_json() -> None:
     value = ejson.parse(text)
     assert list(value) == ["i", "l", "d", "date", "iso", "plain", "big"]
     assert type(value["i"]) is int and value["i"] == 42
-    assert type(value["l"]) is Int64 and value["l"] == 42
+    assert type(value["l"]) is bsontypes.Long and value["l"] == 42
     assert math.copysign(1, value["d"]) == -1
     assert value["date"] == value["iso"] == utc(2023, 5, 5, 1, 2, 3, 456000)
     assert value["date"].tzinfo is UTC and value["iso"].tzinfo is UTC
@@ -421,9 +456,9 @@ def test_parse_other_types() -> None:
                         '"r":{"$regularExpression":{"pattern":"^H","options":"mi"}},"q":{"$regex":"^a","$options":"i"},'
                         '"t":{"$timestamp":{"t":5,"i":6}},"lo":{"$minKey":1},"hi":{"$maxKey":1},'
                         '"ref":{"$ref":"c","$id":1},"u":{"$undefined":true},"s":{"$symbol":"sym"},"op":{"$gt":1}}')
-    assert value == {"o": ObjectId(OID), "m": Decimal128("1.50"), "r": Regex("^H", "im"), "q": Regex("^a", "i"),
-                     "t": Timestamp(5, 6), "lo": MinKey(), "hi": MaxKey(), "ref": {"$ref": "c", "$id": 1}, "u": None,
-                     "s": "sym", "op": {"$gt": 1}}
+    assert value == {"o": BSON.ObjectId(OID), "m": BSON.Decimal128("1.50"), "r": BSON.BSONRegExp("^H", "im"),
+                     "q": BSON.BSONRegExp("^a", "i"), "t": BSON.Timestamp(5, 6), "lo": BSON.MinKey(), "hi": BSON.MaxKey(),
+                     "ref": {"$ref": "c", "$id": 1}, "u": None, "s": "sym", "op": {"$gt": 1}}
     assert type(value["ref"]) is dict
 
 
@@ -483,7 +518,7 @@ def test_parse_refuses_invalid_utf8_and_other_types() -> None:
 
 def test_parse_accepts_a_binary_body() -> None:
     """§3.1: the request body is a BSON.Binary; guests parse it directly or via .text()."""
-    body = Binary.fromText('{"message":"Hello!"}')
+    body = BSON.Binary.fromText('{"message":"Hello!"}')
     assert ejson.parse(body) == ejson.parse(body.text()) == {"message": "Hello!"}
 
 
@@ -499,8 +534,9 @@ ROUND_TRIP = [
 
 @pytest.mark.parametrize("value", ROUND_TRIP, ids=lambda value: type(value).__name__)
 def test_parse_inverts_to_canonical(value: Any) -> None:
-    assert ejson.parse(ejson.to_canonical(value)) == value
-    assert ejson.parse(ejson.stringify(value)) == value
+    assert ejson.parse(ejson.to_canonical(value)) == guest_value(value)
+    assert ejson.parse(ejson.stringify(value)) == guest_value(value)
+    assert ejson.to_canonical(guest_value(value)) == ejson.to_canonical(value)
 
 
 def test_nan_round_trips() -> None:
@@ -532,19 +568,20 @@ VALUES = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dic
 @given(VALUES)
 def test_property_canonical_equals_json_util_and_round_trips(value: Any) -> None:
     text = ejson.to_canonical(value)
-    expected = json_util.dumps(value, json_options=json_util.CANONICAL_JSON_OPTIONS, separators=(",", ":"),
+    expected = json_util.dumps(pymongo_value(value), json_options=json_util.CANONICAL_JSON_OPTIONS, separators=(",", ":"),
                                ensure_ascii=False)
     if expected.isascii() or not any(0xD800 <= ord(c) <= 0xDFFF for c in expected):
         assert text == expected
     else:
         assert json_util.loads(text) == json_util.loads(expected)
-    assert ejson.parse(text) == value
+    assert ejson.parse(text) == guest_value(value)
+    assert ejson.to_canonical(guest_value(value)) == text  # the guest's values write as pymongo's do
 
 
 @settings(max_examples=200, deadline=None)
 @given(VALUES)
 def test_property_relaxed_equals_json_util(value: Any) -> None:
-    expected = json_util.dumps(value, json_options=json_util.RELAXED_JSON_OPTIONS, separators=(",", ":"),
+    expected = json_util.dumps(pymongo_value(value), json_options=json_util.RELAXED_JSON_OPTIONS, separators=(",", ":"),
                                ensure_ascii=False)
     if not any(0xD800 <= ord(c) <= 0xDFFF for c in expected):
         assert ejson.to_relaxed(value) == expected

@@ -25,6 +25,18 @@ def test_set_body_takes_binary_bytes_as_they_are() -> None:
     assert Response().setBody(Binary(b"\xff\x00")).state()[2] == b"\xff\x00"
 
 
+def test_set_body_takes_the_guest_s_bson_values_as_javascript_s_string_would() -> None:
+    """contract §4.1 [OBS MaBeuLux88]: setBody(<ObjectId>); a Long is a number. The values are the
+    facades of runtime.values.bsontypes (red-team F9), no longer pymongo's classes."""
+    from runtime.values.bsontypes import BSON
+    assert Response().setBody(BSON.ObjectId("5d505646cf6d4fe581014ab2")).state()[2] == b"5d505646cf6d4fe581014ab2"
+    assert Response().setBody(BSON.Long(2**40)).state()[2] == b"1099511627776"
+    with pytest.raises(TypeError) as raised:
+        Response().setBody(BSON.Decimal128("1.5"))
+    assert str(raised.value) == ("response.setBody: a value of type 'Decimal128' cannot be a body; "
+                                 "allowed: str, BSON.Binary, bytes, a number, a boolean or BSON.ObjectId")
+
+
 def test_set_body_without_argument_is_an_empty_body_that_counts_as_touched() -> None:
     """contract §4.1 INF: undefined means an empty body, still touched."""
     assert Response().setBody().state()[:3] == (True, None, b"")
@@ -36,7 +48,7 @@ def test_set_body_writes_scalars_as_javascript_would(value: object, text: bytes)
 
 
 def test_set_body_refuses_a_dict() -> None:
-    with pytest.raises(TypeError, match=r"^response.setBody: a value of type 'dict' cannot be a body; allowed: str, BSON.Binary or bytes$"):
+    with pytest.raises(TypeError, match=r"^response.setBody: a value of type 'dict' cannot be a body; allowed: str, BSON.Binary, bytes, a number, a boolean or BSON.ObjectId$"):
         Response().setBody({"a": 1})
 
 

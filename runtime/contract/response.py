@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import bson
+from runtime.values.bsontypes import ObjectId
 
 from runtime.contract.http_token import ALLOWED_NAME, is_token
 from runtime.values.shown import show_value
@@ -61,10 +61,10 @@ class Response:
             data = bytes(body)
         elif isinstance(body, str):
             data = body.encode("utf-8", "surrogatepass")
-        elif isinstance(body, (bool, int, float, bson.ObjectId)):
+        elif isinstance(body, (bool, int, float, ObjectId)):
             data = _js_string(body).encode()
         else:
-            raise TypeError(f"response.setBody: a value of type '{type(body).__name__}' cannot be a body; allowed: str, BSON.Binary or bytes")
+            raise TypeError(f"response.setBody: a value of type '{type(body).__name__}' cannot be a body; allowed: str, BSON.Binary, bytes, a number, a boolean or BSON.ObjectId")
         self._body = data
         self._touched = True
         return self

@@ -1,41 +1,65 @@
-"""The BSON value types guest code sees, as plain Python (contract §8.4).
+"""The BSON value types guest code sees: facades of our own (contract §8.4).
 
-Owns: ``Binary`` (pymongo's ``bson.binary.Binary`` plus the App Services methods ``text()``,
-``toHex()``, ``toBase64()`` and ``fromText``/``fromHex``/``fromBase64``), the frozen ``BSON``
-namespace of constructors, and ``utf8()``, the one way a guest string becomes bytes. Every
-constructor checks its arguments and names itself and what it allows when it refuses one.
-Must not do I/O, and must not import from ``runtime`` but ``runtime.values.shown``
-(``runtime.values.ejson`` and ``runtime.values.crypto`` import this module). Guest code cannot reach names starting with ``_``,
-so everything public here is camelCase App Services API or a plain function.
+Owns: the value classes ``ObjectId``, ``Binary``, ``Long``, ``Decimal128``, ``BSONRegExp``,
+``Timestamp``, ``MinKey`` and ``MaxKey`` with the App Services methods and nothing else; the
+frozen ``BSON`` namespace of constructors; ``utf8()``, the one way a guest string becomes
+bytes; and the ObjectId generator's per-call state (``reset_object_ids``). Every constructor
+checks its arguments and names itself and what it allows when it refuses one. Must not do I/O,
+and must not import from ``runtime`` but ``runtime.values.shown`` (``runtime.values.ejson`` and
+``runtime.values.crypto`` import this module).
+
+Why facades: guest code must see the documented BSON API only. pymongo's classes carry public
+methods that are not App Services API and reach further than their names suggest
+(``Binary.as_vector`` imports numpy when it is installed and returns an ndarray; a ``Regex``
+built with integer flags compiles with ``re.DEBUG`` and dumps to stderr), and a class handed
+out is a way to everything its methods reach. So no pymongo object or class is reachable from
+a value: where one is needed (Decimal128's arithmetic and text form) it sits in an underscore
+slot, which RestrictedPython refuses to read. ``Binary`` is a ``bytes`` subclass and ``Long``
+an ``int`` subclass, so the builtin methods of bytes and int come with them, as they come with
+any bytes or int value. Guest code cannot reach names starting with ``_``, so everything public
+here is App Services API (camelCase), a read-only property, or a plain function.
+
+Public members, each a reviewed exposure with an attack in tests/fixtures/hostile/:
+
+| value | members |
+| --- | --- |
+| ``ObjectId`` | ``toHexString()`` ``toString()`` ``equals(other)`` ``getTimestamp()`` |
+| ``Binary`` | ``text()`` ``toHex()`` ``toBase64()`` ``subtype`` (and the bytes methods) |
+| ``Long`` | ``toNumber()`` ``toString()`` (and the int methods) |
+| ``Decimal128`` | ``toString()`` |
+| ``BSONRegExp`` | ``pattern`` ``options`` ``try_compile()`` |
+| ``Timestamp`` | ``t`` ``i`` |
+| ``MinKey``, ``MaxKey`` | none |
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime
+import os
 import re
+import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import bson.binary
-from bson.decimal128 import Decimal128
-from bson.int64 import Int64
-from bson.max_key import MaxKey
-from bson.min_key import MinKey
-from bson.objectid import ObjectId
-from bson.regex import Regex
-from bson.timestamp import Timestamp
+import bson.decimal128
 
 from runtime.values.shown import quoted
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 REGEX_OPTIONS = "ilmsux"  # the BSON regular-expression options, in their canonical order
+# The options try_compile() turns into Python flags. "l" (locale-dependent \w) has no meaning
+# for a str pattern in Python; there is no way to ask for any other flag (re.DEBUG…).
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "u": re.UNICODE, "x": re.VERBOSE}
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _HEX24 = re.compile(r"[0-9a-fA-F]{24}\Z")
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*\Z")
+_EPOCH_UTC = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def utf8(text: str) -> bytes:
@@ -50,8 +74,102 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-class Binary(bson.binary.Binary):
-    """``BSON.Binary``: bytes with a BSON subtype, and the App Services methods."""
+class _ReadOnly:
+    """Values take no attribute writes (guest writes are refused before this, by the write guard)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise TypeError(f"a BSON.{type(self).__name__} value is read-only")
+
+    __delattr__ = __setattr__  # type: ignore[assignment]
+
+
+# --- ObjectId --------------------------------------------------------------------------------
+
+class _ObjectIdSource:
+    """Where new ObjectIds come from: 4 bytes of time, 5 random bytes, a 3-byte counter.
+
+    Unlike pymongo's process-wide counter and process id bytes, the random bytes and the
+    counter's start are drawn again for every call (``reset_object_ids``), so the ObjectIds a
+    call makes say nothing about how many other calls in the same worker made, or that they
+    ran in the same worker. Within a call the counter keeps them unique; across calls two ids
+    collide only if 40 random bits do, in the same second."""
+
+    __slots__ = ("random", "counter")
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        drawn = os.urandom(8)
+        self.random, self.counter = drawn[:5], int.from_bytes(drawn[5:], "big")
+
+    def next(self) -> bytes:
+        self.counter = (self.counter + 1) & 0xFFFFFF
+        return (int(time.time()) & 0xFFFFFFFF).to_bytes(4, "big") + self.random + self.counter.to_bytes(3, "big")
+
+
+_OBJECT_IDS = _ObjectIdSource()
+
+
+def reset_object_ids() -> None:
+    """New random bytes and counter for the ObjectIds of the next call (see ``_ObjectIdSource``)."""
+    _OBJECT_IDS.reset()
+
+
+class ObjectId(_ReadOnly):
+    """``BSON.ObjectId`` values: 12 bytes, written as 24 lowercase hex digits."""
+
+    __slots__ = ("_id",)
+
+    def __init__(self, oid: bytes) -> None:  # host side only: guest code calls BSON.ObjectId
+        if type(oid) is not bytes or len(oid) != 12:
+            raise TypeError("ObjectId: expected 12 bytes")
+        object.__setattr__(self, "_id", oid)
+
+    def toHexString(self) -> str:  # noqa: N802 - App Services name
+        return self._id.hex()
+
+    def toString(self) -> str:  # noqa: N802 - App Services name
+        return self._id.hex()
+
+    def equals(self, other: Any) -> bool:
+        """True for the same ObjectId, or its 24 hex digits in either case, as js-bson's ``equals``."""
+        if type(other) is ObjectId:
+            return other._id == self._id
+        return type(other) is str and _HEX24.match(other) is not None and bytes.fromhex(other) == self._id
+
+    def getTimestamp(self) -> datetime.datetime:  # noqa: N802 - App Services name
+        """When it was made, to the second, as a UTC datetime (a JavaScript Date in App Services)."""
+        return _EPOCH_UTC + datetime.timedelta(seconds=int.from_bytes(self._id[:4], "big"))
+
+    def __str__(self) -> str:
+        return self._id.hex()
+
+    def __repr__(self) -> str:
+        return f'ObjectId("{self._id.hex()}")'
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ObjectId and other._id == self._id
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self._id)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return ObjectId, (self._id,)
+
+
+# --- Binary ----------------------------------------------------------------------------------
+
+class Binary(bytes):
+    """``BSON.Binary``: bytes with a BSON subtype, and the App Services methods.
+
+    A ``bytes`` subclass (so ``utils.crypto``, ``response.setBody`` and ``len`` take it as it
+    is); equal only to a Binary of the same bytes and subtype, as BSON compares them."""
 
     def __new__(cls, data: bytes | bytearray | memoryview | str, subtype: int = 0) -> Binary:
         if type(data) is str:
@@ -60,7 +178,13 @@ class Binary(bson.binary.Binary):
             raise TypeError(f"BSON.Binary: data must be a string or bytes, got '{_kind(data)}'")
         if type(subtype) is not int or not 0 <= subtype <= 255:
             raise ValueError(f"BSON.Binary: subtype must be an integer from 0 to 255, got {subtype!r}")
-        return super().__new__(cls, data, subtype)
+        self = super().__new__(cls, data)
+        object.__setattr__(self, "_subtype", subtype)
+        return self
+
+    @property
+    def subtype(self) -> int:
+        return self._subtype  # type: ignore[attr-defined,no-any-return]
 
     def text(self) -> str:
         """The bytes decoded as UTF-8; invalid sequences become U+FFFD."""
@@ -72,34 +196,257 @@ class Binary(bson.binary.Binary):
     def toBase64(self) -> str:  # noqa: N802 - App Services name
         return base64.b64encode(self).decode("ascii")
 
-    @classmethod
-    def fromText(cls, text: str) -> Binary:  # noqa: N802 - App Services name
+    @staticmethod
+    def _from_text(text: str) -> Binary:
         if type(text) is not str:
             raise TypeError(f"BSON.Binary.fromText: expected a string, got '{_kind(text)}'")
-        return cls(utf8(text), 0)
+        return Binary(utf8(text), 0)
 
-    @classmethod
-    def fromHex(cls, text: str) -> Binary:  # noqa: N802 - App Services name
+    @staticmethod
+    def _from_hex(text: str) -> Binary:
         if type(text) is not str:
             raise TypeError(f"BSON.Binary.fromHex: expected a string, got '{_kind(text)}'")
         if not _HEX.match(text):
             raise ValueError(f"BSON.Binary.fromHex: {quoted(text)} is not an even-length string of hex digits")
-        return cls(bytes.fromhex(text), 0)
+        return Binary(bytes.fromhex(text), 0)
 
-    @classmethod
-    def fromBase64(cls, text: str) -> Binary:  # noqa: N802 - App Services name
+    @staticmethod
+    def _from_base64(text: str) -> Binary:
         if type(text) is not str:
             raise TypeError(f"BSON.Binary.fromBase64: expected a string, got '{_kind(text)}'")
         try:
-            return cls(base64.b64decode(text.encode("ascii"), validate=True), 0)
+            return Binary(base64.b64decode(text.encode("ascii"), validate=True), 0)
         except (UnicodeEncodeError, binascii.Error):
             raise ValueError(f"BSON.Binary.fromBase64: {quoted(text)} is not padded standard base64") from None
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise TypeError("a BSON.Binary value is read-only")
+
+    __delattr__ = __setattr__  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Binary):
+            return self._subtype == other._subtype and bytes.__eq__(self, other)  # type: ignore[attr-defined]
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return bytes.__hash__(self) ^ hash(self._subtype)  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"Binary({bytes(self)!r}, {self._subtype})"  # type: ignore[attr-defined]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Binary, (bytes(self), self._subtype)  # type: ignore[attr-defined]
+
+
+# --- Long, Decimal128 ------------------------------------------------------------------------
+
+class Long(int):
+    """``BSON.Long`` values: a 64-bit integer that serialises as ``$numberLong`` whatever its size.
+    Arithmetic gives plain ints."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: int = 0) -> Long:
+        """Host side (and ``int.from_bytes`` on a value, which calls it): 64 bits or nothing."""
+        number = int.__new__(cls, value)
+        if not INT64_MIN <= number <= INT64_MAX:
+            raise ValueError(f"BSON.Long: {int(number)} is outside the range {INT64_MIN} to {INT64_MAX}")
+        return number
+
+    def toNumber(self) -> int:  # noqa: N802 - App Services name
+        return int(self)
+
+    def toString(self) -> str:  # noqa: N802 - App Services name
+        return int.__repr__(self)
+
+    __str__ = int.__repr__
+
+    def __repr__(self) -> str:
+        return f"Long({int.__repr__(self)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Long, (int(self),)
+
+
+class Decimal128(_ReadOnly):
+    """``BSON.Decimal128`` values: an IEEE 754-2008 128-bit decimal; its text is its value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bson.decimal128.Decimal128) -> None:  # host side only
+        if type(value) is not bson.decimal128.Decimal128:
+            raise TypeError("Decimal128: expected a bson Decimal128")
+        object.__setattr__(self, "_value", value)
+
+    def toString(self) -> str:  # noqa: N802 - App Services name
+        return str(self._value)
+
+    def __str__(self) -> str:
+        return str(self._value)
+
+    def __repr__(self) -> str:
+        return f'Decimal128("{self._value}")'
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Decimal128 and other._value == self._value
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self._value.bid)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _decimal128_from_text, (str(self._value),)
+
+
+def _decimal128_from_text(text: str) -> Decimal128:
+    return Decimal128(bson.decimal128.Decimal128(text))
+
+
+# --- BSONRegExp --------------------------------------------------------------------------------
+
+class BSONRegExp(_ReadOnly):
+    """``BSON.BSONRegExp`` values: a pattern and its options as the letters ``ilmsux``."""
+
+    __slots__ = ("_pattern", "_options")
+
+    def __init__(self, pattern: str, options: str) -> None:  # host side only: options already checked
+        object.__setattr__(self, "_pattern", pattern)
+        object.__setattr__(self, "_options", options)
+
+    @property
+    def pattern(self) -> str:
+        return self._pattern  # type: ignore[no-any-return]
+
+    @property
+    def options(self) -> str:
+        return self._options  # type: ignore[no-any-return]
+
+    def try_compile(self) -> re.Pattern[str]:
+        """The pattern compiled by Python's ``re``, with the flags its options name. Warnings
+        ``re`` would print (``FutureWarning`` for a possible set) are not written anywhere."""
+        if "l" in self._options:
+            raise ValueError(f"BSONRegExp.try_compile: option 'l' has no meaning for a Python pattern; "
+                             f"allowed: {', '.join(_REGEX_FLAGS)}")
+        flags = 0
+        for option in self._options:
+            flags |= _REGEX_FLAGS[option]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return re.compile(self._pattern, flags)
+
+    def __repr__(self) -> str:
+        return f"BSONRegExp({self._pattern!r}, {self._options!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is BSONRegExp and (other._pattern, other._options) == (self._pattern, self._options)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((self._pattern, self._options))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return BSONRegExp, (self._pattern, self._options)
+
+
+def regex_options(options: str, caller: str = "BSON.BSONRegExp") -> str:
+    """Options as the canonical string: each letter once, in the order ``ilmsux``."""
+    for option in options:
+        if option not in REGEX_OPTIONS:
+            raise ValueError(f"{caller}: option {option!r} is not one of {', '.join(REGEX_OPTIONS)}")
+    return "".join(option for option in REGEX_OPTIONS if option in options)
+
+
+# --- Timestamp, MinKey, MaxKey ----------------------------------------------------------------
+
+class Timestamp(_ReadOnly):
+    """``BSON.Timestamp`` values: seconds ``t`` and an increment ``i``, each 32 bits."""
+
+    __slots__ = ("_t", "_i")
+
+    def __init__(self, t: int, i: int) -> None:  # host side only: already checked
+        object.__setattr__(self, "_t", t)
+        object.__setattr__(self, "_i", i)
+
+    @property
+    def t(self) -> int:
+        return self._t  # type: ignore[no-any-return]
+
+    @property
+    def i(self) -> int:
+        return self._i  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"Timestamp({self._t}, {self._i})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Timestamp and (other._t, other._i) == (self._t, self._i)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((self._t, self._i))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Timestamp, (self._t, self._i)
+
+
+class MinKey(_ReadOnly):
+    """``BSON.MinKey()``: lower than every other BSON value; all MinKeys are equal."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MinKey()"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is MinKey
+
+    def __ne__(self, other: object) -> bool:
+        return type(other) is not MinKey
+
+    def __hash__(self) -> int:
+        return hash("MinKey")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return MinKey, ()
+
+
+class MaxKey(_ReadOnly):
+    """``BSON.MaxKey()``: higher than every other BSON value; all MaxKeys are equal."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MaxKey()"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is MaxKey
+
+    def __ne__(self, other: object) -> bool:
+        return type(other) is not MaxKey
+
+    def __hash__(self) -> int:
+        return hash("MaxKey")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return MaxKey, ()
+
+
+# --- the BSON namespace ----------------------------------------------------------------------
 
 def _int_argument(name: str, value: Any, low: int, high: int) -> int:
     """An integer argument: an int, an integral float or a decimal string, within [low, high]."""
     shown = quoted(value) if type(value) is str else repr(value)
-    if type(value) is int or type(value) is Int64 or type(value) is float and value.is_integer():
+    if type(value) is int or type(value) is Long or type(value) is float and value.is_integer():
         number = int(value)
     elif type(value) is str and _INTEGER.match(value.strip()):
         digits = value.strip().lstrip("+-").lstrip("0")
@@ -114,13 +461,19 @@ def _int_argument(name: str, value: Any, low: int, high: int) -> int:
 
 
 class _Constructor:
-    """A frozen, callable constructor; ``isinstance(x, BSON.ObjectId)`` asks ``instance_type``."""
+    """A frozen, callable constructor; ``isinstance(x, BSON.ObjectId)`` asks ``_instance_type``,
+    which guest code cannot read (it starts with ``_``)."""
 
     __slots__ = ()
-    instance_type: type | tuple[type, ...] = ()
+    _instance_type: type | tuple[type, ...] = ()
 
     def __instancecheck__(self, instance: Any) -> bool:
-        return isinstance(instance, self.instance_type)
+        return isinstance(instance, self._instance_type)
+
+    def __getattr__(self, name: str) -> Any:  # only for names that do not exist
+        available = sorted(n for n in dir(type(self)) if not n.startswith("_"))
+        name_of = f"BSON.{type(self).__name__.lstrip('_')}"
+        raise AttributeError(f"{name_of}.{name} does not exist; available: {', '.join(available) or 'nothing, call it'}")
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise TypeError(f"{self!r} is read-only")
@@ -132,34 +485,34 @@ class _Constructor:
 
 
 class _ObjectId(_Constructor):
-    instance_type = ObjectId
+    _instance_type = ObjectId
 
     def __call__(self, value: str | ObjectId | None = None) -> ObjectId:
         if value is None:
-            return ObjectId()
+            return ObjectId(_OBJECT_IDS.next())
         if type(value) is ObjectId:
-            return ObjectId(value.binary)
+            return value
         if type(value) is not str:
             raise TypeError(f"BSON.ObjectId: expected a 24-character hex string, got '{_kind(value)}'")
         if not _HEX24.match(value):
             raise ValueError(f"BSON.ObjectId: {quoted(value)} is not a 24-character hex string")
-        return ObjectId(value)
+        return ObjectId(bytes.fromhex(value))
 
 
 class _Binary(_Constructor):
-    instance_type = bson.binary.Binary
+    _instance_type = Binary
 
     def __call__(self, data: bytes | str, subtype: int = 0) -> Binary:
         return Binary(data, subtype)
 
     def fromText(self, text: str) -> Binary:  # noqa: N802 - App Services name
-        return Binary.fromText(text)
+        return Binary._from_text(text)
 
     def fromHex(self, text: str) -> Binary:  # noqa: N802 - App Services name
-        return Binary.fromHex(text)
+        return Binary._from_hex(text)
 
     def fromBase64(self, text: str) -> Binary:  # noqa: N802 - App Services name
-        return Binary.fromBase64(text)
+        return Binary._from_base64(text)
 
 
 class _Int32(_Constructor):
@@ -168,26 +521,26 @@ class _Int32(_Constructor):
 
 
 class _Long(_Constructor):
-    instance_type = Int64
+    _instance_type = Long
 
-    def __call__(self, low: int | float | str, high: int | None = None) -> Int64:
+    def __call__(self, low: int | float | str, high: int | None = None) -> Long:
         """``Long(value)``, or ``Long(low, high)`` from two 32-bit halves as JavaScript's ``Long``."""
         if high is None:
-            return Int64(_int_argument("BSON.Long", low, INT64_MIN, INT64_MAX))
+            return Long(_int_argument("BSON.Long", low, INT64_MIN, INT64_MAX))
         low_bits = _int_argument("BSON.Long (low bits)", low, INT32_MIN, 2**32 - 1) & 0xFFFFFFFF
         high_bits = _int_argument("BSON.Long (high bits)", high, INT32_MIN, 2**32 - 1) & 0xFFFFFFFF
         value = (high_bits << 32) | low_bits
-        return Int64(value - 2**64 if value > INT64_MAX else value)
+        return Long(value - 2**64 if value > INT64_MAX else value)
 
-    def fromString(self, text: str) -> Int64:  # noqa: N802 - App Services name
+    def fromString(self, text: str) -> Long:  # noqa: N802 - App Services name
         if type(text) is not str:
             raise TypeError(f"BSON.Long.fromString: expected a string, got '{_kind(text)}'")
-        return Int64(_int_argument("BSON.Long.fromString", text, INT64_MIN, INT64_MAX))
+        return Long(_int_argument("BSON.Long.fromString", text, INT64_MIN, INT64_MAX))
 
 
 class _Double(_Constructor):
     def __call__(self, value: int | float | str) -> float:
-        if type(value) in (int, Int64, float):
+        if type(value) in (int, Long, float):
             return float(value)
         if type(value) is str:
             try:
@@ -198,11 +551,11 @@ class _Double(_Constructor):
 
 
 class _Decimal128(_Constructor):
-    instance_type = Decimal128
+    _instance_type = Decimal128
 
     def __call__(self, value: str | int) -> Decimal128:
-        if type(value) in (int, Int64):
-            return self.fromString(str(value))
+        if type(value) in (int, Long):
+            return self.fromString(str(int(value)))
         if type(value) is not str:
             raise TypeError(f"BSON.Decimal128: expected a decimal string or an integer, got '{_kind(value)}'")
         return self.fromString(value)
@@ -211,41 +564,39 @@ class _Decimal128(_Constructor):
         if type(text) is not str:
             raise TypeError(f"BSON.Decimal128.fromString: expected a string, got '{_kind(text)}'")
         try:
-            return Decimal128(text)
+            return Decimal128(bson.decimal128.Decimal128(text))
         except (ArithmeticError, ValueError):
             raise ValueError(f"BSON.Decimal128: {quoted(text)} is not a decimal number within Decimal128's range") from None
 
 
 class _BSONRegExp(_Constructor):
-    instance_type = Regex
+    _instance_type = BSONRegExp
 
-    def __call__(self, pattern: str, options: str = "") -> Regex:
+    def __call__(self, pattern: str, options: str = "") -> BSONRegExp:
         if type(pattern) is not str:
             raise TypeError(f"BSON.BSONRegExp: the pattern must be a string, got '{_kind(pattern)}'")
         if type(options) is not str:
-            raise TypeError(f"BSON.BSONRegExp: the options must be a string, got '{_kind(options)}'")
-        for option in options:
-            if option not in REGEX_OPTIONS:
-                raise ValueError(f"BSON.BSONRegExp: option {option!r} is not one of {', '.join(REGEX_OPTIONS)}")
-        return Regex(pattern, "".join(sorted(set(options))))
+            raise TypeError(f"BSON.BSONRegExp: the options must be a string of the letters {REGEX_OPTIONS}, "
+                            f"got '{_kind(options)}'")
+        return BSONRegExp(pattern, regex_options(options))
 
 
 class _MinKey(_Constructor):
-    instance_type = MinKey
+    _instance_type = MinKey
 
     def __call__(self) -> MinKey:
         return MinKey()
 
 
 class _MaxKey(_Constructor):
-    instance_type = MaxKey
+    _instance_type = MaxKey
 
     def __call__(self) -> MaxKey:
         return MaxKey()
 
 
 class _Timestamp(_Constructor):
-    instance_type = Timestamp
+    _instance_type = Timestamp
 
     def __call__(self, t: int, i: int) -> Timestamp:
         seconds = _int_argument("BSON.Timestamp (t)", t, 0, 2**32 - 1)

@@ -7,7 +7,9 @@ hooks behind fast paths. Must not do I/O, import asyncio or aiohttp, or import f
 other than ``runtime.values.bsontypes`` and ``runtime.values.shown``.
 
 Serialisers take exact types only: dict, list, tuple, str, int, float, bool, None, bytes,
-datetime.datetime, ``runtime.values.bsontypes.Binary`` and the bson types of the §4.3 table. A dict
+datetime.datetime, the guest's BSON values (``runtime.values.bsontypes``: ObjectId, Binary, Long,
+Decimal128, BSONRegExp, Timestamp, MinKey, MaxKey) and, for host code, pymongo's bson types of the
+§4.3 table. ``parse`` returns the guest's BSON values, never a pymongo object. A dict
 subclass is taken when its class says so (``_ejson_object = True``: the guest mappings of an
 engine, declared once on the class, never by changing this module) or per call with
 ``mapping_types=(MyDict,)``. Its items are read with ``dict.items``, so no method of it runs. Nesting is capped at ``MAX_DEPTH``, which also finds cycles.
@@ -47,6 +49,7 @@ from bson.objectid import ObjectId
 from bson.regex import Regex, str_flags_to_int
 from bson.timestamp import Timestamp
 
+from runtime.values import bsontypes
 from runtime.values.bsontypes import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, Binary
 from runtime.values.shown import json_path
 
@@ -127,7 +130,11 @@ def _go_number(value: float) -> str:
     return f"{mantissa}e-{exponent[2:]}" if exponent.startswith("-0") else text
 
 
-def _regex(value: Regex[Any]) -> tuple[str, str]:
+def _regex(value: Regex[Any] | bsontypes.BSONRegExp) -> tuple[str, str]:
+    if type(value) is bsontypes.BSONRegExp:
+        pattern = value.pattern
+        text = encode_basestring(pattern) if pattern.isascii() or not _SURROGATE.search(pattern) else encode_basestring_ascii(pattern)
+        return text, value.options
     pattern, flags = value.pattern, value.flags
     if type(pattern) is bytes:
         pattern = pattern.decode("utf-8", errors="replace")
@@ -138,7 +145,7 @@ def _regex(value: Regex[Any]) -> tuple[str, str]:
 
 
 def _binary(value: bytes) -> tuple[str, int]:
-    return base64.b64encode(value).decode("ascii"), value.subtype if isinstance(value, bson.binary.Binary) else 0
+    return base64.b64encode(value).decode("ascii"), value.subtype if isinstance(value, (Binary, bson.binary.Binary)) else 0
 
 
 def _relaxed_date(value: datetime.datetime) -> str:
@@ -166,6 +173,7 @@ _CANONICAL: dict[type, _Leaf] = {
     Decimal128: lambda v: f'{{"$numberDecimal":"{v}"}}',
     Regex: lambda v: '{"$regularExpression":{"pattern":%s,"options":"%s"}}' % _regex(v),
     Timestamp: lambda v: f'{{"$timestamp":{{"t":{v.time:d},"i":{v.inc:d}}}}}',
+    bsontypes.Timestamp: lambda v: f'{{"$timestamp":{{"t":{v.t:d},"i":{v.i:d}}}}}',
     MinKey: lambda v: '{"$minKey":1}',
     MaxKey: lambda v: '{"$maxKey":1}',
 }
@@ -187,11 +195,18 @@ _JSON: dict[type, _Leaf] = {
     Decimal128: lambda v: f'"{v}"',
     Regex: lambda v: '{"Pattern":%s,"Options":"%s"}' % _regex(v),
     Timestamp: lambda v: f'{{"T":{v.time:d},"I":{v.inc:d}}}',
+    bsontypes.Timestamp: lambda v: f'{{"T":{v.t:d},"I":{v.i:d}}}',
     MinKey: lambda v: "{}",
     MaxKey: lambda v: "{}",
 }
-for _leaves in (_CANONICAL, _RELAXED, _JSON):
+for _leaves in (_CANONICAL, _RELAXED, _JSON):  # the guest's values write as pymongo's do
     _leaves[bson.binary.Binary] = _leaves[Binary] = _leaves[bytes]
+    _leaves[bsontypes.Long] = _leaves[Int64]
+    _leaves[bsontypes.ObjectId] = _leaves[ObjectId]
+    _leaves[bsontypes.Decimal128] = _leaves[Decimal128]
+    _leaves[bsontypes.BSONRegExp] = _leaves[Regex]
+    _leaves[bsontypes.MinKey] = _leaves[MinKey]
+    _leaves[bsontypes.MaxKey] = _leaves[MaxKey]
 
 
 def _walk(value: Any, leaves: dict[type, _Leaf], fmt: str, mappings: MappingTypes | None, max_depth: int) -> str:
@@ -295,8 +310,8 @@ def _number(kind: type, low: int, high: int) -> Callable[[str], Any]:
 
 _millis_value = _number(int, -62135596800000, _MAX_ISO_MS)  # years 1 to 9999
 _FAST: dict[tuple[str, type], Callable[[Any], Any]] = {  # the common one-key forms, read as json_util reads them
-    ("$numberInt", str): _number(int, INT32_MIN, INT32_MAX), ("$numberLong", str): _number(Int64, INT64_MIN, INT64_MAX),
-    ("$numberDouble", str): float, ("$oid", str): ObjectId,
+    ("$numberInt", str): _number(int, INT32_MIN, INT32_MAX), ("$numberLong", str): _number(bsontypes.Long, INT64_MIN, INT64_MAX),
+    ("$numberDouble", str): float, ("$oid", str): lambda text: bsontypes.ObjectId(ObjectId(text).binary),
     ("$date", Int64): lambda millis: _EPOCH_UTC + _millis_value(millis) * _MS,
 }
 
@@ -329,11 +344,30 @@ def _typed(key: str, document: dict[str, Any]) -> Any:
         detail = "beyond its range" if "out of range" in str(exc) else str(exc)
         raise _Invalid(f"invalid {key} value: {detail[:200]}") from None
     kind = type(value)
-    if kind is bytes or kind is bson.binary.Binary:
-        return Binary(value, value.subtype if kind is bson.binary.Binary else 0)
     if kind is Int64 and not INT64_MIN <= value <= INT64_MAX:  # from a non-string $numberLong
         raise _Invalid(f"invalid {key} value: beyond its range")
-    return value
+    facade = _FACADES.get(kind)
+    return value if facade is None else facade(value)
+
+
+def _options(flags: int) -> str:
+    return "".join(option for option, flag in _REGEX_FLAGS if flags & flag)
+
+
+# json_util's values → the guest's BSON values (runtime.values.bsontypes): no pymongo object
+# leaves parse. datetime.datetime, str, None and the numbers stay as they are.
+_FACADES: dict[type, Callable[[Any], Any]] = {
+    bytes: lambda value: Binary(value, 0),
+    bson.binary.Binary: lambda value: Binary(bytes(value), value.subtype),
+    Int64: lambda value: bsontypes.Long(value),
+    ObjectId: lambda value: bsontypes.ObjectId(value.binary),
+    Decimal128: bsontypes.Decimal128,
+    Regex: lambda value: bsontypes.BSONRegExp(value.pattern if type(value.pattern) is str
+                                              else bytes(value.pattern).decode("utf-8", "replace"), _options(value.flags)),
+    Timestamp: lambda value: bsontypes.Timestamp(value.time, value.inc),
+    MinKey: lambda value: bsontypes.MinKey(),
+    MaxKey: lambda value: bsontypes.MaxKey(),
+}
 
 
 def _no_constant(name: str) -> Any:

@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 
 from runtime.protocol import messages
-from runtime.values import ejson
+from runtime.values import bsontypes, ejson
 from runtime.values.bsontypes import BSON, Binary
 from runtime.worker.invoke import Invoker
 from runtime.contract.response import Response
@@ -266,7 +266,43 @@ def exposed_names() -> dict[str, list[str]]:
     names["BSON"] = public(BSON)
     for constructor in public(BSON):
         names[f"BSON.{constructor}"] = public(getattr(BSON, constructor))
+    # the values the constructors make: "BSON.X()" lists the members of an X value
+    names["BSON.ObjectId()"] = public(bsontypes.ObjectId)
+    names["BSON.Binary()"] = public(Binary, bytes)
+    names["BSON.Long()"] = public(bsontypes.Long, int)
+    names["BSON.Decimal128()"] = public(bsontypes.Decimal128)
+    names["BSON.BSONRegExp()"] = public(bsontypes.BSONRegExp)
+    names["BSON.Timestamp()"] = public(bsontypes.Timestamp)
+    names["BSON.MinKey()"] = public(bsontypes.MinKey)
+    names["BSON.MaxKey()"] = public(bsontypes.MaxKey)
     return names
+
+
+def test_the_bson_values_are_facades_with_the_contract_s_members_only() -> None:
+    """Red-team finding F9: no pymongo class or method reaches guest code through a BSON value."""
+    names = exposed_names()
+    assert {key: names[key] for key in names if key.endswith("()")} == {
+        "BSON.ObjectId()": ["equals", "getTimestamp", "toHexString", "toString"],
+        "BSON.Binary()": ["subtype", "text", "toBase64", "toHex"],
+        "BSON.Long()": ["toNumber", "toString"],
+        "BSON.Decimal128()": ["toString"],
+        "BSON.BSONRegExp()": ["options", "pattern", "try_compile"],
+        "BSON.Timestamp()": ["i", "t"],
+        "BSON.MinKey()": [],
+        "BSON.MaxKey()": [],
+    }
+    made = [BSON.ObjectId(), BSON.Binary(b""), BSON.Long(1), BSON.Decimal128("1"), BSON.BSONRegExp("a"),
+            BSON.Timestamp(1, 1), BSON.MinKey(), BSON.MaxKey()]
+    assert all(type(value).__module__ == "runtime.values.bsontypes" for value in made)
+    assert not any(type(value).__module__.startswith("bson") for value in ejson.parse(
+        '[{"$oid":"5d505646cf6d4fe581014ab2"},{"$numberLong":"1"},{"$numberDecimal":"1"},{"$binary":{"base64":"","subType":"09"}},'
+        '{"$regularExpression":{"pattern":"a","options":"i"}},{"$timestamp":{"t":1,"i":1}},{"$minKey":1},{"$maxKey":1},'
+        '{"$uuid":"00112233-4455-6677-8899-aabbccddeeff"}]'))
+    assert [name for name in public_of(BSON) if hasattr(getattr(BSON, name), "instance_type")] == []
+
+
+def public_of(obj: Any) -> list[str]:
+    return sorted(n for n in dir(obj) if not n.startswith("_"))
 
 
 def test_every_exposed_global_and_member_is_attacked() -> None:
@@ -274,7 +310,9 @@ def test_every_exposed_global_and_member_is_attacked() -> None:
     missing = []
     for glob, members in exposed_names().items():
         *parents, last = glob.split(".")
-        if not re.search(rf"\.{last}\b" if parents else rf"(?<![\w.]){last}\b", code):
+        if last.endswith("()"):  # a value's members: the constructor itself is checked under its own name
+            pass
+        elif not re.search(rf"\.{last}\b" if parents else rf"(?<![\w.]){last}\b", code):
             missing.append(glob)
         missing += [f"{glob}.{m}" for m in members if not re.search(rf"\.{m}\b|[\"']{m}[\"']", code)]
     assert not missing, f"no hostile file touches: {missing}"
@@ -286,3 +324,57 @@ def test_the_threat_model_names_only_fixtures_that_exist() -> None:
     existing = {p.stem for p in HOSTILE.glob("*.py")}
     assert named - existing == set(), f"THREAT_MODEL.md names fixtures that do not exist: {sorted(named - existing)}"
     assert existing - named == set(), f"THREAT_MODEL.md does not cite: {sorted(existing - named)}"
+
+
+def test_a_crawl_from_the_bson_values_reaches_no_third_party_object() -> None:
+    """Red-team finding F9, as a crawl: from every BSON value guest code can make or parse, every
+    public attribute (through the guest's getattr) and every method callable without arguments,
+    three levels deep, yields nothing of pymongo's, numpy's or any other package outside the
+    standard library and runtime.values (bytes methods that need an argument are not called)."""
+    import inspect
+
+    from runtime.worker.engines.python.policy import guarded_getattr
+
+    starts = [BSON.ObjectId(), BSON.Binary(b"\x03\x00", 9), BSON.Long(5), BSON.Decimal128("1.5"),
+              BSON.BSONRegExp("(a)", "i"), BSON.Timestamp(1, 2), BSON.MinKey(), BSON.MaxKey(), *BSON.__dict__.values(),
+              *ejson.parse('[{"$oid":"5d505646cf6d4fe581014ab2"},{"$numberLong":"1"},{"$numberDecimal":"1"},'
+                           '{"$binary":{"base64":"AwA=","subType":"09"}},{"$uuid":"00112233-4455-6677-8899-aabbccddeeff"},'
+                           '{"$regularExpression":{"pattern":"a","options":"i"}},{"$timestamp":{"t":1,"i":1}},'
+                           '{"$minKey":1},{"$maxKey":1},{"$date":"2023-05-05T01:02:03.456Z"}]')]
+    seen: set[int] = set()
+    foreign: list[str] = []
+
+    def allowed(value: Any) -> bool:
+        module = type(value).__module__ or ""
+        return module in ("builtins", "datetime", "re", "runtime.values.bsontypes") or module.startswith("_")
+
+    def walk(value: Any, path: str, depth: int) -> None:
+        if id(value) in seen or depth > 3:
+            return
+        seen.add(id(value))
+        if not allowed(value):
+            foreign.append(f"{path}: {type(value).__module__}.{type(value).__qualname__}")
+            return
+        for name in dir(value):
+            if name.startswith("_"):
+                continue
+            try:
+                member = guarded_getattr(value, name)
+            except Exception:  # noqa: BLE001 - refused by the guard: not reachable
+                continue
+            walk(member, f"{path}.{name}", depth + 1)
+            if callable(member) and not isinstance(value, type):
+                try:
+                    required = [p for p in inspect.signature(member).parameters.values()
+                                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+                except (TypeError, ValueError):
+                    continue
+                if not required and name not in ("clear", "pop", "popitem"):
+                    try:
+                        walk(member(), f"{path}.{name}()", depth + 1)
+                    except Exception:  # noqa: BLE001 - a method that refuses to run reaches nothing
+                        pass
+
+    for index, start in enumerate(starts):
+        walk(start, f"start[{index}]", 0)
+    assert foreign == []

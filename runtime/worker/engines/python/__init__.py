@@ -12,6 +12,9 @@ from typing import Any
 
 from runtime.worker.engines.python.guest import Console, build_shared
 from runtime.worker.engines.python.policy import fresh_globals
+from runtime.worker.engines.python.residue import reset_between_calls
+
+__all__ = ["load_exports", "reset_between_calls"]
 
 _SHARED = build_shared()
 

@@ -176,6 +176,9 @@ def _ejson_parse(text: Any) -> Any:
     return ejson.parse(text, mapping=AttrDict)
 
 
+_ejson_parse("{}")  # EJSON.parse builds its decoder for AttrDict on first use: build it now, not in a call (F6)
+
+
 def build_shared() -> dict[str, Any]:
     """The globals every call shares: immutable namespaces of pure functions."""
     crypto_ns = Namespace("utils.crypto", {"hmac": crypto.hmac, "hash": crypto.hash})
