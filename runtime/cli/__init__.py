@@ -2,7 +2,8 @@
 
 Owns: parsing the command line, printing reports, exit codes, and running the server until
 SIGTERM or SIGINT. Start-up problems are printed all at once, one per line, never as a
-traceback; the exit code is then 1.
+traceback; the exit code is then 1. Must not decide anything the rest of ``runtime`` decides:
+settings are ``runtime.settings``'s, the app ``runtime.app``'s, the tools ``runtime.tools``'s.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from typing import Any, Mapping
 
 from runtime.values import crypto, ejson
 from runtime.values.bsontypes import BSON
-from runtime.worker.console import MAX_CONSOLE_BYTES, Console
 
 
 class AttrDict(dict):
