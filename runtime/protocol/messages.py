@@ -55,7 +55,7 @@ class FunctionArtifact:
 class Boot:
     functions: tuple[FunctionArtifact, ...]
     app: Mapping[str, Any]
-    values: Mapping[str, Any]
+    values: Mapping[str, Any] = field(repr=False)  # resolved values, secrets too: never in a repr
     environment: Mapping[str, Any]
     limits: Limits = field(default_factory=Limits)
 
