@@ -18,7 +18,14 @@ import bson
 from runtime.contract.http_token import ALLOWED_NAME, is_token
 from runtime.values.shown import show_value
 
-MAX_HEADERS = 100
+
+# Python's http.client refuses an answer with "got more than 100 headers", counting the blank
+# line that ends them: 99 header lines at most (curl and browsers accept more). The server adds
+# up to five of its own: Date, Server, Content-Type, Content-Length, and Connection when it
+# closes. What the function may add keeps the whole answer under 100 lines.
+CLIENT_MAX_HEADER_LINES = 99
+SERVER_HEADER_LINES = 5
+MAX_HEADERS = CLIENT_MAX_HEADER_LINES - SERVER_HEADER_LINES
 MAX_HEADER_BYTES = 16 * 1024
 # Framing headers belong to the server: a function that could set them could split responses.
 _RESERVED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer"})
@@ -76,7 +83,9 @@ class Response:
 
     def _append(self, method: str, name: str, value: str) -> "Response":
         if len(self._headers) >= MAX_HEADERS:
-            raise ValueError(f"response.{method}: more than {MAX_HEADERS} headers")
+            raise ValueError(f"response.{method}: more than {MAX_HEADERS} headers; allowed: at most {MAX_HEADERS} header "
+                             f"lines, so that with the server's own the answer stays under the "
+                             f"{CLIENT_MAX_HEADER_LINES + 1} lines HTTP clients refuse")
         self._header_bytes += len(name) + len(value)
         if self._header_bytes > MAX_HEADER_BYTES:
             raise ValueError(f"response.{method}: headers exceed {MAX_HEADER_BYTES} bytes in all")

@@ -22,7 +22,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from runtime.app.snapshot import Snapshot
 from runtime.contract.pipeline import IncomingRequest, prepare_call
-from runtime.contract.response import check_header
+from runtime.contract.response import MAX_HEADERS, check_header
 from runtime.errors import (AtlasFnError, CallerError, FunctionError, InternalError, MethodNotAllowed, RequestTimeout,
                             RequestTooLarge, TooManyRequests)
 from runtime.host.pool import FunctionRunner, WorkerPool
@@ -34,6 +34,11 @@ from runtime.settings import Settings
 log = logging.getLogger("atlas_fn.server")
 
 RUNNER = web.AppKey("runner", FunctionRunner)
+# How every atlas-fn server runs its aiohttp application (web.AppRunner / TestServer options):
+# a handler is cancelled when its caller's connection closes, so a call nobody waits for is
+# dropped or stopped (red-team finding F7).
+SERVER_OPTIONS: dict[str, Any] = {"handler_cancellation": True}
+CLIENT_CLOSED = 499  # logged, never sent: the caller closed the connection before its answer (as nginx logs it)
 
 
 class Front:
@@ -54,6 +59,13 @@ class Front:
         trace = _Trace()
         try:
             response = await self._answer(request, trace)
+        except asyncio.CancelledError:  # the caller closed the connection (SERVER_OPTIONS): log it, then stop
+            if trace.reading_body:
+                trace.error, status = "the connection closed before the whole request body arrived", CallerError.status
+            else:
+                trace.error, status = "the caller closed the connection before the answer", CLIENT_CLOSED
+            self._emit(self._event(request, co_id, trace, status, started))
+            raise
         except AtlasFnError as error:
             response = self._error(request, error, co_id)
             trace.error = error.message
@@ -62,10 +74,14 @@ class Front:
             error = InternalError("atlas-fn failed to answer this request; see the server log")
             response = self._error(request, error, co_id)
             trace.error = error.message
-        self._emit(RequestEvent(co_id, request.method, request.path, trace.function, trace.verdict, response.status,
-                                (time.perf_counter() - started) * 1000, trace.error, trace.logs, trace.legacy,
-                                request.remote or "", request.headers.get("User-Agent", "")))
+        self._emit(self._event(request, co_id, trace, response.status, started))
         return response
+
+    @staticmethod
+    def _event(request: web.Request, co_id: str, trace: "_Trace", status: int, started: float) -> RequestEvent:
+        return RequestEvent(co_id, request.method, request.path, trace.function, trace.verdict, status,
+                            (time.perf_counter() - started) * 1000, trace.error, trace.logs, trace.legacy,
+                            request.remote or "", request.headers.get("User-Agent", ""))
 
     def _emit(self, event: RequestEvent) -> None:
         for sink in self.sinks:
@@ -75,7 +91,7 @@ class Front:
                 log.exception("a request-event sink failed (co_id=%s)", event.co_id)
 
     async def _answer(self, request: web.Request, trace: "_Trace") -> web.StreamResponse:
-        spec = self.routes.resolve(request.method, request.path)
+        spec = self.routes.resolve(request.method, request.path, request.raw_path)
         trace.function = spec.name
         trace.legacy = spec.legacy
         if request.content_length and request.content_length > self.settings.max_request_bytes:
@@ -84,7 +100,8 @@ class Front:
             raise TooManyRequests(f"more than {self.settings.max_concurrency} requests are in flight")
         self.in_flight += 1
         try:
-            body = await self._body(request)
+            body = await self._body(request, trace)
+            trace.reading_body = False
             incoming = IncomingRequest(request.method, f"{request.scheme}://{request.host}{request.path}",
                                        request.raw_path.partition("?")[2], request.headers, request.raw_headers,
                                        request.remote or "", body)
@@ -102,7 +119,8 @@ class Front:
             raise FunctionError(reply.error[1] or "the function failed")
         return _to_response(reply)
 
-    async def _body(self, request: web.Request) -> bytes:
+    async def _body(self, request: web.Request, trace: "_Trace") -> bytes:
+        trace.reading_body = True
         try:
             if request.content.is_eof():  # all of it arrived with the headers: no timer needed
                 return await request.read()
@@ -127,7 +145,7 @@ class Front:
 class _Trace:
     """What the front learnt about a request on its way, for its event."""
 
-    __slots__ = ("function", "verdict", "error", "logs", "legacy")
+    __slots__ = ("function", "verdict", "error", "logs", "legacy", "reading_body")
 
     def __init__(self) -> None:
         self.function = "-"
@@ -135,12 +153,14 @@ class _Trace:
         self.error = ""
         self.logs: tuple[str, ...] = ()
         self.legacy = False
+        self.reading_body = False
 
 
 def _to_response(reply: Reply) -> web.Response:
     """A worker's reply, checked: a worker is not trusted to send well-formed HTTP (the
     protocol checked the types; the values are checked here, by the setters' own rules)."""
-    if not 200 <= reply.status <= 599:  # as setStatusCode
+    # as setStatusCode; and as setHeader/addHeader, plus the Content-Type the response rules may add
+    if not 200 <= reply.status <= 599 or len(reply.headers) > MAX_HEADERS + 1:
         raise FunctionError("the function's worker returned a malformed reply")
     out: list[tuple[str, str]] = []
     for name, value in reply.headers:
