@@ -28,12 +28,11 @@ TOO_LONG = {
                             "runtime/host/worker_process.py; the pool keeps dispatch and respawn",
 }
 NO_MUST_NOT = {
-    "runtime/app/snapshot.py": "pending (lead's file): its docstring's last sentence to read "
-                               "'Must not run user code, or read a file after start-up.'",
-    "runtime/http/server.py": "pending (lead's file): add 'Must not decide what belongs in runtime.contract "
-                              "(routing, validation, response rules) or own processes.'",
-    "runtime/host/pool.py": "pending (lead's file): 'Only this module owns processes. Speaks no HTTP.' to read "
-                            "'Only this module owns processes. Must not build HTTP answers.'",
+    "runtime/app/snapshot.py": "pending (lead's file): 'Runs no user code.' to read 'Must not run user code.'",
+    "runtime/http/server.py": "pending (lead's file): 'Decisions live in ``runtime.contract``; processes in "
+                              "``runtime.host``.' to read 'Must not hold decisions that belong in "
+                              "``runtime.contract``, or own processes (``runtime.host`` does).'",
+    "runtime/host/pool.py": "pending (lead's file): 'Speaks no HTTP.' to read 'Must not build HTTP answers.'",
 }
 
 

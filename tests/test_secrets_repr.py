@@ -22,7 +22,8 @@ from runtime.settings import Settings
 WEBHOOK_SECRET = "wh-S3cret-0001"
 ENDPOINT_SECRET = "ep-S3cret-0002"
 VALUE_SECRET = "val-S3cret-0003"
-SECRETS = (WEBHOOK_SECRET, ENDPOINT_SECRET, VALUE_SECRET)
+RULE_SECRET = "rule-S3cret-0004"  # contract §2.6: a can_evaluate rule comparing a header with a shared secret
+SECRETS = (WEBHOOK_SECRET, ENDPOINT_SECRET, VALUE_SECRET, RULE_SECRET)
 PY = "def exports(payload, response):\n    return context.values.get('token')\n"
 
 
@@ -47,8 +48,10 @@ def _app(tmp_path: Path, **broken: Any) -> Path:
             {"route": "/q", "http_method": "GET", "function_name": "hello",
              "validation_method": "SECRET_AS_QUERY_PARAM", "secret_name": "ep_secret"},
             {"route": "/signed", "http_method": "POST", "function_name": "hello",
-             "validation_method": "VERIFY_PAYLOAD", "secret_name": "ep_secret"},
+             "validation_method": "VERIFY_PAYLOAD", "secret_name": "ep_secret",
+             "can_evaluate": {"%%request.headers.x-secret-key": RULE_SECRET}},
         ],
+        "functions/config.json": [{"name": "hello", "can_evaluate": {"%%request.headers.x-other-key": RULE_SECRET}}],
         "secrets.json": {"ep_secret": ENDPOINT_SECRET, "value_secret": VALUE_SECRET},
         "values/token.json": {"name": "token", "value": "value_secret", "from_secret": True},
     }
@@ -68,6 +71,7 @@ def test_the_app_really_holds_its_secrets(tmp_path: Path) -> None:
     assert {endpoint.secret for endpoint in snapshot.app.endpoints} == {ENDPOINT_SECRET}
     assert snapshot.app.values["token"] == VALUE_SECRET
     assert {spec.secret for spec in snapshot.routes.specs()} == {WEBHOOK_SECRET, ENDPOINT_SECRET}
+    assert not snapshot.routes.resolve("POST", "/app/secrets-abcde/endpoint/signed").rule.always
 
 
 def test_no_repr_shows_a_secret(tmp_path: Path) -> None:
@@ -75,6 +79,8 @@ def test_no_repr_shows_a_secret(tmp_path: Path) -> None:
     _no_secret_in(repr(snapshot), "repr(snapshot)")
     _no_secret_in(repr(snapshot.app), "repr(snapshot.app)")
     _no_secret_in(repr(snapshot.boot), "repr(snapshot.boot)")
+    for entry in snapshot.app.manifest:
+        _no_secret_in(repr(entry), f"repr of manifest entry {entry.name}")
     for hook in snapshot.app.webhooks:
         _no_secret_in(repr(hook), f"repr of webhook {hook.name}")
     for endpoint in snapshot.app.endpoints:
