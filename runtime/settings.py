@@ -57,6 +57,11 @@ class Settings:
                                   unit="bytes", limits=(0, 2 * MB), over="further lines dropped, and counted")
     max_recursion_depth: int = _setting(1000, "nested guest calls", unit="calls", limits=(50, 100_000),
                                         over="400 `FunctionExecutionError` (`RecursionError`)")
+    write_timeout: float = _setting(60.0, "time to send an answer to a caller that reads slowly or not at all",
+                                    unit="s", limits=(0.001, 3600), over="the connection is closed")
+    max_unsent_bytes: int = _setting(256 * MB, "bytes of answers held for callers that have not read them yet, "
+                                               "all connections together", unit="bytes", limits=(MB, 1 << 40),
+                                     over="429 `TooManyRequests` for a further large answer")
     shutdown_grace: float = _setting(10.0, "time SIGTERM waits for calls in flight", unit="s", limits=(0, 3600),
                                      over="those calls are abandoned")
     queue_depth: int = _setting(4, "calls written to one worker at once, only behind young, fast calls "

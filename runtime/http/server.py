@@ -38,6 +38,8 @@ RUNNER = web.AppKey("runner", FunctionRunner)
 # a handler is cancelled when its caller's connection closes, so a call nobody waits for is
 # dropped or stopped (red-team finding F7).
 SERVER_OPTIONS: dict[str, Any] = {"handler_cancellation": True}
+STREAM_ABOVE_BYTES = 256 * 1024  # larger answers are written a chunk at a time (Front._stream)
+STREAM_CHUNK_BYTES = 64 * 1024
 CLIENT_CLOSED = 499  # logged, never sent: the caller closed the connection before its answer (as nginx logs it)
 
 
@@ -50,6 +52,7 @@ class Front:
         self.routes = snapshot.routes
         self.sinks = tuple(sinks) or (AccessLog(),)
         self.in_flight = 0
+        self.unsent = 0  # bytes of large answers not yet read by their callers
         self._ids = itertools.count(1)
         self._id_prefix = f"{int(time.time()) & 0xFFFFFF:06x}{os.getpid() & 0xFFFF:04x}"
 
@@ -117,7 +120,37 @@ class Front:
         trace.logs = reply.logs
         if reply.error is not None:
             raise FunctionError(reply.error[1] or "the function failed")
-        return _to_response(reply)
+        response = _to_response(reply)
+        if len(reply.body) <= STREAM_ABOVE_BYTES:
+            return response  # aiohttp writes it when the handler returns
+        return await self._stream(request, response, reply.body)
+
+    async def _stream(self, request: web.Request, response: web.Response, body: bytes) -> web.StreamResponse:
+        """A large answer, written a chunk at a time as the caller reads it (so the transport
+        buffers at most a chunk or two), within ``write_timeout``, and counted against
+        ``max_unsent_bytes`` while it waits (red-team finding F4). A caller that does not read
+        in time has its connection closed; the body is let go when the handler returns."""
+        if self.unsent + len(body) > self.settings.max_unsent_bytes:
+            raise TooManyRequests(f"answers of more than {self.settings.max_unsent_bytes} bytes in all are waiting for "
+                                  "callers that have not read them")
+        self.unsent += len(body)
+        streamed = web.StreamResponse(status=response.status, headers=response.headers)
+        streamed.content_length = len(body)
+        try:
+            async with asyncio.timeout(self.settings.write_timeout):
+                await streamed.prepare(request)
+                view = memoryview(body)
+                for start in range(0, len(body), STREAM_CHUNK_BYTES):
+                    await streamed.write(view[start:start + STREAM_CHUNK_BYTES])
+                await streamed.write_eof()
+        except TimeoutError:
+            log.warning("closed the connection of %s: its answer of %d bytes was not read within %g s",
+                        request.remote, len(body), self.settings.write_timeout)
+            if request.transport is not None:
+                request.transport.abort()
+        finally:
+            self.unsent -= len(body)
+        return streamed
 
     async def _body(self, request: web.Request, trace: "_Trace") -> bytes:
         trace.reading_body = True
