@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from runtime import settings as settings_module
+from runtime.contract import validation
 from runtime.values import crypto
 from runtime.app.snapshot import Snapshot, prepare
 from runtime.errors import ConfigError, InternalError
@@ -193,7 +194,7 @@ def _sign(args: argparse.Namespace) -> int:
     if not args.curl:
         print(signature)
         return 0
-    header = "Endpoint-Signature" if "/endpoint/" in args.curl else "X-Hook-Signature"
+    header = validation.ENDPOINT_SIGNATURE_HEADER if "/endpoint/" in args.curl else validation.WEBHOOK_SIGNATURE_HEADER
     data = f"--data-binary {shlex.quote('@' + str(args.body_file))}" if args.body_file is not None else f"--data-raw {shlex.quote(args.body)}"
     print(f"curl -X POST {shlex.quote(args.curl)} -H 'Content-Type: application/json' "
           f"-H {shlex.quote(f'{header}: {signature}')} {data}")
