@@ -1,4 +1,7 @@
-"""``python -m runtime`` is ``atlas-fn``."""
+"""``python -m runtime`` is ``atlas-fn``.
+
+Owns nothing but that. Must not hold any logic of its own: it is ``runtime.cli.main``.
+"""
 
 import sys
 

@@ -28,6 +28,8 @@ ONE_PLACE = [
     ("the identifier test of a JSON path", re.compile(re.escape("[A-Za-z_][A-Za-z0-9_]*")), "runtime/values/shown.py"),
     ("an index written into a JSON path", re.compile(r"""\$\[\{"""), "runtime/values/shown.py"),
     ("a secret shown by its type", re.compile(r"value not shown"), "runtime/values/shown.py"),
+    ("a signature header's name", re.compile(r"""["'](X-Hook-Signature|Endpoint-Signature)["']"""),
+     "runtime/contract/validation.py"),
 ]
 
 

@@ -80,3 +80,14 @@ def test_the_readme_table_is_the_declared_one() -> None:
     for setting in settings.DECLARED:
         [row] = [line for line in readme.splitlines() if line.startswith(f"| `{setting.flag}`")]
         assert f"| `{setting.env}` | {setting.shown_default()} |" in row
+
+
+def test_the_worker_side_defaults_are_the_settings_defaults() -> None:
+    """A worker's own defaults (a Boot without limits, a Console without a budget) derive from
+    the declaration, not a second literal."""
+    from runtime.protocol.messages import Limits
+    from runtime.worker.console import MAX_CONSOLE_BYTES
+
+    defaults = Settings()
+    assert (Limits().max_log_bytes, Limits().max_recursion_depth) == (defaults.max_log_bytes, defaults.max_recursion_depth)
+    assert MAX_CONSOLE_BYTES == defaults.max_log_bytes

@@ -3,7 +3,7 @@
 Owns: reading each function file once, compiling it (runtime.worker.engines.python.compiler), and
 reporting *every* problem of *every* file together, with file and line. The result is the
 boot data the workers receive (``FunctionArtifact``: the engine named by the file's language): code objects travel by ``marshal``, so each file is compiled
-once per server start, never per request or per worker. Runs no guest code.
+once per server start, never per request or per worker. Must not run guest code.
 """
 
 from __future__ import annotations

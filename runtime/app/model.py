@@ -45,7 +45,8 @@ class Webhook:
     validation_method: str  # one of VALIDATION_METHODS
     secret: str = field(default="", repr=False)  # a secret value: never in a repr or a log
     respond_result: bool = False
-    can_evaluate: Any = field(default_factory=dict)  # the raw rule expression (contract §2.6)
+    # the raw rule expression (contract §2.6); out of repr: rules often compare with a shared secret
+    can_evaluate: Any = field(default_factory=dict, repr=False)
     disable_arg_logs: bool = False
     config_file: Path | None = None  # None for a drop-in function file
     extra: Mapping[str, Any] = field(default_factory=dict)  # run_as_*, id and unknown fields, kept
@@ -65,7 +66,7 @@ class Endpoint:
     respond_result: bool = False
     return_type: str = "JSON"
     disabled: bool = False
-    can_evaluate: Any = field(default_factory=dict)
+    can_evaluate: Any = field(default_factory=dict, repr=False)  # may hold a shared secret, as above
     config_file: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # fetch_custom_user_data, … and unknown fields
 
@@ -77,7 +78,7 @@ class ManifestEntry:
     name: str
     private: bool = False
     run_as_system: bool = False
-    can_evaluate: Any = field(default_factory=dict)
+    can_evaluate: Any = field(default_factory=dict, repr=False)  # may hold a shared secret, as above
     disable_arg_logs: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)  # run_as_user_id and unknown fields, kept
 

@@ -2,7 +2,8 @@
 
 Owns: parsing the command line, printing reports, exit codes, and running the server until
 SIGTERM or SIGINT. Start-up problems are printed all at once, one per line, never as a
-traceback; the exit code is then 1.
+traceback; the exit code is then 1. Must not decide anything the rest of ``runtime`` decides:
+settings are ``runtime.settings``'s, the app ``runtime.app``'s, the tools ``runtime.tools``'s.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from runtime import settings as settings_module
+from runtime.contract import validation
 from runtime.values import crypto
 from runtime.app.snapshot import Snapshot, prepare
 from runtime.errors import ConfigError, InternalError
@@ -207,7 +209,7 @@ def _sign(args: argparse.Namespace) -> int:
     if not args.curl:
         print(signature)
         return 0
-    header = "Endpoint-Signature" if "/endpoint/" in args.curl else "X-Hook-Signature"
+    header = validation.ENDPOINT_SIGNATURE_HEADER if "/endpoint/" in args.curl else validation.WEBHOOK_SIGNATURE_HEADER
     data = f"--data-binary {shlex.quote('@' + str(args.body_file))}" if args.body_file is not None else f"--data-raw {shlex.quote(args.body)}"
     print(f"curl -X POST {shlex.quote(args.curl)} -H 'Content-Type: application/json' "
           f"-H {shlex.quote(f'{header}: {signature}')} {data}")

@@ -102,6 +102,15 @@ class RouteTable:
             )
         return spec
 
+    def specs(self) -> tuple[CallSpec, ...]:
+        """Every call spec the table serves, once each, in the order the routes were built."""
+        found: dict[int, CallSpec] = {}
+        for route in self._routes.values():
+            for spec in (*route.by_method.values(), route.any_method):
+                if spec is not None:
+                    found.setdefault(id(spec), spec)
+        return tuple(found.values())
+
     def rows(self) -> list[tuple[str, str, str, str]]:
         """(methods, URL path, function name, validation method) per route, for the startup
         table: webhooks then enabled endpoints, each sorted by path then method."""

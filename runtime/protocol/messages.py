@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from runtime.errors import ProtocolError
+from runtime.settings import Settings
 from runtime.protocol.frames import encode_call, encode_reply
 
 # kinds: one short tag each, the first element of every meta
@@ -33,11 +34,13 @@ READY, REPLY, SERVICE_REQUEST, LOG = "ready", "reply", "svc", "log"
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """The settings a worker enforces itself (``runtime.settings``); 0 is no limit."""
+
     memory_mb: int = 0
     cpu_seconds: float = 0.0
     max_response_bytes: int = 0
-    max_log_bytes: int = 1024 * 1024
-    max_recursion_depth: int = 1000
+    max_log_bytes: int = Settings.max_log_bytes  # the settings' defaults, declared there once
+    max_recursion_depth: int = Settings.max_recursion_depth
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,7 @@ class FunctionArtifact:
 class Boot:
     functions: tuple[FunctionArtifact, ...]
     app: Mapping[str, Any]
-    values: Mapping[str, Any]
+    values: Mapping[str, Any] = field(repr=False)  # resolved values, secrets too: never in a repr
     environment: Mapping[str, Any]
     limits: Limits = field(default_factory=Limits)
 

@@ -3,7 +3,7 @@
 Owns: ``Observed`` (status, header lines, body bytes) and ``compare``, which lists every
 difference in status, headers (names case-insensitive, every value in order) and body —
 EJSON-aware, so the same value in canonical EJSON and in JSON is "the same value, in another
-format" — and names the differences the contract documents (``KNOWN``). No I/O.
+format" — and names the differences the contract documents (``KNOWN``). Must not do I/O.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``atlas-fn migrate``: legacy HTTP-service webhooks → HTTPS endpoints, as App Services' converter did.
 
-Owns: the conversion rules (contract §6) and the plan of file changes that carries them out.
+Owns: the plan of file changes that carries out the conversion rules (contract §6).
 ``plan`` reads the app folder (through ``runtime.app.config``) and returns a ``Plan``: the files
 to create or update, with their new bytes and the reason; the webhooks that need a manual port;
 the conflicts that stopped a conversion. ``apply`` is the only function here that writes.
@@ -8,22 +8,7 @@ Must not: touch a webhook's own files, overwrite a file or entry this converter 
 for the same webhook, print or log a secret value, run function code, or parse the command line
 beyond ``command`` (which ``runtime.cli`` calls).
 
-Per HTTP-service webhook ``<svc>/<name>`` (contract §6; **D** = atlas-fn's decision):
-
-* endpoint ``{"route": "/<svc>/<name>", "http_method": <same; ANY → "*">, "function_name":
-  "<svc>_<name>", "validation_method": <same; "" → NO_VALIDATION>, ["secret_name":
-  "<svc>_<name>_secret",] "respond_result", "fetch_custom_user_data", "create_user_on_auth",
-  "disabled": false}`` in that key order, no ``return_type`` (so JSON). ``secret_name`` when
-  ``options.secret`` is non-empty, whatever the validation method; the value goes to the app's
-  ``secrets.json`` (flat shape), merged with what is there.
-* function file ``<functions>/<svc>_<name>.py|.js``: the webhook's source, byte for byte.
-* manifest entry in ``<functions>/config.json``: ``name``, ``private: false``, then the run-as
-  field in effect, as the webhook's precedence picks it (contract §2.7; **D**: only that one is
-  copied, so the endpoint runs as the webhook ran): ``run_as_authed_user: true`` → none
-  (application authentication); else a non-empty ``run_as_user_id``; else a non-empty
-  ``run_as_user_id_script_source``; else ``run_as_system: true``. Then ``can_evaluate`` unless
-  ``{}``, and ``disable_arg_logs`` when true — zero values are left out, as real converted
-  exports show (Mrashoo24/Application-0, kpatel71716/endpoint-import-test).
+The entries one webhook converts to are ``runtime.tools.migrate_entries``'s (contract §6).
 
 Files and entries (**D**):
 
@@ -63,7 +48,7 @@ from runtime.app.config import APP_FILES, LANGUAGES, App, Webhook, load_app
 from runtime.tools.export_files import JsonDoc, write_atomically
 from runtime.errors import ConfigError, ExportFileError, MigrateError
 from runtime.app.secrets import is_nested
-from runtime.values.shown import json_path, show_value
+from runtime.tools.migrate_entries import endpoint_entry, manifest_entry
 
 MANUAL_PORT_REASON = (
     "their payload shape changes: GitHub sends the parsed event, Twilio the parsed form; "
@@ -216,10 +201,10 @@ class _Planner:
         try:
             source = source_path.read_bytes()
         except OSError as error:
-            raise MigrateError(f"{self._show(source_path)}: cannot be read: {error.strerror or error}") from None
+            raise MigrateError(f"{self._relative(source_path)}: cannot be read: {error.strerror or error}") from None
         secret_name = f"{name}_secret" if webhook.secret else ""
-        endpoint = _endpoint_entry(webhook, route, method, name, secret_name)
-        entry = _manifest_entry(webhook, name)
+        endpoint = endpoint_entry(webhook, route, method, name, secret_name)
+        entry = manifest_entry(webhook, name)
 
         problems = self._conflicts(label, name, route, method, target, source, secret_name)
         if problems:
@@ -240,19 +225,19 @@ class _Planner:
             problems.append(f"webhook {self.claimed[name]} converts to the same function name {name!r}")
         current = self._source(target)
         if current is not None and current != source:
-            problems.append(f"{self._show(target)} exists and differs from the webhook's source "
+            problems.append(f"{self._relative(target)} exists and differs from the webhook's source "
                             f"(edited after an earlier conversion?); it is not overwritten")
         for ext in LANGUAGES:
             other = self.fdir / f"{name}{ext}"
             if other != target and self._source(other) is not None:
-                problems.append(f"{self._show(other)} already defines function {name!r}; a function has one file")
+                problems.append(f"{self._relative(other)} already defines function {name!r}; a function has one file")
         for doc in self.endpoint_docs:
             for item in doc.values():
                 if not isinstance(item, dict) or item.get("route") != route or item.get("disabled") is True:
                     continue
                 other_method = item.get("http_method")
                 if item.get("function_name") != name and (other_method == method or "*" in (other_method, method)):
-                    problems.append(f"{self._show(doc.path)} already serves {route} {other_method} with function "
+                    problems.append(f"{self._relative(doc.path)} already serves {route} {other_method} with function "
                                     f"{item.get('function_name')!r}; it is not overwritten")
         if secret_name and self.secrets.exists and is_nested(self.secrets.as_object()):
             problems.append(f"{SECRETS_FILE} has realm-cli v1's nested shape, which has no place for secret "
@@ -324,47 +309,6 @@ class _Planner:
 
     def _relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
-
-    def _show(self, path: Path) -> str:
-        return self._relative(path)
-
-
-def _flag(webhook: Webhook, key: str) -> bool:
-    value = webhook.extra.get(key)
-    if value is None or isinstance(value, bool):
-        return value is True
-    raise MigrateError(f"{webhook.config_file}: {json_path('$', key)}: {show_value(value)} is not a boolean; allowed: true, false")
-
-
-def _endpoint_entry(webhook: Webhook, route: str, method: str, name: str, secret_name: str) -> dict[str, Any]:
-    entry: dict[str, Any] = {"route": route, "http_method": method, "function_name": name,
-                             "validation_method": webhook.validation_method}
-    if secret_name:
-        entry["secret_name"] = secret_name
-    entry["respond_result"] = webhook.respond_result
-    entry["fetch_custom_user_data"] = _flag(webhook, "fetch_custom_user_data")
-    entry["create_user_on_auth"] = _flag(webhook, "create_user_on_auth")
-    entry["disabled"] = False
-    return entry
-
-
-def _manifest_entry(webhook: Webhook, name: str) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": name, "private": False}
-    user_id = webhook.extra.get("run_as_user_id") or ""
-    script = webhook.extra.get("run_as_user_id_script_source") or ""
-    if _flag(webhook, "run_as_authed_user"):
-        pass  # application authentication: no run_as_* field (contract §6, INF)
-    elif user_id:
-        entry["run_as_user_id"] = user_id
-    elif script:
-        entry["run_as_user_id_script_source"] = script
-    else:
-        entry["run_as_system"] = True
-    if webhook.can_evaluate != {}:
-        entry["can_evaluate"] = webhook.can_evaluate
-    if webhook.disable_arg_logs:
-        entry["disable_arg_logs"] = True
-    return entry
 
 
 # --- the command -------------------------------------------------------------------------------

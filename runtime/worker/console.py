@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from runtime.settings import Settings
 from runtime.values import ejson
 
-MAX_CONSOLE_BYTES = 1024 * 1024  # per call; contract §8.5 sets no figure, App Services truncated logs
+MAX_CONSOLE_BYTES: int = Settings.max_log_bytes  # the setting's default; contract §8.5 sets no figure
 
 
 class Console:

@@ -10,7 +10,8 @@ from typing import Any
 from runtime.contract.response import Response
 from runtime.worker.engines.python import load_exports
 from runtime.worker.engines.python.compiler import compile_function
-from runtime.worker.engines.python.guest import Console, Context, Values, to_attrdicts
+from runtime.worker.console import Console
+from runtime.worker.engines.python.guest import Context, Values, to_attrdicts
 
 
 def run(source: str, payload: Any = None, values: dict[str, Any] | None = None) -> tuple[Any, Response, list[str]]:

@@ -41,7 +41,8 @@ from runtime.worker.invoke import Invoker
 from runtime.contract.response import Response
 from runtime.worker.engines.python import _SHARED
 from runtime.worker.engines.python.compiler import CompileFailed, compile_function
-from runtime.worker.engines.python.guest import Console, Context, Values, to_attrdicts
+from runtime.worker.console import Console
+from runtime.worker.engines.python.guest import Context, Values, to_attrdicts
 from runtime.worker.engines.python.policy import fresh_globals
 from runtime.http.server import RUNNER
 from tests.conftest import ROOT, NoServices, Serve, write_app

@@ -10,7 +10,8 @@ from __future__ import annotations
 from types import CodeType
 from typing import Any
 
-from runtime.worker.engines.python.guest import Console, build_shared
+from runtime.worker.console import Console
+from runtime.worker.engines.python.guest import build_shared
 from runtime.worker.engines.python.policy import fresh_globals
 from runtime.worker.engines.python.residue import reset_between_calls
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 from types import CodeType
 
 from RestrictedPython import compile_restricted_exec

@@ -22,7 +22,6 @@ from typing import Any, Mapping
 
 from runtime.values import crypto, ejson
 from runtime.values.bsontypes import BSON
-from runtime.worker.console import MAX_CONSOLE_BYTES, Console
 
 
 class AttrDict(dict):
@@ -168,7 +167,7 @@ def _json_parse(text: Any) -> Any:
     return to_attrdicts(json.loads(text))
 
 
-def _json_stringify(value: Any, *unused: Any) -> str:
+def _json_stringify(value: Any, *_replacer_and_space: Any) -> str:  # JSON.stringify(value, replacer, space)
     return ejson.to_json(value)
 
 
