@@ -38,15 +38,19 @@ def prepare(app_dir: Path | None, functions_dir: Path | None, settings: Settings
             environ: Mapping[str, str] = os.environ) -> Snapshot:
     app, problems, show = read_app(app_dir, functions_dir, environ=environ)
     compiled, compile_problems = compile_all(app_functions(app), show=show)
-    routes, rule_problems = route_table(app, show)
+    entries, rule_problems = route_entries(app, show)
     if problems or compile_problems or rule_problems:
         raise ConfigError(problems + compile_problems + rule_problems)
-    return Snapshot(app, boot_data(app, compiled, settings), routes)
+    return Snapshot(app, boot_data(app, compiled, settings), route_table(app, entries))
 
 
-def route_table(app: App, show: Callable[[Path], str] = str) -> tuple[RouteTable, list[ConfigProblem]]:
-    """The app's route table: each webhook's and enabled endpoint's route with its call spec
-    (a disabled endpoint's path answers "disabled"); every unsupported
+def route_table(app: App, entries: list[RouteEntry]) -> RouteTable:
+    """The route table of an app without problems (a disabled endpoint's path answers "disabled")."""
+    return RouteTable.build(app.app_id, entries, [endpoint_path(app.app_id, e.route) for e in app.endpoints if e.disabled])
+
+
+def route_entries(app: App, show: Callable[[Path], str] = str) -> tuple[list[RouteEntry], list[ConfigProblem]]:
+    """Each webhook's and enabled endpoint's route with its call spec; every unsupported
     ``can_evaluate`` rule is a problem (an endpoint's rule is ANDed with its function's
     manifest rule). A rule is always explicit in the spec: ``ALWAYS`` when none is set."""
     manifest = {entry.name: entry for entry in app.manifest}
@@ -75,8 +79,7 @@ def route_table(app: App, show: Callable[[Path], str] = str) -> tuple[RouteTable
         if not endpoint.disabled:  # contract §1: a disabled endpoint counts as absent
             entries.append(RouteEntry(endpoint_path(app.app_id, endpoint.route), endpoint.http_method,
                                       endpoint_spec(endpoint, own), endpoint.function_name))
-    disabled = [endpoint_path(app.app_id, e.route) for e in app.endpoints if e.disabled]
-    return RouteTable.build(app.app_id, entries, disabled), problems
+    return entries, problems
 
 
 def webhook_spec(hook: Webhook, rule: Rule) -> CallSpec:

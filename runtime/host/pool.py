@@ -13,10 +13,9 @@ no transport or protocol layers between (they cost more than the rest of a call'
 A worker runs one call at a time. With ``depth`` above 1 the pool may write the next call
 to a worker before the current one ends, so the worker starts it without sleeping (a
 worker woken for every call costs about half as much again per call). It does so only
-behind a call that is young (``QUEUE_BEHIND_SECONDS``) *and* whose function's last run was
-fast (``FAST_SECONDS``), so a call waits behind a slow one only when a function that has
-been fast turns slow; a call written behind one that then dies or overruns never started,
-and is sent again to another worker.
+behind a call that is young *and* whose function's last run was fast (the pure policy in
+``runtime.host.dispatch``); a call written behind one that then dies or overruns never
+started, and is sent again to another worker.
 
 A call fails only with ``runtime.errors`` exceptions: ``TimeLimitExceeded`` past its limit,
 ``FunctionError`` when its worker died under it, ``TooManyRequests`` when the queue is full,
@@ -36,8 +35,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, Callable, Protocol
+from typing import Awaitable, Callable, Protocol, Sequence
 
+from runtime.host import dispatch
+from runtime.contract.log_text import console_line
 from runtime.errors import FunctionError, InternalError, TimeLimitExceeded, TooManyRequests
 from runtime.protocol import frames as protocol
 from runtime.protocol import messages
@@ -46,11 +47,11 @@ log = logging.getLogger("atlas_fn.host")
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _BOOTSTRAP = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from runtime.worker.main import main; main()"
+WORKER_ARGV = (sys.executable, "-I", "-c", _BOOTSTRAP)
 STDERR_LINE_LIMIT = 2000
+STDERR_LINES_PER_READ = 20  # log records per read of a worker's stderr; the rest is counted
 READ_SIZE = 256 * 1024
 WATCHDOG_SECONDS = 0.05  # how often call ages are checked against the time limit
-QUEUE_BEHIND_SECONDS = 0.002  # a call is written behind another only while that one is this young
-FAST_SECONDS = 0.001  # ... and only if that one's function last ran in less than this
 
 
 class FunctionRunner(Protocol):
@@ -86,7 +87,7 @@ class _Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOTSTRAP], stdin=child.fileno(), stdout=child.fileno(),
+                pool.argv, stdin=child.fileno(), stdout=child.fileno(),
                 stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
                 start_new_session=True, close_fds=True,
             )
@@ -120,7 +121,7 @@ class _Worker:
     # --- writing -------------------------------------------------------------------------
     def send(self, call: _Call) -> None:
         if not self.calls:
-            call.started = self.pool.loop.time()
+            call.started = self.pool.clock()
         self.calls.append(call)
         self._write(call.frame)
 
@@ -228,7 +229,7 @@ class _Worker:
 
     def _reply(self, reply: messages.Reply) -> None:
         call = self.calls.popleft()
-        now = self.pool.loop.time()
+        now = self.pool.clock()
         self.pool.last_run[call.function] = now - call.started
         if not call.future.done():  # done = the caller went away; the worker is still good
             call.future.set_result(reply)
@@ -241,16 +242,21 @@ class _Worker:
             self.pool._released(self)
 
     def _stderr_readable(self) -> None:
+        """A worker's own diagnostics (the interpreter's writes go to the call's console: see
+        ``runtime.worker.output``). One read, one split, at most ``STDERR_LINES_PER_READ`` log
+        records per callback: a flood costs the loop a bounded, linear amount per turn."""
         data = self._read(self.err_fd)
         if not data:
             return
-        self.stderr += data
-        while b"\n" in self.stderr:
-            line, _, rest = self.stderr.partition(b"\n")
-            self.stderr = bytearray(rest)
-            log.warning("worker %s: %s", self.pid, line[:STDERR_LINE_LIMIT].decode("utf-8", "replace"))
-        if len(self.stderr) > STDERR_LINE_LIMIT:
-            del self.stderr[:-STDERR_LINE_LIMIT]
+        *lines, rest = (bytes(self.stderr) + data).split(b"\n")
+        self.stderr = bytearray(rest[-STDERR_LINE_LIMIT:])
+        if not lines:
+            return
+        call = f" (call {self.calls[0].call_id})" if self.calls else ""
+        for line in lines[:STDERR_LINES_PER_READ]:
+            log.warning("worker %s%s: %s", self.pid, call, console_line(line[:STDERR_LINE_LIMIT].decode("utf-8", "replace")))
+        if len(lines) > STDERR_LINES_PER_READ:
+            log.warning("worker %s%s: %d more lines of output dropped", self.pid, call, len(lines) - STDERR_LINES_PER_READ)
 
     # --- ending --------------------------------------------------------------------------
     def _exited(self) -> None:
@@ -265,7 +271,7 @@ class _Worker:
         if not self.ready.done():
             self.ready.set_exception(InternalError(f"worker {self.pid} exited during start-up (code {code}): {self._stderr_tail()}"))
         if self.calls and not self.killed:  # it died under its running call
-            self.pool.last_run[self.calls[0].function] = float("inf")
+            self.pool.last_run[self.calls[0].function] = dispatch.NEVER_RAN
             self._fail_head(_death_error(code, self.pool.memory_mb))
         unstarted = [call for call in self.calls if not call.future.done()]
         self.calls.clear()
@@ -279,7 +285,7 @@ class _Worker:
 
     def time_up(self) -> None:
         if self.calls:
-            self.pool.last_run[self.calls[0].function] = float("inf")
+            self.pool.last_run[self.calls[0].function] = dispatch.NEVER_RAN
         self._fail_head(TimeLimitExceeded())
         self.kill()
 
@@ -325,9 +331,11 @@ class WorkerPool:
 
     def __init__(self, boot: messages.Boot, *, size: int, timeout: float, memory_mb: int,
                  max_queue: int = 10_000, max_reply_bytes: int = 64 * 1024 * 1024, depth: int = 1,
-                 services: ServiceHandler = no_services) -> None:
+                 services: ServiceHandler = no_services, argv: Sequence[str] = WORKER_ARGV) -> None:
         self.boot_frame = messages.write_boot(boot)
         self.services = services
+        self.argv = list(argv)  # tests may run a stand-in worker that speaks the same protocol
+        self.clock = asyncio.get_running_loop().time  # the dispatch policy's clock
         self._call_ids = itertools.count(1)
         self.size = size
         self.timeout = timeout
@@ -376,7 +384,21 @@ class WorkerPool:
         call_id = next(self._call_ids)
         call = _Call(call_id, message.function, messages.write_call(message, call_id), self.loop.create_future())
         self._dispatch(call)
-        return await call.future
+        try:
+            return await call.future
+        except asyncio.CancelledError:  # the caller went away (the server cancels its handler)
+            self._abandoned(call)
+            raise
+
+    def _abandoned(self, call: _Call) -> None:
+        """A call whose caller has gone: a waiting one is dropped by ``_drain`` (its future is
+        done); a running one is stopped, its worker killed and replaced, so a burst of abandoned
+        slow calls does not hold the pool (red-team finding F7)."""
+        for worker in self.workers:
+            if worker.calls and worker.calls[0] is call and not worker.dead:
+                log.info("worker %s: call %s stopped, its caller went away", worker.pid, call.call_id)
+                worker.kill()
+                return
 
     def _dispatch(self, call: _Call) -> None:
         if len(self.waiters) >= self.max_queue:
@@ -406,19 +428,9 @@ class WorkerPool:
                 return worker
         if self.depth == 1:
             return None
-        now = self.loop.time()
-        best = None
-        for worker in self.workers:
-            if self._can_queue_behind(worker, now) and (best is None or len(worker.calls) < len(best.calls)):
-                best = worker
-        return best
-
-    def _can_queue_behind(self, worker: _Worker, now: float) -> bool:
-        """A busy worker may take one more call: room left, and its running call young and of a
-        function whose last run was fast."""
-        return (not worker.dead and worker.ready.done() and 0 < len(worker.calls) < self.depth
-                and now - worker.calls[0].started < QUEUE_BEHIND_SECONDS
-                and self.last_run.get(worker.calls[0].function, float("inf")) < FAST_SECONDS)
+        busy = ((w, dispatch.Busy(len(w.calls), w.calls[0].started, w.calls[0].function))
+                for w in self.workers if w.calls and not w.dead and w.ready.done())
+        return dispatch.choose(busy, self.clock(), self.depth, self.last_run)
 
     def _released(self, worker: _Worker) -> None:
         """``worker`` finished a call (or started): it is idle or may take more; serve the waiters."""
@@ -456,7 +468,7 @@ class WorkerPool:
         if self.closed:
             return
         if self.timeout > 0:
-            now = self.loop.time()
+            now = self.clock()
             for worker in list(self.workers):
                 if worker.calls and not worker.dead and now - worker.calls[0].started >= self.timeout:
                     worker.time_up()
