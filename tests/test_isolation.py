@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from runtime.host import pool as pool_module
+from runtime.host import dispatch
 from runtime.http.server import RUNNER
 from tests.conftest import Serve, call_in, write_app
 from tests.waiting import until
@@ -147,9 +147,8 @@ def _written_behind_whatever_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     behind would sometimes find none written. With both an hour, "young" and "fast" hold
     whenever the function's last run ended normally; the policy's own thresholds are for unit
     tests of the policy to pin down."""
-    policy = getattr(pool_module, "dispatch", pool_module)  # the policy's own module once it has one
-    monkeypatch.setattr(policy, "QUEUE_BEHIND_SECONDS", 3600.0)
-    monkeypatch.setattr(policy, "FAST_SECONDS", 3600.0)
+    monkeypatch.setattr(dispatch, "QUEUE_BEHIND_SECONDS", 3600.0)
+    monkeypatch.setattr(dispatch, "FAST_SECONDS", 3600.0)
 
 
 def _queue(pool) -> list[str]:  # type: ignore[no-untyped-def]

@@ -56,7 +56,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from runtime.host import pool as pool_module
+from runtime.host import dispatch
 from runtime.http.server import RUNNER
 from tests.conftest import ROOT, Serve, call_in, write_app
 from tests.waiting import Lines, until
@@ -472,9 +472,8 @@ async def test_calls_queued_behind_a_recycled_worker_are_sent_again(serve: Serve
     Deterministic: the dispatch policy's clock is taken out (young and fast always hold after a
     normal run), and the worker is stopped (SIGSTOP) while the bomb and the calls behind it are
     written to it, so none of them can end before all are seen written; then it goes on."""
-    policy = getattr(pool_module, "dispatch", pool_module)  # the policy's own module once it has one
-    monkeypatch.setattr(policy, "QUEUE_BEHIND_SECONDS", 3600.0)
-    monkeypatch.setattr(policy, "FAST_SECONDS", 3600.0)
+    monkeypatch.setattr(dispatch, "QUEUE_BEHIND_SECONDS", 3600.0)
+    monkeypatch.setattr(dispatch, "FAST_SECONDS", 3600.0)
     functions = write_app(tmp_path / "f", {"switch.py": SWITCH})
     client = await serve(None, functions, workers=1, queue_depth=4, memory_mb=MEMORY_MB)
     pool = client.app[RUNNER]
