@@ -71,6 +71,11 @@ class AtlasTestServer(TestServer):
         return AtlasRunner(self.app, self._settings, **kwargs)
 
 
+def call_in(frame: bytes) -> messages.Call:
+    """The call a frame the pool wrote to a worker carries, read as the worker reads it."""
+    return _through_frames(frame, messages.read_from_server)
+
+
 def write_app(root: Path, files: dict[str, Any]) -> Path:
     """Write a tmp app: JSON for dicts/lists, dedented text for strings."""
     for name, content in files.items():

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE_APP, EXAMPLE_FUNCTIONS, ROOT, write_app
+from tests.example_app import assert_example_check_summary, assert_example_routes, expected_rows, parse_route_table
+from tests.waiting import Lines, wait_for_cpu
 
 ATLAS_FN = [sys.executable, "-m", "runtime"]
 DOCS_SIGNATURE = "sha256=828ee180512eaf8a6229eda7eea72323f68e9c0f0093b11a578b0544c5777862"  # contract §9 #1
@@ -55,13 +57,20 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture
 def server():  # type: ignore[no-untyped-def]
+    """A real `serve` of the example app: (process, base URL, the route table it printed: its
+    header line, then one line per route of the app, whatever a user added to it; its output
+    lines from there on)."""
     proc = subprocess.Popen([*ATLAS_FN, "serve", "--app", str(EXAMPLE_APP), "--functions", str(EXAMPLE_FUNCTIONS),
                              "--port", "0", "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    banner = proc.stdout.readline()  # type: ignore[union-attr]
+    lines = Lines(proc.stdout)  # type: ignore[arg-type]
+    banner = lines.next()
     match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
-    assert match, banner + proc.stderr.read()  # type: ignore[union-attr]
-    table = [proc.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
-    yield proc, match.group(1), table
+    if not match:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(banner + proc.stderr.read())  # type: ignore[union-attr]
+    table = [lines.next() for _ in range(1 + len(expected_rows()))]
+    yield proc, match.group(1), table, lines
     if proc.poll() is None:
         proc.kill()
         proc.wait()
@@ -69,9 +78,10 @@ def server():  # type: ignore[no-untyped-def]
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_serve_answers_the_docs_signed_curl_example_and_stops_cleanly(server) -> None:  # type: ignore[no-untyped-def]
-    proc, base, table = server
+    proc, base, table, lines = server
     assert "METHODS" in table[0] and "VALIDATION" in table[0]
     assert any("/api/client/v2.0/app/example-abcde/service/webhooks/incoming_webhook/signed" in row and "VERIFY_PAYLOAD" in row for row in table)
+    assert_example_routes(parse_route_table(table))
     url = f"{base}/api/client/v2.0/app/example-abcde/service/webhooks/incoming_webhook/signed"
     command = run("sign", "--secret", "12345", "--body", '{"message":"MESSAGE"}', "--curl", url).stdout.strip()
     assert DOCS_SIGNATURE in command
@@ -81,8 +91,10 @@ def test_serve_answers_the_docs_signed_curl_example_and_stops_cleanly(server) ->
     workers = children(proc.pid)
     assert len(workers) == 2
     proc.send_signal(signal.SIGTERM)
+    # the table printed had no more rows than those checked: the next line is the goodbye
+    assert lines.next().startswith("atlas-fn: stopping: ")
     assert proc.wait(timeout=30) == 0
-    time.sleep(0.2)
+    # the server reaps its workers before it exits (WorkerPool.close): none is left at its exit
     assert [pid for pid in workers if alive(pid)] == []
     assert "Traceback" not in proc.stderr.read()  # type: ignore[union-attr]
 
@@ -143,7 +155,42 @@ def test_check_reports_every_compile_problem_of_every_file(tmp_path: Path) -> No
 def test_check_on_the_example_app() -> None:
     done = run("check")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("ok: app 'example-abcde': 5 webhooks, 0 endpoints")
+    assert_example_check_summary(done.stdout)
+
+
+def test_the_example_app_checks_hold_with_a_function_a_user_dropped_in(tmp_path: Path) -> None:
+    """The assertions the tests above make about the example app (its routes, served and
+    printed; `check`'s summary) hold when a user has dropped a function file of their own into
+    its functions/, and see that file as exactly one more drop-in."""
+    root = tmp_path / "example"
+    shutil.copytree(EXAMPLE_APP, root / "app_config")
+    shutil.copytree(EXAMPLE_FUNCTIONS, root / "functions", ignore=shutil.ignore_patterns("__pycache__"))
+    app, functions = root / "app_config", root / "functions"
+    (functions / "zz_mine.py").write_text("def exports(payload, response):\n    return {'mine': True}\n")
+    (functions / "aa_mine.py").write_text("def exports(payload, response):\n    return {'mine': True}\n")
+
+    checked = run("check", "--app", str(app), "--functions", str(functions), cwd=root)
+    assert checked.returncode == 0, checked.stderr
+    added = assert_example_check_summary(checked.stdout, app, functions)
+    assert {"aa_mine", "zz_mine"} <= set(added)
+
+    proc = subprocess.Popen([*ATLAS_FN, "serve", "--app", str(app), "--functions", str(functions), "--port", "0",
+                             "--workers", "1"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = Lines(proc.stdout)  # type: ignore[arg-type]
+        assert "listening on http://127.0.0.1:" in lines.next()
+        table = [lines.next() for _ in range(1 + len(expected_rows(app, functions)))]
+        assert "METHODS" in table[0] and "VALIDATION" in table[0]
+        assert any("/api/client/v2.0/app/example-abcde/service/webhooks/incoming_webhook/signed" in row and "VERIFY_PAYLOAD" in row
+                   for row in table)
+        assert set(assert_example_routes(parse_route_table(table), app, functions)) == set(added)
+        proc.send_signal(signal.SIGTERM)
+        assert lines.next().startswith("atlas-fn: stopping: ")  # no row beyond those checked
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_the_console_script_is_installed() -> None:
@@ -159,7 +206,7 @@ def serving(functions: Path, workers: int, env: dict[str, str] | None = None):  
     proc = subprocess.Popen([*ATLAS_FN, "serve", "--functions", str(functions), "--port", "0", "--workers", str(workers)],
                             cwd=functions.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        banner = proc.stdout.readline()  # type: ignore[union-attr]
+        banner = Lines(proc.stdout).next()  # type: ignore[arg-type]
         base = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner).group(1)  # type: ignore[union-attr]
         yield proc, base, children(proc.pid)
     finally:
@@ -176,11 +223,12 @@ def test_sigterm_finishes_calls_in_flight_then_exits_0(tmp_path: Path) -> None:
     })
     with serving(functions, 2) as (proc, base, workers), ThreadPoolExecutor(1) as pool:
         pending = pool.submit(lambda: urllib.request.urlopen(f"{base}/api/client/v2.0/app/local/service/http/incoming_webhook/slow", timeout=30).read())
-        time.sleep(0.3)
+        wait_for_cpu(workers)  # a worker is running the call
+        assert not pending.done()  # the call is in flight when SIGTERM comes
         proc.send_signal(signal.SIGTERM)
         assert pending.result(timeout=30) == b'"done"'
         assert proc.wait(timeout=30) == 0
-    time.sleep(0.2)
+    # the server reaps its workers before it exits (WorkerPool.close): none is left at its exit
     assert [pid for pid in workers if alive(pid)] == []
 
 
@@ -212,13 +260,14 @@ def test_sigterm_gives_up_on_a_call_after_the_grace_period(tmp_path: Path) -> No
 
     with serving(functions, 1, {**os.environ, "ATLAS_FN_SHUTDOWN_GRACE": "0.5"}) as (proc, base, workers), ThreadPoolExecutor(1) as pool:
         pending = pool.submit(call, base)
-        time.sleep(0.3)
+        wait_for_cpu(workers)  # a worker is running the call
+        assert not pending.done()
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         assert time.monotonic() - started < 10
         assert pending.result(timeout=30) != "200"
-    time.sleep(0.2)
+    # the server reaps its workers before it exits (WorkerPool.close): none is left at its exit
     assert [pid for pid in workers if alive(pid)] == []
 
 

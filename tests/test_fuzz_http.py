@@ -44,9 +44,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.conftest import Serve, webhook_config, write_app
+from tests.waiting import until
 
 SECRET = "s3cret-fuzz"
 ENDPOINT_SECRETS = {"ATLAS_FN_SECRET_ep_secret": SECRET}
@@ -105,10 +108,21 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 @pytest.fixture
-async def port(serve: Serve, app_dir: Path) -> int:
+async def front(serve: Serve, app_dir: Path) -> TestClient:
     """The in-process front; request lines and header lines up to 128 KiB reach routing."""
-    client = await serve(app_dir, None, pool=False, environ=ENDPOINT_SECRETS, max_header_line_bytes=1 << 17)
-    return client.port
+    return await serve(app_dir, None, pool=False, environ=ENDPOINT_SECRETS, max_header_line_bytes=1 << 17)
+
+
+@pytest.fixture
+def port(front: TestClient) -> int:
+    return front.port
+
+
+def http_server(front: TestClient) -> web.Server:
+    """aiohttp's server under the front: it lists each connection until that connection's
+    handler task has ended (``Server.connection_lost`` drops it from the task's done callback,
+    as of aiohttp 3.14), and counts the requests it has handed to a handler."""
+    return front.server.runner.server  # type: ignore[union-attr]
 
 
 @pytest.fixture
@@ -517,8 +531,8 @@ def truncated_lines(logs: pytest.LogCaptureFixture) -> list[str]:
 @settings(FUZZ, max_examples=30)
 @given(path=st.sampled_from([ECHO.encode(), SIGNED.encode(), ENDPOINT_SIGNED.encode()]), declared=st.integers(1, 1_000_000),
        fraction=st.floats(0, 0.999), chunked=st.booleans(), half_close=st.booleans())
-async def test_truncated_bodies(port: int, logs: pytest.LogCaptureFixture, path: bytes, declared: int, fraction: float,
-                                chunked: bool, half_close: bool) -> None:
+async def test_truncated_bodies(front: TestClient, port: int, logs: pytest.LogCaptureFixture, path: bytes, declared: int,
+                                fraction: float, chunked: bool, half_close: bool) -> None:
     """A body shorter than its Content-Length (or chunk size): no answer while the server waits
     for the rest; when the caller gives up, no error and no traceback, and the next request is
     served. (The test server cancels a handler whose client left, so the request may leave no
@@ -526,21 +540,26 @@ async def test_truncated_bodies(port: int, logs: pytest.LogCaptureFixture, path:
     sent = b"x" * min(int(declared * fraction), 20_000)
     early = await truncated(port, path, declared, sent, chunked, half_close)
     assert early == b"", early
-    await asyncio.sleep(0.01)
+    # the server is done with the connection: its handler has logged its line, or was cancelled
+    server = http_server(front)
+    await until(lambda: not server.connections, what=lambda: f"the server still holds {server.connections}")
     for line in truncated_lines(logs):
         assert " status=400 " in line and "the connection closed before the whole request body arrived" in line, line
     await still_serving(port, logs)
 
 
-async def test_a_malformed_chunk_mid_body_is_never_a_500(port: int, logs: pytest.LogCaptureFixture) -> None:
+async def test_a_malformed_chunk_mid_body_is_never_a_500(front: TestClient, port: int, logs: pytest.LogCaptureFixture) -> None:
     """A chunk size that is not hex, arriving after the handler started reading the body.
     aiohttp's pure-Python parser fails the body (→ 400 envelope); its C parser (the default)
     drops the body without failing it, so the request waits until the caller closes. Either
     way: no 500, no traceback, and the next request is served."""
+    server = http_server(front)
+    requests_before = server.requests_count
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(http(b"POST", ECHO.encode(), [(b"Transfer-Encoding", b"chunked")]) + b"5\r\nhello\r\n")
     await writer.drain()
-    await asyncio.sleep(0.1)
+    # the request has been handed to its handler (its head and first chunk parsed) before the bad chunk is sent
+    await until(lambda: server.requests_count > requests_before, what="the request handed to its handler")
     writer.write(b"zz\r\nabc\r\n0\r\n\r\n")
     try:
         answer = await read_answer(reader, timeout=0.5)

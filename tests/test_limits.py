@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from runtime.http.server import RUNNER
 from tests.conftest import Serve, write_app
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -61,8 +63,9 @@ async def test_a_body_within_the_limit_is_served(serve: Serve, functions: Path) 
 
 async def test_over_the_concurrency_limit_is_429(serve: Serve, functions: Path) -> None:
     client = await serve(None, functions, workers=1, max_concurrency=1)
+    pool = client.app[RUNNER]
     first = asyncio.ensure_future(client.get(url("slow")))
-    await asyncio.sleep(0.05)
+    await until(lambda: any(w.calls for w in pool.workers), what="the first call in the worker")  # it holds the one slot
     second = await client.get(url("echo"))
     assert second.status == 429
     body = await second.json()

@@ -56,7 +56,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import ROOT, Serve, write_app
+from runtime.host import dispatch
+from runtime.http.server import RUNNER
+from tests.conftest import ROOT, Serve, call_in, write_app
+from tests.waiting import Lines, until
 
 MEMORY_MB = 200
 TIMEOUT_S = 1
@@ -255,7 +258,7 @@ def start_server(tmp_path: Path) -> Server:
             [sys.executable, "-m", "runtime", "serve", "--functions", str(functions), "--port", "0",
              "--workers", str(WORKERS), "--timeout", str(TIMEOUT_S), "--memory-mb", str(MEMORY_MB)],
             cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    banner = proc.stdout.readline()  # type: ignore[union-attr]
+    banner = Lines(proc.stdout).next()  # type: ignore[arg-type]
     match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
     if not match:
         proc.kill()
@@ -266,13 +269,34 @@ def start_server(tmp_path: Path) -> Server:
 
 async def settle_pool(server: Server, timeout: float = 20.0) -> list[int]:
     """Wait until the server has exactly WORKERS live workers (respawns finished)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    found: list[int] = []
+
+    def settled() -> bool:
         pids = server.workers()
         if len(pids) == WORKERS and all(alive(pid) for pid in pids):
-            return pids
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the pool did not refill: workers {server.workers()}")
+            found[:] = pids
+            return True
+        return False
+
+    await until(settled, timeout=timeout, what=lambda: f"the pool did not refill: workers {server.workers()}")
+    return found
+
+
+async def steady_rss(pid: int, period: float = 0.1, tolerance_kb: int = 256, timeout: float = 20.0) -> int:
+    """The server's VmRSS once it holds still: two samples ``period`` apart within
+    ``tolerance_kb`` (the sampling period is the measurement's own: what "holds still" means).
+    Waits for the server to have finished what the last requests and respawns left it doing,
+    instead of assuming a fixed pause is enough."""
+    samples = [rss_kb(pid)]
+    deadline = time.monotonic() + timeout
+    while True:
+        await asyncio.sleep(period)  # the sampling period, not a guess at how long anything takes
+        samples.append(rss_kb(pid))
+        last, now = samples[-2], samples[-1]
+        if last is not None and now is not None and abs(now - last) <= tolerance_kb:
+            return now
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"the server's RSS never held still: {samples[-20:]} kB")
 
 
 async def find_victim(server: Server, done: asyncio.Future[Any]) -> int | None:
@@ -290,7 +314,7 @@ async def find_victim(server: Server, done: asyncio.Future[Any]) -> int | None:
                 first[pid] = (rss, ticks)
             elif ticks - ticks0 >= 3:
                 return pid
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # a poll of /proc while the call lasts: the period bounds no outcome
     return None
 
 
@@ -312,6 +336,7 @@ async def run_load(tmp_path: Path, mix: Mix, seed: int) -> dict[str, Any]:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             gate = asyncio.Semaphore(mix.concurrency)
             completed = 0
+            progress = asyncio.Condition()  # notified each time a call completes
 
             async def one(call: Call) -> None:
                 nonlocal completed
@@ -323,6 +348,8 @@ async def run_load(tmp_path: Path, mix: Mix, seed: int) -> dict[str, Any]:
                         return
                     finally:
                         completed += 1
+                        async with progress:
+                            progress.notify_all()
                 problem = mismatch(call, got, server.base)
                 if problem:
                     failures.append(problem)
@@ -330,8 +357,9 @@ async def run_load(tmp_path: Path, mix: Mix, seed: int) -> dict[str, Any]:
             async def victims(first_i: int) -> int:
                 killed = 0
                 for j in range(mix.victims):
-                    while completed < (j + 1) * (mix.total - mix.victims) // (mix.victims + 1):
-                        await asyncio.sleep(0.02)
+                    due = (j + 1) * (mix.total - mix.victims) // (mix.victims + 1)
+                    async with progress:
+                        await progress.wait_for(lambda: completed >= due)
                     call = Call("victim", first_i + j)
                     async with gate:
                         answer = asyncio.ensure_future(send(session, server.base, call))
@@ -349,8 +377,7 @@ async def run_load(tmp_path: Path, mix: Mix, seed: int) -> dict[str, Any]:
             # warm-up: every code path, then let the respawns finish before measuring
             await asyncio.gather(*(one(call) for call in plan(mix, seed, 0, warmup=True)))
             await settle_pool(server)
-            await asyncio.sleep(0.5)
-            before = rss_kb(pid)
+            before = await steady_rss(pid)
             assert not failures, "warm-up:\n" + "\n".join(failures[:20])
 
             samples: list[int] = []
@@ -362,7 +389,7 @@ async def run_load(tmp_path: Path, mix: Mix, seed: int) -> dict[str, Any]:
                     if value is not None:
                         samples.append(value)
                     server.workers()
-                    await asyncio.sleep(0.1)
+                    await asyncio.sleep(0.1)  # the sampling period of the memory figures
 
             calls = plan(mix, seed + 1, 10_000)
             completed = 0
@@ -375,8 +402,7 @@ async def run_load(tmp_path: Path, mix: Mix, seed: int) -> dict[str, Any]:
             killed = results[0]
 
             last_workers = await settle_pool(server)
-            await asyncio.sleep(1.0)
-            after = rss_kb(pid)
+            after = await steady_rss(pid)
             final = await send(session, server.base, Call("echo", 99_999))
             assert (final.status, final.body) == (200, b'{"i":"99999","m":"GET"}')
 
@@ -404,7 +430,7 @@ async def run_load(tmp_path: Path, mix: Mix, seed: int) -> dict[str, Any]:
                 server.proc.wait()
                 raise
             assert code == 0
-    await asyncio.sleep(0.2)
+    # the server reaps its workers before it exits (WorkerPool.close): none is left at its exit
     assert [p for p in server.seen_workers if alive(p)] == [], "orphan workers after SIGTERM"
     log = server.log.read_text(errors="replace")
     assert "Traceback" not in log
@@ -437,18 +463,40 @@ SWITCH = (
 )
 
 
-async def test_calls_queued_behind_a_recycled_worker_are_sent_again(serve: Serve, tmp_path: Path) -> None:
+async def test_calls_queued_behind_a_recycled_worker_are_sent_again(serve: Serve, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by the load test: with queue_depth > 1, calls written behind a call whose worker
     then recycles itself (MemoryError) were answered "worker process exited unexpectedly
-    (code 0)" — they never started, and must run on another worker."""
+    (code 0)" — they never started, and must run on another worker.
+
+    Deterministic: the dispatch policy's clock is taken out (young and fast always hold after a
+    normal run), and the worker is stopped (SIGSTOP) while the bomb and the calls behind it are
+    written to it, so none of them can end before all are seen written; then it goes on."""
+    monkeypatch.setattr(dispatch, "QUEUE_BEHIND_SECONDS", 3600.0)
+    monkeypatch.setattr(dispatch, "FAST_SECONDS", 3600.0)
     functions = write_app(tmp_path / "f", {"switch.py": SWITCH})
     client = await serve(None, functions, workers=1, queue_depth=4, memory_mb=MEMORY_MB)
+    pool = client.app[RUNNER]
     url = "/api/client/v2.0/app/local/service/http/incoming_webhook/switch"
-    for _ in range(5):  # the function's last run is fast: calls may be written behind it
-        assert (await client.get(url + "?n=warm")).status == 200
+
+    def held() -> int:
+        return sum(len(w.calls) for w in pool.workers) + len(pool.waiters)
+
     for _ in range(3):
-        bomb = asyncio.ensure_future(client.get(url + "?mode=bomb"))
-        behind = [asyncio.ensure_future(client.get(url + f"?n={i}")) for i in range(20)]
+        await until(lambda: len(pool.idle) == 1, what="one idle worker")
+        for _ in range(2):  # the function's last run ended normally (fast): calls may be written behind it
+            assert (await client.get(url + "?n=warm")).status == 200
+        [worker] = list(pool.workers)
+        os.kill(worker.pid, signal.SIGSTOP)
+        try:
+            bomb = asyncio.ensure_future(client.get(url + "?mode=bomb"))
+            await until(lambda: held() == 1, what="the bomb written to the worker")
+            behind = [asyncio.ensure_future(client.get(url + f"?n={i}")) for i in range(20)]
+            await until(lambda: held() == 21, what=lambda: f"21 calls in the pool, not {held()}")
+            queue = [call_in(call.frame).raw_query for call in worker.calls]
+            assert (queue[0], len(queue), len(pool.waiters)) == ("mode=bomb", 4, 17)  # three written behind the bomb
+        finally:
+            os.kill(worker.pid, signal.SIGCONT)
         results = await asyncio.gather(bomb, *behind)
         assert (results[0].status, (await results[0].json())["error"]) == (400, MEMORY_ERROR)
         assert [(r.status, await r.read()) for r in results[1:]] == [(200, f'"{i}"'.encode()) for i in range(20)]

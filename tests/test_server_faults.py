@@ -8,23 +8,15 @@ import re
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable
 
 from runtime.http.server import RUNNER
 
 from tests.conftest import Serve, write_app
 from tests.test_cli import ATLAS_FN
+from tests.waiting import until, wait_for_cpu
 
 SLOW = "def exports(payload, response):\n    for _ in range(10 ** 9):\n        pass\n"
 FAST = "def exports(payload, response):\n    return 'fast'\n"
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait, one loop turn at a time, until ``predicate()`` holds (bounded by ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the state waited for never came"
-        await asyncio.sleep(0.001)
 
 
 async def test_calls_whose_callers_have_gone_are_dropped_or_stopped(serve: Serve, tmp_path: Path) -> None:
@@ -70,7 +62,7 @@ def test_a_real_server_stops_calls_whose_callers_have_gone(tmp_path: Path) -> No
             sock = socket.create_connection((host, int(port)))
             sock.sendall(b"GET /api/client/v2.0/app/local/service/http/incoming_webhook/slow HTTP/1.1\r\nHost: x\r\n\r\n")
             sockets.append(sock)
-        time.sleep(0.5)  # part of the scenario: the calls are under way when their callers leave
+        wait_for_cpu(workers)  # the calls are under way (one running in the worker) when their callers leave
         for sock in sockets:
             sock.close()
         started = time.monotonic()

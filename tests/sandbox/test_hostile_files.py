@@ -46,6 +46,7 @@ from runtime.worker.engines.python.guest import Context, Values, to_attrdicts
 from runtime.worker.engines.python.policy import fresh_globals
 from runtime.http.server import RUNNER
 from tests.conftest import ROOT, NoServices, Serve, write_app
+from tests.waiting import until
 
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
 THREAT_MODEL = ROOT / "THREAT_MODEL.md"
@@ -186,11 +187,8 @@ async def envelope(resp: Any) -> tuple[int, str, str]:
 async def refilled(client: Any, before: list[int], replaced: bool) -> None:
     """Every worker idle again, and the attacked one replaced when its call had to end it."""
     pool = client.app[RUNNER]
-    for _ in range(250):
-        if len(pool.idle) == pool.size and (pool.pids() != before or not replaced):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"the pool did not refill: {pool.pids()} idle={len(pool.idle)} (before {before})")
+    await until(lambda: len(pool.idle) == pool.size and (pool.pids() != before or not replaced),
+                what=lambda: f"the pool did not refill: {pool.pids()} idle={len(pool.idle)} (before {before})")
 
 
 @pytest.mark.parametrize("path", fixtures("killed"))
@@ -198,8 +196,11 @@ async def test_stopped_at_its_limit(serve: Serve, tmp_path: Path, path: Path) ->
     expect = expectation(path)
     client = await serve(pool_app(tmp_path, path), None, workers=2, timeout=TIMEOUT, memory_mb=MEMORY_MB)
     before = client.app[RUNNER].pids()
+    pool = client.app[RUNNER]
     attack = asyncio.ensure_future(client.post(url("hostile"), data=b"{}"))
-    await asyncio.sleep(0.1)
+    # the attack has reached a worker: it is running there, or has already ended there (a
+    # worker's end of a call is recorded in last_run; nothing else has run yet)
+    await until(lambda: any(w.calls for w in pool.workers) or pool.last_run or attack.done(), what="the attack in a worker")
     bystander = await client.get(url("good"))
     assert bystander.status == 200 and await bystander.json() == {"ok": True}
     status, code, text = await envelope(await attack)
