@@ -40,6 +40,11 @@ class ServiceFailed(Exception):
         self.message = message
 
 
+class ExecutionTimeLimitExceeded(Exception):
+    """An engine stopped the call at its own time limit (contract §5: ``ExecutionTimeLimitExceeded``,
+    "execution time limit exceeded"); the worker's wall-time watchdog stays the backstop."""
+
+
 @dataclass(frozen=True, slots=True)
 class Invocation:
     """One call as plain values. ``argument`` is the first argument, engine-neutral:

@@ -1,0 +1,289 @@
+/* values.js — the BSON value classes and EJSON, inside the guest's context.
+ *
+ * Owns: BSON.ObjectId, Binary, Decimal128, Long, Int32, Double, BSONRegExp, Timestamp, MinKey,
+ * MaxKey; EJSON.stringify (canonical, {relaxed: true}) and EJSON.parse; `toEJSON` (the text a
+ * value crosses the boundary as) and `fromEJSON`. Part of the prelude: runs inside the prelude's
+ * strict function, sees `call` (the host bridge) and the intrinsics captured before guest code.
+ * Must not: hold per-call data, expose `call` or any captured intrinsic to guest code, or decide
+ * a rule Python already decides (hex/base64/decimal validation and UTF-8 go through the host).
+ */
+const HEX24 = /^[0-9a-fA-F]{24}$/;
+const BINARY = new WeakMap();   // Binary -> [base64, subType]; never reachable from guest code
+
+function ObjectId(hex) {
+  if (!(this instanceof ObjectId)) return new ObjectId(hex);
+  if (hex instanceof ObjectId) hex = hex.toHexString();
+  if (hex === undefined || hex === null) hex = call("oid", "");
+  else if (typeof hex !== "string" || !HEX24.test(hex))
+    throw new TypeError("BSON.ObjectId: " + show(hex) + " is not 24 hex digits; allowed: a 24-digit hex string, an ObjectId or nothing");
+  defineHidden(this, "_hex", StringLower(hex));
+}
+ObjectId.prototype.toHexString = function () { return this._hex; };
+ObjectId.prototype.toString = function () { return this._hex; };
+ObjectId.prototype.toJSON = function () { return this._hex; };
+ObjectId.prototype.equals = function (other) {
+  if (other instanceof ObjectId) return other._hex === this._hex;
+  return typeof other === "string" && StringLower(other) === this._hex;
+};
+ObjectId.prototype.getTimestamp = function () { return new DateCtor(NumberParseInt(this._hex.slice(0, 8), 16) * 1000); };
+ObjectId.isValid = function (v) { return v instanceof ObjectId || (typeof v === "string" && HEX24.test(v)); };
+
+function Binary(data, subType) {
+  if (!(this instanceof Binary)) return new Binary(data, subType);
+  subType = subType === undefined ? 0 : subType;
+  if (typeof subType !== "number" || !NumberIsInteger(subType) || subType < 0 || subType > 255)
+    throw new RangeError("BSON.Binary: subtype must be an integer from 0 to 255, got " + show(subType));
+  let b64;
+  if (typeof data === "string") b64 = call("b64.fromText", data);
+  else if (data instanceof Binary) b64 = BINARY.get(data)[0];
+  else if (data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayIsArray(data)) b64 = bytesToBase64(data);
+  else throw new TypeError("BSON.Binary: data must be a string, an array of bytes or a Uint8Array, got " + show(data));
+  BINARY.set(this, [b64, subType]);
+}
+function binaryOf(b64, subType) { const b = ObjectCreate(Binary.prototype); BINARY.set(b, [b64, subType]); return b; }
+function binaryParts(b) { const p = BINARY.get(b); if (!p) throw new TypeError("not a BSON.Binary"); return p; }
+Binary.prototype.text = function () { return call("b64.text", binaryParts(this)[0]); };
+Binary.prototype.toBase64 = function () { return binaryParts(this)[0]; };
+Binary.prototype.toHex = function () { return call("b64.hex", binaryParts(this)[0]); };
+Binary.prototype.toString = function (enc) { return enc === "hex" ? this.toHex() : enc === "base64" ? this.toBase64() : this.text(); };
+Binary.prototype.length = function () { return base64Length(binaryParts(this)[0]); };
+Binary.prototype.value = function () { return base64ToBytes(binaryParts(this)[0]); };
+ObjectDefineProperty(Binary.prototype, "sub_type", { get() { return binaryParts(this)[1]; } });
+ObjectDefineProperty(Binary.prototype, "subType", { get() { return binaryParts(this)[1]; } });
+Binary.fromText = function (text) {
+  if (typeof text !== "string") throw new TypeError("BSON.Binary.fromText: expected a string, got " + show(text));
+  return binaryOf(call("b64.fromText", text), 0);
+};
+Binary.fromHex = function (text) {
+  if (typeof text !== "string") throw new TypeError("BSON.Binary.fromHex: expected a string, got " + show(text));
+  return binaryOf(call("b64.fromHex", text), 0);
+};
+Binary.fromBase64 = function (text) {
+  if (typeof text !== "string") throw new TypeError("BSON.Binary.fromBase64: expected a string, got " + show(text));
+  return binaryOf(call("b64.check", text), 0);
+};
+
+function Decimal128(text) {
+  if (!(this instanceof Decimal128)) return new Decimal128(text);
+  if (typeof text !== "string") throw new TypeError("BSON.Decimal128: expected a string, got " + show(text));
+  defineHidden(this, "_text", call("decimal", text));
+}
+Decimal128.fromString = function (text) { return new Decimal128(text); };
+Decimal128.prototype.toString = function () { return this._text; };
+Decimal128.prototype.toJSON = function () { return { $numberDecimal: this._text }; };
+
+const TWO32 = 4294967296;
+function Long(low, high) {
+  if (!(this instanceof Long)) return new Long(low, high);
+  if (high === undefined && typeof low === "string") return Long.fromString(low);
+  if (high === undefined) return Long.fromNumber(low);
+  if (typeof low !== "number" || typeof high !== "number" || !NumberIsInteger(low) || !NumberIsInteger(high))
+    throw new TypeError("BSON.Long: low and high must be integers, got " + show(low) + " and " + show(high));
+  defineHidden(this, "_big", BigIntAsIntN(64, (BigIntCtor(high | 0) << 32n) | BigIntCtor(low >>> 0)));
+}
+function longOf(big) { const l = ObjectCreate(Long.prototype); defineHidden(l, "_big", BigIntAsIntN(64, big)); return l; }
+Long.fromNumber = function (n) {
+  if (typeof n !== "number" || !NumberIsFinite(n)) throw new TypeError("BSON.Long.fromNumber: expected a finite number, got " + show(n));
+  return longOf(BigIntCtor(MathTrunc(n)));
+};
+Long.fromString = function (text) {
+  if (typeof text !== "string" || !/^[+-]?[0-9]+$/.test(text)) throw new TypeError("BSON.Long.fromString: " + show(text) + " is not a decimal integer");
+  const big = BigIntCtor(text);
+  if (big !== BigIntAsIntN(64, big)) throw new RangeError("BSON.Long.fromString: " + show(text) + " is outside the 64-bit range");
+  return longOf(big);
+};
+Long.fromInt = function (n) { return Long.fromNumber(n | 0); };
+Long.prototype.toNumber = function () { return NumberCtor(this._big); };
+Long.prototype.toString = function (radix) { return this._big.toString(radix === undefined ? 10 : radix); };
+Long.prototype.valueOf = function () { return NumberCtor(this._big); };
+Long.prototype.toJSON = function () { return { $numberLong: this._big.toString() }; };
+Long.prototype.equals = function (o) { return o instanceof Long ? o._big === this._big : NumberCtor(this._big) === o; };
+ObjectDefineProperty(Long.prototype, "low", { get() { return NumberCtor(BigIntAsIntN(32, this._big)); } });
+ObjectDefineProperty(Long.prototype, "high", { get() { return NumberCtor(BigIntAsIntN(32, this._big >> 32n)); } });
+
+function numberBox(name, check) {
+  function Box(value) {
+    if (!(this instanceof Box)) return new Box(value);
+    const n = typeof value === "string" ? NumberCtor(value) : value;
+    if (typeof n !== "number" || !check(n)) throw new TypeError("BSON." + name + ": " + show(value) + " is not " + (name === "Int32" ? "a 32-bit integer" : "a number"));
+    defineHidden(this, "value", n);
+  }
+  Box.prototype.valueOf = function () { return this.value; };
+  Box.prototype.toString = function () { return StringCtor(this.value); };
+  Box.prototype.toJSON = function () { return this.value; };
+  ObjectDefineProperty(Box, "name", { value: name });
+  return Box;
+}
+const Int32 = numberBox("Int32", (n) => NumberIsInteger(n) && n >= -2147483648 && n <= 2147483647);
+const Double = numberBox("Double", () => true);
+
+const REGEX_OPTIONS = "ilmsux";
+function BSONRegExp(pattern, options) {
+  if (!(this instanceof BSONRegExp)) return new BSONRegExp(pattern, options);
+  options = options === undefined ? "" : options;
+  if (typeof pattern !== "string" || typeof options !== "string") throw new TypeError("BSON.BSONRegExp: pattern and options must be strings");
+  for (const c of options) if (REGEX_OPTIONS.indexOf(c) < 0) throw new RangeError("BSON.BSONRegExp: option " + show(c) + " is not one of " + REGEX_OPTIONS);
+  this.pattern = pattern;
+  this.options = ArrayFrom(options).sort().join("");
+}
+
+function Timestamp(t, i) {
+  if (!(this instanceof Timestamp)) return new Timestamp(t, i);
+  if (t !== null && typeof t === "object" && i === undefined) { i = t.i; t = t.t; }
+  const ok = (n) => typeof n === "number" && NumberIsInteger(n) && n >= 0 && n <= 4294967295;
+  if (!ok(t) || !ok(i)) throw new TypeError("BSON.Timestamp: t and i must be integers from 0 to 4294967295");
+  this.t = t; this.i = i;
+}
+function MinKey() { if (!(this instanceof MinKey)) return new MinKey(); }
+function MaxKey() { if (!(this instanceof MaxKey)) return new MaxKey(); }
+
+function defineHidden(o, k, v) { ObjectDefineProperty(o, k, { value: v, enumerable: false, writable: false, configurable: false }); }
+
+function bytesToBase64(data) {
+  const view = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+  let s = "";
+  for (let i = 0; i < view.length; i++) {
+    const b = view[i];
+    if (typeof b !== "number" || !(b >= 0 && b <= 255)) throw new TypeError("BSON.Binary: byte " + i + " is not an integer from 0 to 255");
+    s += StringFromCharCode(b & 255);
+  }
+  return btoaF(s);
+}
+function base64ToBytes(b64) { const s = atobF(b64); const out = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i); return out; }
+function base64Length(b64) { return atobF(b64).length; }
+
+/* ---- EJSON: value -> text ---------------------------------------------------------------- */
+const MAX_DEPTH = 100;
+const INT32_MIN = -2147483648, INT32_MAX = 2147483647, INT64_LIMIT = 9223372036854775808;
+
+function doubleText(n) {
+  if (n !== n) return "NaN";
+  if (n === Infinity) return "Infinity";
+  if (n === -Infinity) return "-Infinity";
+  if (n === 0 && 1 / n < 0) return "-0.0";
+  const s = StringCtor(n);
+  return NumberIsInteger(n) && s.indexOf("e") < 0 ? s + ".0" : s;
+}
+function numberEJSON(n, relaxed) {
+  if (NumberIsInteger(n) && !(n === 0 && 1 / n < 0)) {
+    if (relaxed && n >= -INT64_LIMIT && n < INT64_LIMIT) return StringCtor(n);
+    if (n >= INT32_MIN && n <= INT32_MAX) return '{"$numberInt":"' + n + '"}';
+    if (n >= -INT64_LIMIT && n < INT64_LIMIT) return '{"$numberLong":"' + BigIntCtor(n) + '"}';
+  }
+  if (relaxed && NumberIsFinite(n) && !(n === 0 && 1 / n < 0)) return StringCtor(n);
+  return '{"$numberDouble":"' + doubleText(n) + '"}';
+}
+function dateEJSON(d, relaxed) {
+  const ms = DateGetTime(d);
+  if (ms !== ms) throw new RangeError("EJSON: cannot serialise an invalid Date");
+  if (relaxed && ms >= 0 && ms <= 253402300799999) {
+    const iso = DateToISO(d);
+    return '{"$date":"' + (ms % 1000 === 0 ? iso.slice(0, 19) + "Z" : iso) + '"}';
+  }
+  return '{"$date":{"$numberLong":"' + ms + '"}}';
+}
+function leafEJSON(v, relaxed) {
+  if (v instanceof ObjectId) return '{"$oid":"' + v._hex + '"}';
+  if (v instanceof Binary) { const p = binaryParts(v); return '{"$binary":{"base64":"' + p[0] + '","subType":"' + (p[1] < 16 ? "0" : "") + p[1].toString(16) + '"}}'; }
+  if (v instanceof Decimal128) return '{"$numberDecimal":"' + v._text + '"}';
+  if (v instanceof Long) return relaxed ? v._big.toString() : '{"$numberLong":"' + v._big + '"}';
+  if (v instanceof Int32) return relaxed ? StringCtor(v.value) : '{"$numberInt":"' + v.value + '"}';
+  if (v instanceof Double) return relaxed && NumberIsFinite(v.value) ? StringCtor(v.value) : '{"$numberDouble":"' + doubleText(v.value) + '"}';
+  if (v instanceof BSONRegExp) return '{"$regularExpression":{"pattern":' + JSONStringify(StringCtor(v.pattern)) + ',"options":' + JSONStringify(StringCtor(v.options)) + "}}";
+  if (v instanceof RegExpCtor) return '{"$regularExpression":{"pattern":' + JSONStringify(v.source) + ',"options":' + JSONStringify(regexOptions(v.flags)) + "}}";
+  if (v instanceof Timestamp) return '{"$timestamp":{"t":' + (v.t >>> 0) + ',"i":' + (v.i >>> 0) + "}}";
+  if (v instanceof MinKey) return '{"$minKey":1}';
+  if (v instanceof MaxKey) return '{"$maxKey":1}';
+  if (v instanceof DateCtor) return dateEJSON(v, relaxed);
+  return undefined;
+}
+function regexOptions(flags) { let o = ""; for (const c of REGEX_OPTIONS) if (flags.indexOf(c) >= 0) o += c; return o; }
+
+function toEJSON(value, relaxed) {
+  let depth = 0;
+  function walk(v, key, holder) {
+    if (v !== null && typeof v === "object" && typeof v.toJSON === "function" && leafEJSON(v, relaxed) === undefined) v = v.toJSON(key);
+    if (typeof v === "function" && isCursor(v)) v = materialise(v);
+    switch (typeof v) {
+      case "string": return JSONStringify(v);
+      case "number": return numberEJSON(v, relaxed);
+      case "boolean": return v ? "true" : "false";
+      case "undefined": case "function": case "symbol": return undefined;
+      case "bigint": throw new TypeError("EJSON: cannot serialise a BigInt; use BSON.Long");
+    }
+    if (v === null) return "null";
+    const leaf = leafEJSON(v, relaxed);
+    if (leaf !== undefined) return leaf;
+    if (isCursor(v)) v = materialise(v);
+    if (++depth > MAX_DEPTH) throw new RangeError("EJSON: cannot serialise a value nested more than " + MAX_DEPTH + " levels deep (or a cycle)");
+    let out;
+    if (ArrayIsArray(v)) {
+      const parts = [];
+      for (let i = 0; i < v.length; i++) { const s = walk(v[i], StringCtor(i), v); parts.push(s === undefined ? "null" : s); }
+      out = "[" + parts.join(",") + "]";
+    } else {
+      const parts = [];
+      for (const k of ObjectKeys(v)) { const s = walk(v[k], k, v); if (s !== undefined) parts.push(JSONStringify(k) + ":" + s); }
+      out = "{" + parts.join(",") + "}";
+    }
+    depth--;
+    return out;
+  }
+  return walk(value, "", undefined);
+}
+
+/* The data service will hand out cursors; until then nothing is one. Hook: mark with CURSOR. */
+const CURSOR = SymbolCtor("atlasfn.cursor");
+function isCursor(v) { return v !== null && (typeof v === "object" || typeof v === "function") && v[CURSOR] === true; }
+function materialise(cursor) { return cursor.toArray(); }
+
+/* ---- EJSON: text -> value ---------------------------------------------------------------- */
+function fromEJSON(text, relaxed) {
+  return revive(JSONParse(text), relaxed === undefined ? true : relaxed);
+}
+function revive(v, relaxed) {
+  if (v === null || typeof v !== "object") return v;
+  if (ArrayIsArray(v)) { for (let i = 0; i < v.length; i++) v[i] = revive(v[i], relaxed); return v; }
+  const keys = ObjectKeys(v);
+  if (keys.length > 0 && keys[0][0] === "$") { const t = typed(v, keys, relaxed); if (t !== NOT_TYPED) return t; }
+  for (const k of keys) v[k] = revive(v[k], relaxed);
+  return v;
+}
+const NOT_TYPED = {};
+function typed(v, keys, relaxed) {
+  const k = keys[0], x = v[k];
+  if (keys.length === 1) switch (k) {
+    case "$oid": return new ObjectId(x);
+    case "$numberInt": return relaxed ? NumberParseInt(x, 10) : new Int32(NumberParseInt(x, 10));
+    case "$numberDouble": return relaxed ? NumberCtor(x) : new Double(NumberCtor(x));
+    case "$numberLong": { const l = Long.fromString(x); const n = NumberCtor(l._big); return relaxed && NumberIsSafeInteger(n) ? n : l; }
+    case "$numberDecimal": return new Decimal128(x);
+    case "$date": return new DateCtor(typeof x === "string" ? DateParse(x) : typeof x === "number" ? x : NumberCtor(Long.fromString(x.$numberLong)._big));
+    case "$binary": return binaryOf(call("b64.check", x.base64), NumberParseInt(x.subType, 16));
+    case "$regularExpression": return new BSONRegExp(x.pattern, x.options);
+    case "$timestamp": return new Timestamp(x.t, x.i);
+    case "$minKey": return new MinKey();
+    case "$maxKey": return new MaxKey();
+    case "$undefined": return undefined;
+  }
+  return NOT_TYPED;
+}
+
+const EJSON = {
+  stringify(value, replacer, space, options) {
+    if (options === undefined && replacer !== null && typeof replacer === "object" && !ArrayIsArray(replacer)) options = replacer;
+    const relaxed = options !== undefined && options !== null && options.relaxed === true;
+    if (options !== undefined && options !== null) {
+      for (const k of ObjectKeys(options)) if (k !== "relaxed") throw new TypeError("EJSON.stringify: unknown option " + show(k) + "; the only allowed option is 'relaxed'");
+    }
+    return toEJSON(value, relaxed);
+  },
+  parse(text, options) {
+    if (typeof text !== "string") throw new TypeError("EJSON.parse: the argument must be a string, got " + show(text));
+    return fromEJSON(text, !(options && options.relaxed === false));
+  },
+  serialize(value) { return fromEJSON(toEJSON(value, false), false); },
+  deserialize(value) { return fromEJSON(toEJSON(value, false), true); },
+};
+
+const BSON = { ObjectId, Binary, Decimal128, Long, Int32, Double, BSONRegExp, Timestamp, MinKey, MaxKey };
