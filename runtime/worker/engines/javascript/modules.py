@@ -42,10 +42,10 @@ def resolve(files: Mapping[str, str], directory: str, name: str, function_file: 
     package = _package_of(directory)
     if bare in _SOURCES:
         return {"builtin": bare, "source": _SOURCES[bare]}
-    asked = f"package '{package}'" if package else f"function file {function_file}"
+    asked = f"package '{package}', required from function file {function_file}" if package else f"function file {function_file}"
     if bare in LACKING:
-        raise RequireFailed(f"require('{name}'): atlas-fn does not provide the Node module '{bare}' (needed by {asked}, "
-                            f"in function file {function_file}); available: {', '.join(BUILTINS)}")
+        raise RequireFailed(f"require('{name}'): atlas-fn does not provide the Node module '{bare}' (needed by {asked}); "
+                            f"available: {', '.join(BUILTINS)}")
     path = None
     if name.startswith(("./", "../", "/")):
         if package:
@@ -53,8 +53,7 @@ def resolve(files: Mapping[str, str], directory: str, name: str, function_file: 
     else:
         path = _from_node_modules(files, directory, name)
     if path is None:
-        where = f"required by {asked}" if package else f"required by function file {function_file}"
-        raise RequireFailed(f"require('{name}'): no such module ({where}); available: the built-ins {', '.join(BUILTINS)} "
+        raise RequireFailed(f"require('{name}'): no such module (required by {asked}); available: the built-ins {', '.join(BUILTINS)} "
                             f"and the packages in functions/node_modules/")
     if path.endswith(".node"):
         raise RequireFailed(f"require('{name}'): package '{_package_of(path)}' needs a native addon ({path}), which atlas-fn "

@@ -23,7 +23,8 @@ const BigIntCtor = BigInt, BigIntAsIntN = BigInt.asIntN, SymbolCtor = Symbol;
 const DateCtor = Date, DateParse = Date.parse, RegExpCtor = RegExp;
 const DateGetTime = (d) => Date.prototype.getTime.call(d), DateToISO = (d) => Date.prototype.toISOString.call(d);
 const FunctionCtor = Function, PromiseCtor = Promise, ErrorCtor = Error;
-const ErrorCaptureStackTrace = Error.captureStackTrace;
+const ErrorCaptureStackTrace = Error.captureStackTrace, StringSlice = String.prototype.slice;
+const ReflectApply = Reflect.apply;
 const atobF = atob, btoaF = btoa;
 const ERRORS = { Error, TypeError, RangeError, SyntaxError, ReferenceError, URIError, EvalError };
 
@@ -48,9 +49,12 @@ function fail(Kind, message, from) {
   return e;
 }
 
-/* The bridge. The host answers "0<text>" or "1<JSON [name, message]>". */
+/* The bridge. The host answers "0<text>" or "1<JSON [name, message]>". Strings go over flat:
+ * the binding cannot convert QuickJS-ng's rope strings (long concatenations), and a failed
+ * conversion leaves a Python error set, so every argument is copied by slice(0) first. */
+function flat(s) { return ReflectApply(StringSlice, s, [0]); }
 function call(op, arg) {
-  const answer = host(op, arg);
+  const answer = host(flat(op), flat(arg));
   if (typeof answer !== "string") throw new ErrorCtor("atlas-fn: the host answered " + op + " with no text");
   if (answer[0] === "0") return answer.slice(1);
   const pair = JSONParse(answer.slice(1));

@@ -11,7 +11,7 @@
 const BLOCK = 20000;           // lines per block of the call's line space; block 1 is the prelude
 let nextBlock = 2;
 const lineMap = [];            // [firstLine, lastLine, fileLabel, bodyOffset]
-const ReflectApply = Reflect.apply, PromiseResolve = Promise.resolve, PromiseThen = Promise.prototype.then;
+const PromiseResolve = Promise.resolve, PromiseThen = Promise.prototype.then;
 const BUILTINS = new Map();    // name -> module.exports, per call
 const PACKAGE_FILES = new Map(); // key -> module, per call
 
