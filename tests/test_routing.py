@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.app.config import App, Endpoint, FunctionSource, Webhook
-from runtime.errors import ConfigError, EndpointNotFound, MethodNotAllowed, WebhookNotFound
+from runtime.app.model import App, Endpoint, FunctionSource, Webhook
+from runtime.app.snapshot import route_entries, route_table
+from runtime.errors import EndpointNotFound, MethodNotAllowed, WebhookNotFound
 from runtime.contract.routing import RouteTable
 
 HOOKS = "/api/client/v2.0/app/local/service"
@@ -36,8 +37,9 @@ WEBHOOKS = (
     webhook("http", "list", "GET", validation="SECRET_AS_QUERY_PARAM", secret="s"),
     webhook("http", "ping", "HEAD"),
     webhook("http", "nested/drop/in", "PUT"),
-    webhook("gh", "push", "POST", service_type="github", secret="mongostitchgithub"),
-    webhook("sms", "incoming", "", service_type="twilio"),
+    # the loader gives GitHub and Twilio webhooks the method ANY (contract §2.5; tests/test_app_config.py)
+    webhook("gh", "push", "ANY", service_type="github", secret="mongostitchgithub"),
+    webhook("sms", "incoming", "ANY", service_type="twilio"),
 )
 ENDPOINTS_ = (
     endpoint("/greet", "GET", "greet"),
@@ -58,45 +60,50 @@ ENDPOINTS_ = (
 @pytest.fixture(scope="module")
 def table() -> RouteTable:
     app = App(root=Path("app"), app_id="local", name="test", functions_dir=None, webhooks=WEBHOOKS, endpoints=ENDPOINTS_)
-    return RouteTable.from_app(app)
+    return table_of(app)
+
+
+def table_of(app: App) -> RouteTable:
+    entries, problems = route_entries(app)
+    assert problems == []
+    return route_table(app, entries)
 
 
 def served_by(table: RouteTable, method: str, path: str) -> str:
-    target = table.resolve(method, path)
-    return target.function_name if isinstance(target, Endpoint) else target.function.name
+    return table.resolve(method, path).name
 
 
 # --- webhooks (contract §1) --------------------------------------------------------------------
 
 
 def test_webhook_explicit_method(table: RouteTable) -> None:  # contract §1 webhooks
-    assert table.resolve("POST", f"{HOOKS}/http/incoming_webhook/create") is WEBHOOKS[0]
+    assert table.resolve("POST", f"{HOOKS}/http/incoming_webhook/create").name == WEBHOOKS[0].name
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND"])
 def test_webhook_any_takes_every_method(table: RouteTable, method: str) -> None:  # contract §1 methods, INF ANY+HEAD
-    assert table.resolve(method, f"{HOOKS}/http/incoming_webhook/anything") is WEBHOOKS[1]
+    assert table.resolve(method, f"{HOOKS}/http/incoming_webhook/anything").name == WEBHOOKS[1].name
 
 
 def test_webhook_get_also_takes_head(table: RouteTable) -> None:  # contract §1 decision (atlas-fn)
-    assert table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/list") is WEBHOOKS[2]
+    assert table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/list").name == WEBHOOKS[2].name
 
 
 def test_webhook_head_only(table: RouteTable) -> None:  # contract §1: httpMethod may be HEAD
-    assert table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/ping") is WEBHOOKS[3]
+    assert table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/ping").name == WEBHOOKS[3].name
     with pytest.raises(MethodNotAllowed) as raised:
         table.resolve("GET", f"{HOOKS}/http/incoming_webhook/ping")
     assert raised.value.allow == ("HEAD",)
 
 
 def test_webhook_nested_name(table: RouteTable) -> None:  # contract §1: nested drop-in names hold "/"
-    assert table.resolve("PUT", f"{HOOKS}/http/incoming_webhook/nested/drop/in") is WEBHOOKS[4]
+    assert table.resolve("PUT", f"{HOOKS}/http/incoming_webhook/nested/drop/in").name == WEBHOOKS[4].name
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "HEAD", "OPTIONS"])
 def test_github_and_twilio_webhooks_accept_any_method(table: RouteTable, method: str) -> None:  # contract §2.5 INF
-    assert table.resolve(method, f"{HOOKS}/gh/incoming_webhook/push") is WEBHOOKS[5]
-    assert table.resolve(method, f"{HOOKS}/sms/incoming_webhook/incoming") is WEBHOOKS[6]
+    assert table.resolve(method, f"{HOOKS}/gh/incoming_webhook/push").name == WEBHOOKS[5].name
+    assert table.resolve(method, f"{HOOKS}/sms/incoming_webhook/incoming").name == WEBHOOKS[6].name
 
 
 # --- endpoints (contract §1) -------------------------------------------------------------------
@@ -271,14 +278,14 @@ def test_rows_returns_a_copy(table: RouteTable) -> None:
 def test_other_app_id_in_urls() -> None:  # contract §1: <App ID> is the client app id
     app = App(root=Path("app"), app_id="myapp-abcde", name="x", functions_dir=None,
               endpoints=(endpoint("/hello", "GET", "hello"),))
-    table = RouteTable.from_app(app)
+    table = table_of(app)
     assert served_by(table, "GET", "/app/myapp-abcde/endpoint/hello") == "hello"
     with pytest.raises(EndpointNotFound):
         table.resolve("GET", "/app/local/endpoint/hello")
 
 
 def test_empty_app_routes_nothing() -> None:  # contract §1 row 2
-    table = RouteTable.from_app(App(root=Path("app"), app_id="local", name="x", functions_dir=None))
+    table = table_of(App(root=Path("app"), app_id="local", name="x", functions_dir=None))
     assert table.rows() == []
     with pytest.raises(EndpointNotFound):
         table.resolve("GET", "/app/local/endpoint/x")
@@ -287,13 +294,11 @@ def test_empty_app_routes_nothing() -> None:  # contract §1 row 2
 def test_duplicate_route_and_method_is_a_config_error() -> None:  # contract §1: one endpoint per route and method
     app = App(root=Path("app"), app_id="local", name="x", functions_dir=None,
               endpoints=(endpoint("/dup", "GET", "a"), endpoint("/dup", "GET", "b"), endpoint("/dup", "*", "c")))
-    with pytest.raises(ConfigError) as raised:
-        RouteTable.from_app(app)
-    assert [str(p) for p in raised.value.problems] == [
-        "/app/local/endpoint/dup: GET /app/local/endpoint/dup is declared more than once"]
+    with pytest.raises(ValueError, match="^GET /app/local/endpoint/dup is served twice$"):  # the loader refuses it first
+        table_of(app)
 
 
 def test_disabled_duplicate_is_not_a_conflict() -> None:  # contract §1: disabled counts as absent
     app = App(root=Path("app"), app_id="local", name="x", functions_dir=None,
               endpoints=(endpoint("/dup", "GET", "a", disabled=True), endpoint("/dup", "GET", "b")))
-    assert served_by(RouteTable.from_app(app), "GET", "/app/local/endpoint/dup") == "b"
+    assert served_by(table_of(app), "GET", "/app/local/endpoint/dup") == "b"
