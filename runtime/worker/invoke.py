@@ -21,7 +21,7 @@ from runtime.contract.response import Response
 from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
 from runtime.worker.engines import engine
-from runtime.worker.engines.base import Host, Invocation
+from runtime.worker.engines.base import ExecutionTimeLimitExceeded, Host, Invocation
 
 
 class LimitExceeded(Exception):
@@ -49,6 +49,8 @@ class Invoker:
             return self._call(call, host, console)
         except LimitExceeded as exc:
             return _error(call, "FunctionExecutionError", str(exc), console)
+        except ExecutionTimeLimitExceeded:  # an engine's own time limit (the JavaScript engine's)
+            return _error(call, "ExecutionTimeLimitExceeded", "execution time limit exceeded", console)
         except MemoryError:
             limit = f" of {self.memory_mb} MB" if self.memory_mb else ""
             return _error(call, "FunctionExecutionError", f"the function exceeded the memory limit{limit}", console, recycle=True)

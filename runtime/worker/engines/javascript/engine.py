@@ -67,7 +67,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,60}\Z")
 def js_error(name: str, message: str, stack: str = "") -> JavaScriptError:
     if len(message) > MAX_ERROR_CHARS:
         message = message[:MAX_ERROR_CHARS] + f"… ({len(message) - MAX_ERROR_CHARS} more characters)"
-    key = name if _IDENTIFIER.match(name) else "JavaScriptError"
+    key = name if _IDENTIFIER.match(name) else "Error" if not name else "JavaScriptError"
     cls = _ERROR_CLASSES.get(key)
     if cls is None:
         if len(_ERROR_CLASSES) > 200:  # a guest naming errors freely must not grow this forever
