@@ -79,3 +79,33 @@ def run(source: str, argument: Any = None, *, service_type: str = "http", others
         exc.lines = console.lines()  # type: ignore[attr-defined]
         raise
     return Ran(outcome, response, console.lines(), host)
+
+
+def run_python(source: str, argument: Any = None, *, service_type: str = "http") -> Ran:
+    """The same call through the Python engine, for comparisons."""
+    import marshal
+
+    from runtime.worker.engines.python.compiler import compile_function
+    from runtime.worker.engines.python.engine import ENGINE as PYTHON
+
+    loaded = PYTHON.load(FunctionArtifact("functions/main.py", "python", "functions/main.py",
+                                          marshal.dumps(compile_function(source, "functions/main.py"))))
+    host = StandInHost()
+    console = Console()
+    response = Response()
+    if argument is None:
+        argument = {"query": {"a": "1"}, "headers": {"Content-Type": ["application/json"]}, "body": b'{"k":1}'}
+    invocation = Invocation(argument=argument, service_type=service_type, request=REQUEST, app=APP, values=VALUES,
+                            environment=ENVIRONMENT, response=response, console=console, host=host)
+    return Ran(PYTHON.run(loaded, invocation), response, console.lines(), host)
+
+
+def decide(ran: Ran, *, kind: str, respond_result: bool, fmt: str = "EJSON", method: str = "POST") -> tuple[int, bytes | None, list[tuple[str, str]]]:
+    """What the worker would send: the response rules applied to a run (as runtime.worker.invoke does)."""
+    from runtime.contract import response_rules as rules
+
+    touched, status, body, headers = ran.response.state()
+    final_status, final_body = rules.decide(kind=kind, touched=touched, status=status, body=body,  # type: ignore[arg-type]
+                                            respond_result=respond_result, result=lambda: ran.outcome.serialise(fmt),
+                                            head=method == "HEAD")
+    return final_status, final_body, headers

@@ -79,9 +79,11 @@ def js_error(name: str, message: str, stack: str = "") -> JavaScriptError:
 
 def map_stack(stack: str, line_map: list[list[Any]]) -> str:
     """A QuickJS stack (every frame ``<input>:line:col``) in the files' own names and lines;
-    frames of the prelude (block 1) are dropped."""
+    frames of the prelude (block 1) and native frames are dropped."""
     out = []
     for line in stack.splitlines():
+        if line.strip().endswith("(native)"):  # no file or line to show; among them the runner's Reflect.apply
+            continue
         match = _FRAME.search(line)
         if match is None:
             out.append(line)
@@ -94,8 +96,6 @@ def map_stack(stack: str, line_map: list[list[Any]]) -> str:
                 line = line[:match.start()] + f"{label}:{number - offset}:{match.group(2)}" + line[match.end():]
                 break
         out.append(line)
-    while out and out[-1].strip().endswith("(native)"):  # the runner's Reflect.apply beneath the guest
-        out.pop()
     return "\n".join(out)
 
 
