@@ -130,6 +130,14 @@ def test_a_thrown_error_is_name_and_message_with_the_stack_in_the_users_file() -
     assert "<input>" not in exc.stack and len(frames) == 2
 
 
+def test_memory_exhausted_by_small_allocations_is_a_memory_error_too() -> None:
+    """QuickJS-ng throws null when it cannot build the error; so a literal `throw null` reads as memory."""
+    with pytest.raises(MemoryError):
+        run("exports = function() { const a = []; for (;;) a.push({n: a.length}) }", memory_limit=16 * 1024 * 1024)
+    with pytest.raises(MemoryError):
+        run("exports = function() { throw null }")
+
+
 def test_a_thrown_non_error_is_its_string() -> None:
     with pytest.raises(JavaScriptError) as info:
         run("exports = function() { throw 'plain text' }")

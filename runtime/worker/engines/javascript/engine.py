@@ -156,7 +156,9 @@ class JavaScriptEngine:
             return value_outcome(text[1:])
         error = json.loads(text[1:])
         name, message = error["name"], error["message"]
-        if name == "InternalError" and message == "out of memory":
+        # QuickJS-ng throws null when memory is too exhausted to build the error object; a literal
+        # `throw null` cannot be told apart and is reported the same way (the context is dropped anyway).
+        if (name == "InternalError" and message == "out of memory") or error.get("thrownNull"):
             raise MemoryError("the function exceeded the JavaScript heap limit")
         raise js_error(name, message, map_stack(error["stack"], error["lines"]))
 

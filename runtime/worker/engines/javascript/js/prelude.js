@@ -56,8 +56,9 @@ function flat(s) { return ReflectApply(StringSlice, s, [0]); }
 function call(op, arg) {
   const answer = host(flat(op), flat(arg));
   if (typeof answer !== "string") throw new ErrorCtor("atlas-fn: the host answered " + op + " with no text");
-  if (answer[0] === "0") return answer.slice(1);
-  const pair = JSONParse(answer.slice(1));
+  const rest = ReflectApply(StringSlice, answer, [1]);  // not answer.slice: guest code may have replaced it
+  if (ReflectApply(StringSlice, answer, [0, 1]) === "0") return rest;
+  const pair = JSONParse(rest);
   const Kind = ERRORS[pair[0]] || ErrorCtor;
   const e = new Kind(pair[1]);
   if (!ERRORS[pair[0]] && pair[0]) ObjectDefineProperty(e, "name", { value: pair[0], configurable: true, writable: true });

@@ -67,12 +67,19 @@ function builtinHost(op, args) {
   return callValue(op, args);
 }
 
+/* A JavaScript callee's file is evaluated once per call (its exports kept, as require does), so
+ * a loop of executes neither re-parses it nor grows the line space. */
+const CALLEES = new Map();
 function makeFunctions() {
   return {
     execute(name, ...args) {
       if (typeof name !== "string") throw new TypeError("context.functions.execute: the function name must be a string, got " + show(name));
-      const found = call("function.find", name);
-      if (found !== "") return ReflectApply(loadFunctionFile(JSONParse(found), false), undefined, args);
+      let exported = CALLEES.get(name);
+      if (exported === undefined) {
+        const found = call("function.find", name);
+        if (found !== "") { exported = loadFunctionFile(JSONParse(found), false); CALLEES.set(name, exported); }
+      }
+      if (exported !== undefined) return ReflectApply(exported, undefined, args);
       return callValue("function.execute", { name, arguments: args });
     },
   };
@@ -95,10 +102,11 @@ function settleError(e) {
   if (settled) return;
   settled = true;
   const d = describe(e);
-  call("settle", "1" + JSONStringify({ name: d.name, message: d.message, stack: d.stack, lines: lineMap }));
+  call("settle", "1" + JSONStringify({ name: d.name, message: d.message, stack: d.stack, lines: lineMap, thrownNull: d.thrownNull === true }));
 }
 
 function describe(e) {
+  if (e === null) return { name: "", message: "null", stack: "", thrownNull: true };
   if (e !== null && (typeof e === "object" || typeof e === "function") && e instanceof ErrorCtor) {
     let name, message, stack;
     try { name = StringCtor(e.name); message = StringCtor(e.message); stack = typeof e.stack === "string" ? e.stack : ""; }

@@ -216,15 +216,21 @@ function toEJSON(value, relaxed) {
     if (leaf !== undefined) return leaf;
     if (isCursor(v)) v = materialise(v);
     if (++depth > MAX_DEPTH) throw new RangeError("EJSON: cannot serialise a value nested more than " + MAX_DEPTH + " levels deep (or a cycle)");
-    let out;
+    /* Built by concatenation only: guest code may have replaced Array.prototype.join or push. */
+    let out, sep = "";
     if (ArrayIsArray(v)) {
-      const parts = [];
-      for (let i = 0; i < v.length; i++) { const s = walk(v[i], StringCtor(i), v); parts.push(s === undefined ? "null" : s); }
-      out = "[" + parts.join(",") + "]";
+      out = "[";
+      const n = v.length;
+      for (let i = 0; i < n; i++) { const s = walk(v[i], StringCtor(i), v); out += sep + (s === undefined ? "null" : s); sep = ","; }
+      out += "]";
     } else {
-      const parts = [];
-      for (const k of ObjectKeys(v)) { const s = walk(v[k], k, v); if (s !== undefined) parts.push(JSONStringify(k) + ":" + s); }
-      out = "{" + parts.join(",") + "}";
+      out = "{";
+      const keys = ObjectKeys(v);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i], s = walk(v[k], k, v);
+        if (s !== undefined) { out += sep + JSONStringify(k) + ":" + s; sep = ","; }
+      }
+      out += "}";
     }
     depth--;
     return out;
