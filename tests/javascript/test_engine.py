@@ -396,3 +396,26 @@ def test_a_package_with_a_native_addon_fails_clearly() -> None:
     assert info.value.text == ("Error: require('./binding/addon'): package 'native-thing' needs a native addon "
                                "(node_modules/native-thing/binding/addon.node), which atlas-fn cannot load (in function file "
                                "functions/main.js); only plain-JavaScript packages work")
+
+
+# --- a context prepared while the worker is idle ---------------------------------------------------
+
+def test_a_prepared_context_serves_one_call_and_carries_nothing_over() -> None:
+    from tests.javascript.harness import engine_with
+    source = "exports = function() { const seen = typeof leftover; leftover = 1; Object.prototype.p = 1; return seen }"
+    engine = engine_with({"functions/main.js": source})
+    engine.prepare()
+    prepared = engine._ready  # noqa: SLF001
+    assert prepared is not None
+    assert run(source, engine=engine).json() == "undefined"
+    assert engine._ready is None  # noqa: SLF001 - used once
+    engine.prepare()
+    assert engine._ready is not prepared  # noqa: SLF001 - a new one, never the used one
+    assert run(source, engine=engine).json() == "undefined"
+    assert run(source, engine=engine).json() == "undefined"  # and without a prepared one
+
+
+def test_a_prepared_context_refuses_host_calls_until_bound() -> None:
+    from runtime.worker.engines.javascript.bridge import Bridge
+    bridge = Bridge(lambda name: None, lambda key: None)
+    assert bridge("console", "log:x") == '1["Error", "atlas-fn host: no call is running"]'

@@ -65,11 +65,11 @@ def _js_name(exc: BaseException) -> str:
 
 
 class Bridge:
-    """One call's callback. ``files`` finds a JavaScript function of this app by name for
+    """One call's callback, bound to its ``Invocation`` when the call starts. ``find_function`` finds a JavaScript function of this app by name for
     ``functions.execute`` (or None), ``artifact`` a loaded function by key (for ``require``)."""
 
-    def __init__(self, invocation: Invocation, find_function: Callable[[str], Any], artifact: Callable[[str], Any]) -> None:
-        self.invocation = invocation
+    def __init__(self, find_function: Callable[[str], Any], artifact: Callable[[str], Any]) -> None:
+        self.invocation: Invocation | None = None  # bound when the call starts (the context may be built before)
         self.find_function = find_function
         self.artifact = artifact
         self.outcome: str | None = None
@@ -87,6 +87,7 @@ class Bridge:
             "b64.check": lambda arg: BSON.Binary.fromBase64(arg).toBase64(),
             "decimal": lambda arg: str(BSON.Decimal128.fromString(arg)),
             "settle": self.settle,
+            "source": lambda arg: modules.prelude_source(arg),
             "require": self.require,
             "function.find": self.function_find,
             "function.execute": self.function_execute,
@@ -98,6 +99,8 @@ class Bridge:
 
     def __call__(self, op: Any = None, arg: Any = None, *extra: Any) -> str:
         try:
+            if self.invocation is None:
+                raise Refused("Error", "atlas-fn host: no call is running")
             if type(op) is not str or type(arg) is not str or extra:
                 raise Refused("TypeError", "atlas-fn host: expected an operation name and one string")
             handler = self.ops.get(op)

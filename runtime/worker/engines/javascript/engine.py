@@ -107,6 +107,7 @@ class JavaScriptEngine:
         self.time_limit = time_limit
         self.memory_limit = memory_limit
         self.stack_limit = stack_limit
+        self._ready: tuple[Any, Bridge, Any] | None = None
         self._scripts: dict[str, LoadedScript] = {}
         self._by_name: dict[str, LoadedScript] = {}
 
@@ -124,15 +125,27 @@ class JavaScriptEngine:
         self._by_name[function_name(function.key)] = script
         return script
 
-    def run(self, loaded: LoadedScript, invocation: Invocation) -> Outcome:
+    def prepare(self) -> None:
+        """Build the next call's context now: for the worker to call while it is idle (after
+        writing a reply), so the prelude's cost is off the next request's path. The context
+        has run no guest code; ``run`` uses it once, or builds its own when none is ready."""
+        if self._ready is None:
+            self._ready = self._fresh()
+
+    def _fresh(self) -> tuple[Any, Bridge, Any]:
         context = quickjs.Context()
         context.set_memory_limit(self.memory_limit)
         context.set_max_stack_size(self.stack_limit)
-        bridge = Bridge(invocation, self._by_name.get, self._scripts.get)
+        bridge = Bridge(self._by_name.get, self._scripts.get)
         context.add_callable("__atlasfn_host", bridge)
+        return context, bridge, context.eval(PRELUDE)
+
+    def run(self, loaded: LoadedScript, invocation: Invocation) -> Outcome:
+        ready, self._ready = self._ready, None
+        context, bridge, runner = ready if ready is not None else self._fresh()
+        bridge.invocation = invocation
         try:
             arm_time_limit(context, self.time_limit)
-            runner = context.eval(PRELUDE)
             runner("start", _call_text(loaded, invocation))
             runner = None
             while context.execute_pending_job():
@@ -145,6 +158,7 @@ class JavaScriptEngine:
             invocation.console._emit("warn", f"atlas-fn: un-awaited work was stopped: {failure}")
         finally:
             runner = None
+            bridge.invocation = None
             del context
         if bridge.outcome is None:
             raise js_error("Error", "the function's returned Promise never settled, and no pending work was left that could settle it")

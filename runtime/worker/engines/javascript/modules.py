@@ -1,6 +1,6 @@
 """``require`` for JavaScript functions: our Node built-ins, and npm packages from the artifact.
 
-Owns: the list of built-in modules (each a small module of ours in ``js/node/``), the Node
+Owns: the prelude parts built on first use (``js/values_more.js``), the list of built-in modules (each a small module of ours in ``js/node/``), the Node
 modules we knowingly lack, Node's resolution rules over the files an artifact carries
 (``node_modules/<pkg>/…``: ``package.json`` ``main``, ``index.js``, ``.js``/``.json``
 extensions, relative requires inside a package), and, at compile time, collecting the package
@@ -29,6 +29,16 @@ LACKING = frozenset({
 MAX_PACKAGE_BYTES = 15 * 1024 * 1024  # contract §8.5: zipped dependencies, 15 MB
 _REQUIRE = re.compile(r"""\brequire\s*\(\s*(['"])([^'"\n]+)\1\s*\)""")
 _TEXT = (".js", ".cjs", ".json")
+
+
+_PRELUDE_PARTS = {"values_more": (JS_DIR / "values_more.js").read_text(encoding="utf-8")}
+
+
+def prelude_source(name: str) -> str:
+    """A part of the prelude built on first use (``values_more``)."""
+    if name not in _PRELUDE_PARTS:
+        raise RequireFailed(f"no prelude part named {name[:40]!r}")
+    return _PRELUDE_PARTS[name]
 
 
 class RequireFailed(Exception):

@@ -26,6 +26,10 @@ const FunctionCtor = Function, PromiseCtor = Promise, ErrorCtor = Error;
 const ErrorCaptureStackTrace = Error.captureStackTrace, StringSlice = String.prototype.slice;
 const ReflectApply = Reflect.apply;
 const atobF = atob, btoaF = btoa;
+const BLOCK = 20000;  // lines per block of the call's line space (runner.js); block 1 is the prelude's
+/* Put in front of code the prelude evaluates later (values_more.js, built-in modules), so its
+ * stack frames fall in the prelude's block (a Function body starts on line 3) and are dropped. */
+const PRELUDE_LINES = "\n".repeat(BLOCK - 2);
 const ERRORS = { Error, TypeError, RangeError, SyntaxError, ReferenceError, URIError, EvalError };
 
 /* Names guest code must not see: shared memory and its atomics (no threads here, and a timing

@@ -8,7 +8,6 @@
  * Must not: run the job queue (Python does, within the time limit), or let guest code reach
  * `call`, `host` or the runner object.
  */
-const BLOCK = 20000;           // lines per block of the call's line space; block 1 is the prelude
 let nextBlock = 2;
 const lineMap = [];            // [firstLine, lastLine, fileLabel, bodyOffset]
 const PromiseResolve = Promise.resolve, PromiseThen = Promise.prototype.then;
@@ -56,7 +55,7 @@ function builtin(name, source) {
   if (BUILTINS.has(name)) return BUILTINS.get(name).exports;
   const module = { exports: {} };
   BUILTINS.set(name, module);
-  const scope = FunctionCtor("exports", "require", "module", "BSON", "hostCall", source);
+  const scope = FunctionCtor("exports", "require", "module", "BSON", "hostCall", PRELUDE_LINES + source);
   ReflectApply(scope, undefined, [module.exports, builtinRequire, module, BSON, builtinHost]);
   return module.exports;
 }

@@ -1,7 +1,7 @@
 /* values.js — the BSON value classes and EJSON, inside the guest's context.
  *
- * Owns: BSON.ObjectId, Binary, Decimal128, Long, Int32, Double, BSONRegExp, Timestamp, MinKey,
- * MaxKey; EJSON.stringify (canonical, {relaxed: true}) and EJSON.parse; `toEJSON` (the text a
+ * Owns: BSON.ObjectId and Binary (the rest of BSON is values_more.js, built on first use);
+ * EJSON.stringify (canonical, {relaxed: true}) and EJSON.parse; `toEJSON` (the text a
  * value crosses the boundary as) and `fromEJSON`. Part of the prelude: runs inside the prelude's
  * strict function, sees `call` (the host bridge) and the intrinsics captured before guest code.
  * Must not: hold per-call data, expose `call` or any captured intrinsic to guest code, or decide
@@ -63,79 +63,17 @@ Binary.fromBase64 = function (text) {
   return binaryOf(call("b64.check", text), 0);
 };
 
-function Decimal128(text) {
-  if (!(this instanceof Decimal128)) return new Decimal128(text);
-  if (typeof text !== "string") throw new TypeError("BSON.Decimal128: expected a string, got " + show(text));
-  defineHidden(this, "_text", call("decimal", text));
-}
-Decimal128.fromString = function (text) { return new Decimal128(text); };
-Decimal128.prototype.toString = function () { return this._text; };
-Decimal128.prototype.toJSON = function () { return { $numberDecimal: this._text }; };
-
-const TWO32 = 4294967296;
-function Long(low, high) {
-  if (!(this instanceof Long)) return new Long(low, high);
-  if (high === undefined && typeof low === "string") return Long.fromString(low);
-  if (high === undefined) return Long.fromNumber(low);
-  if (typeof low !== "number" || typeof high !== "number" || !NumberIsInteger(low) || !NumberIsInteger(high))
-    throw new TypeError("BSON.Long: low and high must be integers, got " + show(low) + " and " + show(high));
-  defineHidden(this, "_big", BigIntAsIntN(64, (BigIntCtor(high | 0) << 32n) | BigIntCtor(low >>> 0)));
-}
-function longOf(big) { const l = ObjectCreate(Long.prototype); defineHidden(l, "_big", BigIntAsIntN(64, big)); return l; }
-Long.fromNumber = function (n) {
-  if (typeof n !== "number" || !NumberIsFinite(n)) throw new TypeError("BSON.Long.fromNumber: expected a finite number, got " + show(n));
-  return longOf(BigIntCtor(MathTrunc(n)));
-};
-Long.fromString = function (text) {
-  if (typeof text !== "string" || !/^[+-]?[0-9]+$/.test(text)) throw new TypeError("BSON.Long.fromString: " + show(text) + " is not a decimal integer");
-  const big = BigIntCtor(text);
-  if (big !== BigIntAsIntN(64, big)) throw new RangeError("BSON.Long.fromString: " + show(text) + " is outside the 64-bit range");
-  return longOf(big);
-};
-Long.fromInt = function (n) { return Long.fromNumber(n | 0); };
-Long.prototype.toNumber = function () { return NumberCtor(this._big); };
-Long.prototype.toString = function (radix) { return this._big.toString(radix === undefined ? 10 : radix); };
-Long.prototype.valueOf = function () { return NumberCtor(this._big); };
-Long.prototype.toJSON = function () { return { $numberLong: this._big.toString() }; };
-Long.prototype.equals = function (o) { return o instanceof Long ? o._big === this._big : NumberCtor(this._big) === o; };
-ObjectDefineProperty(Long.prototype, "low", { get() { return NumberCtor(BigIntAsIntN(32, this._big)); } });
-ObjectDefineProperty(Long.prototype, "high", { get() { return NumberCtor(BigIntAsIntN(32, this._big >> 32n)); } });
-
-function numberBox(name, check) {
-  function Box(value) {
-    if (!(this instanceof Box)) return new Box(value);
-    const n = typeof value === "string" ? NumberCtor(value) : value;
-    if (typeof n !== "number" || !check(n)) throw new TypeError("BSON." + name + ": " + show(value) + " is not " + (name === "Int32" ? "a 32-bit integer" : "a number"));
-    defineHidden(this, "value", n);
-  }
-  Box.prototype.valueOf = function () { return this.value; };
-  Box.prototype.toString = function () { return StringCtor(this.value); };
-  Box.prototype.toJSON = function () { return this.value; };
-  ObjectDefineProperty(Box, "name", { value: name });
-  return Box;
-}
-const Int32 = numberBox("Int32", (n) => NumberIsInteger(n) && n >= -2147483648 && n <= 2147483647);
-const Double = numberBox("Double", () => true);
-
 const REGEX_OPTIONS = "ilmsux";
-function BSONRegExp(pattern, options) {
-  if (!(this instanceof BSONRegExp)) return new BSONRegExp(pattern, options);
-  options = options === undefined ? "" : options;
-  if (typeof pattern !== "string" || typeof options !== "string") throw new TypeError("BSON.BSONRegExp: pattern and options must be strings");
-  for (const c of options) if (REGEX_OPTIONS.indexOf(c) < 0) throw new RangeError("BSON.BSONRegExp: option " + show(c) + " is not one of " + REGEX_OPTIONS);
-  this.pattern = pattern;
-  this.options = ArrayFrom(options).sort().join("");
+const MORE_NAMES = ["Decimal128", "Long", "Int32", "Double", "BSONRegExp", "Timestamp", "MinKey", "MaxKey"];
+let MORE;  // values_more.js, once this call needs one of its types
+function more() {
+  if (MORE === undefined) {
+    const factory = FunctionCtor("deps", PRELUDE_LINES + call("source", "values_more"));
+    MORE = ReflectApply(factory, undefined, [{ call, show, defineHidden, ObjectCreate, ObjectDefineProperty, NumberIsInteger,
+      NumberIsFinite, NumberCtor, StringCtor, BigIntCtor, BigIntAsIntN, MathTrunc, ArrayFrom, REGEX_OPTIONS }]);
+  }
+  return MORE;
 }
-
-function Timestamp(t, i) {
-  if (!(this instanceof Timestamp)) return new Timestamp(t, i);
-  if (t !== null && typeof t === "object" && i === undefined) { i = t.i; t = t.t; }
-  const ok = (n) => typeof n === "number" && NumberIsInteger(n) && n >= 0 && n <= 4294967295;
-  if (!ok(t) || !ok(i)) throw new TypeError("BSON.Timestamp: t and i must be integers from 0 to 4294967295");
-  this.t = t; this.i = i;
-}
-function MinKey() { if (!(this instanceof MinKey)) return new MinKey(); }
-function MaxKey() { if (!(this instanceof MaxKey)) return new MaxKey(); }
 
 function defineHidden(o, k, v) { ObjectDefineProperty(o, k, { value: v, enumerable: false, writable: false, configurable: false }); }
 
@@ -185,16 +123,18 @@ function dateEJSON(d, relaxed) {
 function leafEJSON(v, relaxed) {
   if (v instanceof ObjectId) return '{"$oid":"' + v._hex + '"}';
   if (v instanceof Binary) { const p = binaryParts(v); return '{"$binary":{"base64":"' + p[0] + '","subType":"' + (p[1] < 16 ? "0" : "") + p[1].toString(16) + '"}}'; }
-  if (v instanceof Decimal128) return '{"$numberDecimal":"' + v._text + '"}';
-  if (v instanceof Long) return relaxed ? v._big.toString() : '{"$numberLong":"' + v._big + '"}';
-  if (v instanceof Int32) return relaxed ? StringCtor(v.value) : '{"$numberInt":"' + v.value + '"}';
-  if (v instanceof Double) return relaxed && NumberIsFinite(v.value) ? StringCtor(v.value) : '{"$numberDouble":"' + doubleText(v.value) + '"}';
-  if (v instanceof BSONRegExp) return '{"$regularExpression":{"pattern":' + JSONStringify(StringCtor(v.pattern)) + ',"options":' + JSONStringify(StringCtor(v.options)) + "}}";
   if (v instanceof RegExpCtor) return '{"$regularExpression":{"pattern":' + JSONStringify(v.source) + ',"options":' + JSONStringify(regexOptions(v.flags)) + "}}";
-  if (v instanceof Timestamp) return '{"$timestamp":{"t":' + (v.t >>> 0) + ',"i":' + (v.i >>> 0) + "}}";
-  if (v instanceof MinKey) return '{"$minKey":1}';
-  if (v instanceof MaxKey) return '{"$maxKey":1}';
   if (v instanceof DateCtor) return dateEJSON(v, relaxed);
+  const M = MORE;  // no instance of these can exist before they are built
+  if (M === undefined) return undefined;
+  if (v instanceof M.Decimal128) return '{"$numberDecimal":"' + v._text + '"}';
+  if (v instanceof M.Long) return relaxed ? v._big.toString() : '{"$numberLong":"' + v._big + '"}';
+  if (v instanceof M.Int32) return relaxed ? StringCtor(v.value) : '{"$numberInt":"' + v.value + '"}';
+  if (v instanceof M.Double) return relaxed && NumberIsFinite(v.value) ? StringCtor(v.value) : '{"$numberDouble":"' + doubleText(v.value) + '"}';
+  if (v instanceof M.BSONRegExp) return '{"$regularExpression":{"pattern":' + JSONStringify(StringCtor(v.pattern)) + ',"options":' + JSONStringify(StringCtor(v.options)) + "}}";
+  if (v instanceof M.Timestamp) return '{"$timestamp":{"t":' + (v.t >>> 0) + ',"i":' + (v.i >>> 0) + "}}";
+  if (v instanceof M.MinKey) return '{"$minKey":1}';
+  if (v instanceof M.MaxKey) return '{"$maxKey":1}';
   return undefined;
 }
 function regexOptions(flags) { let o = ""; for (const c of REGEX_OPTIONS) if (flags.indexOf(c) >= 0) o += c; return o; }
@@ -260,16 +200,16 @@ function typed(v, keys, relaxed) {
   const k = keys[0], x = v[k];
   if (keys.length === 1) switch (k) {
     case "$oid": return new ObjectId(x);
-    case "$numberInt": return relaxed ? NumberParseInt(x, 10) : new Int32(NumberParseInt(x, 10));
-    case "$numberDouble": return relaxed ? NumberCtor(x) : new Double(NumberCtor(x));
-    case "$numberLong": { const l = Long.fromString(x); const n = NumberCtor(l._big); return relaxed && NumberIsSafeInteger(n) ? n : l; }
-    case "$numberDecimal": return new Decimal128(x);
-    case "$date": return new DateCtor(typeof x === "string" ? DateParse(x) : typeof x === "number" ? x : NumberCtor(Long.fromString(x.$numberLong)._big));
+    case "$numberInt": return relaxed ? NumberParseInt(x, 10) : new (more().Int32)(NumberParseInt(x, 10));
+    case "$numberDouble": return relaxed ? NumberCtor(x) : new (more().Double)(NumberCtor(x));
+    case "$numberLong": { const n = NumberCtor(x); return relaxed && NumberIsSafeInteger(n) ? n : more().Long.fromString(x); }
+    case "$numberDecimal": return new (more().Decimal128)(x);
+    case "$date": return new DateCtor(typeof x === "string" ? DateParse(x) : typeof x === "number" ? x : NumberCtor(x.$numberLong));
     case "$binary": return binaryOf(call("b64.check", x.base64), NumberParseInt(x.subType, 16));
-    case "$regularExpression": return new BSONRegExp(x.pattern, x.options);
-    case "$timestamp": return new Timestamp(x.t, x.i);
-    case "$minKey": return new MinKey();
-    case "$maxKey": return new MaxKey();
+    case "$regularExpression": return new (more().BSONRegExp)(x.pattern, x.options);
+    case "$timestamp": return new (more().Timestamp)(x.t, x.i);
+    case "$minKey": return new (more().MinKey)();
+    case "$maxKey": return new (more().MaxKey)();
     case "$undefined": return undefined;
   }
   return NOT_TYPED;
@@ -292,4 +232,5 @@ const EJSON = {
   deserialize(value) { return fromEJSON(toEJSON(value, false), true); },
 };
 
-const BSON = { ObjectId, Binary, Decimal128, Long, Int32, Double, BSONRegExp, Timestamp, MinKey, MaxKey };
+const BSON = { ObjectId, Binary };
+for (const name of MORE_NAMES) ObjectDefineProperty(BSON, name, { get() { return more()[name]; }, enumerable: true, configurable: true });
