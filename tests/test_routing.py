@@ -302,3 +302,63 @@ def test_disabled_duplicate_is_not_a_conflict() -> None:  # contract §1: disabl
     app = App(root=Path("app"), app_id="local", name="x", functions_dir=None,
               endpoints=(endpoint("/dup", "GET", "a", disabled=True), endpoint("/dup", "GET", "b")))
     assert served_by(table_of(app), "GET", "/app/local/endpoint/dup") == "b"
+
+
+# --- encoded slashes (red-team finding: a proxy filtering the raw path is bypassed) -------------
+
+@pytest.mark.parametrize("raw", [f"{ENDPOINTS}/bob%2Fthe/route/builder", f"{ENDPOINTS}/bob/the%2froute%2Fbuilder",
+                                 "/app/local%2Fx/endpoint/greet", "/app%2Flocal/endpoint/greet",
+                                 f"{ENDPOINTS}%2Fgreet", f"{ENDPOINTS}/greet%2F?x=1"])
+def test_an_encoded_slash_in_an_endpoint_url_is_not_routed(table: RouteTable, raw: str) -> None:
+    from urllib.parse import unquote
+    path = unquote(raw.partition("?")[0])
+    raw_path = raw.partition("?")[0]
+    with pytest.raises(EndpointNotFound) as raised:
+        table.resolve("GET", path, raw)
+    assert raised.value.message == (f"no endpoint at {raw_path}: an encoded slash (%2F) in the path is not routed; "
+                                    "allowed: the route's own / characters")
+
+
+@pytest.mark.parametrize("raw", [f"{HOOKS}%2Fhttp/incoming_webhook/anything", f"{HOOKS}/http%2fincoming_webhook/anything",
+                                 "/api/client/v2.0/app/local%2Fservice/http/incoming_webhook/anything",
+                                 "/api%2Fclient/v2.0/app/local/service/http/incoming_webhook/anything",
+                                 f"{HOOKS}/http/incoming_webhook%2Fanything"])
+def test_an_encoded_slash_in_the_app_id_or_service_of_a_webhook_url_is_not_routed(table: RouteTable, raw: str) -> None:
+    from urllib.parse import unquote
+    with pytest.raises(WebhookNotFound) as raised:
+        table.resolve("POST", unquote(raw), raw)
+    assert raised.value.message == (f"no incoming webhook at {raw}: an encoded slash (%2F) in the app id or service "
+                                    "is not routed; allowed: %2F in the webhook name only")
+
+
+def test_an_encoded_slash_in_a_webhook_name_still_routes(table: RouteTable) -> None:
+    """Nested drop-in names hold "/"; only the segments before the name are refused."""
+    raw = f"{HOOKS}/http/incoming_webhook/nested%2Fdrop/in"
+    assert table.resolve("PUT", f"{HOOKS}/http/incoming_webhook/nested/drop/in", raw).name == "nested/drop/in"
+
+
+def test_other_escapes_and_plain_slashes_still_route(table: RouteTable) -> None:
+    assert served_by_raw(table, "GET", f"{ENDPOINTS}/bob/the/route/builder?a=%2F") == "bob_get"
+    assert served_by_raw(table, "GET", f"{ENDPOINTS}/gr%65et") == "greet"
+    assert served_by_raw(table, "POST", f"{HOOKS}/http/incoming_webhook/create") == "create"
+
+
+def served_by_raw(table: RouteTable, method: str, raw: str) -> str:
+    from urllib.parse import unquote
+    return table.resolve(method, unquote(raw.partition("?")[0]), raw).name
+
+
+async def test_an_encoded_slash_is_not_routed_by_the_server(serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import webhook_config, write_app
+    app = write_app(tmp_path / "app", {
+        "services/s/config.json": {"name": "s", "type": "http"},
+        "services/s/incoming_webhooks/h/config.json": webhook_config("h", "GET"),
+        "services/s/incoming_webhooks/h/source.py": "def exports(payload, response):\n    return 'served'\n",
+    })
+    client = await serve(app, None, pool=False)
+    plain = await client.get("/api/client/v2.0/app/local/service/s/incoming_webhook/h")
+    assert plain.status == 200
+    encoded = await client.get("/api/client/v2.0/app/local%2Fservice/s/incoming_webhook/h")
+    assert encoded.status == 404
+    assert (await encoded.json())["error"].endswith("an encoded slash (%2F) in the app id or service is not routed; "
+                                                    "allowed: %2F in the webhook name only")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from runtime.app.snapshot import prepare
+from runtime.contract.response import MAX_HEADERS
 from runtime.protocol import messages
 from runtime.http.server import build_app
 from runtime.settings import Settings
@@ -190,6 +191,18 @@ async def test_a_worker_may_not_answer_with_an_informational_status(aiohttp_clie
     class LyingWorker:
         async def call(self, call: messages.Call) -> messages.Reply:
             return messages.Reply(call.call_id, 101)
+
+    client = await with_worker(aiohttp_client, app, LyingWorker)
+    resp = await client.post(url("body_only"))
+    assert (resp.status, (await resp.json())["error"]) == (400, "the function's worker returned a malformed reply")
+
+
+async def test_a_worker_may_not_answer_with_more_headers_than_a_function_may_set(aiohttp_client: Any, app: Path) -> None:
+    """THREAT_MODEL.md, red-team findings (header lines): an escaped worker is held to the guest's cap."""
+
+    class LyingWorker:
+        async def call(self, call: messages.Call) -> messages.Reply:
+            return messages.Reply(call.call_id, 200, tuple((f"X-{i}", "v") for i in range(MAX_HEADERS + 2)))  # + Content-Type the rules add
 
     client = await with_worker(aiohttp_client, app, LyingWorker)
     resp = await client.post(url("body_only"))

@@ -4,7 +4,14 @@ Owns: the webhook and endpoint URL shapes, which methods each serves (HEAD inclu
 routing-failure errors and their messages, and the route table. Built once per app snapshot
 from ``RouteEntry`` values (``runtime.app.snapshot`` decides what they hold); ``resolve`` is
 one dict hit on the path and one on the method. Must not: see aiohttp objects, validate
-requests, or do I/O. ``path`` is the decoded URL path, without the query string.
+requests, or do I/O. ``path`` is the decoded URL path, without the query string;
+``raw_path`` is the path as sent (aiohttp's ``request.raw_path``, query string allowed).
+
+Encoded slashes: the decoded path turns ``%2F`` into ``/``, so ``/app/x/endpoint/a%2Fb`` would
+be served by the route ``/a/b`` although a proxy that filters the raw path saw no ``/a/b``.
+Given the raw path, ``resolve`` refuses (404) a ``%2F`` or ``%2f`` anywhere in an endpoint URL
+and in a webhook URL before its name (the prefix, app id and service segments); a webhook
+name may hold ``/`` (nested drop-ins), and may be written with ``%2F`` there.
 """
 
 from __future__ import annotations
@@ -76,9 +83,15 @@ class RouteTable:
         rows = sorted(webhook_rows, key=_row_key) + sorted(endpoint_rows, key=_row_key)
         return cls(app_id, routes, frozenset(disabled) - routes.keys(), rows)
 
-    def resolve(self, method: str, path: str) -> CallSpec:
+    def resolve(self, method: str, path: str, raw_path: str | None = None) -> CallSpec:
         """The call spec serving ``method`` on ``path``, or ``WebhookNotFound`` /
-        ``EndpointNotFound`` (404) / ``MethodNotAllowed`` (405). Methods are case-sensitive."""
+        ``EndpointNotFound`` (404) / ``MethodNotAllowed`` (405). Methods are case-sensitive.
+        With ``raw_path`` (the path as sent), an encoded slash where a route cannot hold one
+        is a 404 (see the module docstring); the server passes it."""
+        if raw_path is not None and "%2" in raw_path:
+            refused = _encoded_slash(path, raw_path.partition("?")[0])
+            if refused is not None:
+                raise refused
         route = self._routes.get(path)
         if route is None:
             raise self._not_found(path)
@@ -105,6 +118,21 @@ class RouteTable:
     def _app_hint(self, path: str, prefix: str) -> str:
         app_id = path[len(prefix):].split("/", 1)[0]
         return "" if app_id == self._app_id else f" (this app's id is {self._app_id!r})"
+
+
+_WEBHOOK_FIXED_SEGMENTS = 9  # "", api, client, v2.0, app, <app id>, service, <service>, incoming_webhook
+
+
+def _encoded_slash(path: str, raw: str) -> WebhookNotFound | EndpointNotFound | None:
+    """The 404 for an encoded slash the URL shape does not allow, or None."""
+    if path.startswith(WEBHOOK_PREFIX):
+        if any("%2f" in segment.lower() for segment in raw.split("/")[:_WEBHOOK_FIXED_SEGMENTS]):
+            return WebhookNotFound(f"no incoming webhook at {raw}: an encoded slash (%2F) in the app id or service "
+                                   "is not routed; allowed: %2F in the webhook name only")
+    elif "%2f" in raw.lower():
+        return EndpointNotFound(f"no endpoint at {raw}: an encoded slash (%2F) in the path is not routed; "
+                                "allowed: the route's own / characters")
+    return None
 
 
 def _route(entries: list[RouteEntry]) -> _Route:

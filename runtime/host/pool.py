@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Awaitable, Callable, Protocol, Sequence
 
 from runtime.host import dispatch
+from runtime.contract.log_text import console_line
 from runtime.errors import FunctionError, InternalError, TimeLimitExceeded, TooManyRequests
 from runtime.protocol import frames as protocol
 from runtime.protocol import messages
@@ -48,6 +49,7 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _BOOTSTRAP = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from runtime.worker.main import main; main()"
 WORKER_ARGV = (sys.executable, "-I", "-c", _BOOTSTRAP)
 STDERR_LINE_LIMIT = 2000
+STDERR_LINES_PER_READ = 20  # log records per read of a worker's stderr; the rest is counted
 READ_SIZE = 256 * 1024
 WATCHDOG_SECONDS = 0.05  # how often call ages are checked against the time limit
 
@@ -240,16 +242,21 @@ class _Worker:
             self.pool._released(self)
 
     def _stderr_readable(self) -> None:
+        """A worker's own diagnostics (the interpreter's writes go to the call's console: see
+        ``runtime.worker.output``). One read, one split, at most ``STDERR_LINES_PER_READ`` log
+        records per callback: a flood costs the loop a bounded, linear amount per turn."""
         data = self._read(self.err_fd)
         if not data:
             return
-        self.stderr += data
-        while b"\n" in self.stderr:
-            line, _, rest = self.stderr.partition(b"\n")
-            self.stderr = bytearray(rest)
-            log.warning("worker %s: %s", self.pid, line[:STDERR_LINE_LIMIT].decode("utf-8", "replace"))
-        if len(self.stderr) > STDERR_LINE_LIMIT:
-            del self.stderr[:-STDERR_LINE_LIMIT]
+        *lines, rest = (bytes(self.stderr) + data).split(b"\n")
+        self.stderr = bytearray(rest[-STDERR_LINE_LIMIT:])
+        if not lines:
+            return
+        call = f" (call {self.calls[0].call_id})" if self.calls else ""
+        for line in lines[:STDERR_LINES_PER_READ]:
+            log.warning("worker %s%s: %s", self.pid, call, console_line(line[:STDERR_LINE_LIMIT].decode("utf-8", "replace")))
+        if len(lines) > STDERR_LINES_PER_READ:
+            log.warning("worker %s%s: %d more lines of output dropped", self.pid, call, len(lines) - STDERR_LINES_PER_READ)
 
     # --- ending --------------------------------------------------------------------------
     def _exited(self) -> None:

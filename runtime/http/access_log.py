@@ -1,7 +1,7 @@
 """The request log: one line per request, then the function's console lines (``  | …``).
 
-Owns: formatting a ``RequestEvent`` as log text a caller or a function cannot forge (control
-characters and line separators escaped), and writing the lines of one event-loop turn as one
+Owns: formatting a ``RequestEvent`` as log text a caller or a function cannot forge (what
+``runtime.contract.log_text`` refuses is escaped, in one linear pass), and writing the lines of one event-loop turn as one
 log record. State is per ``AccessLog`` object (one per served app), never per process: a loop
 that stops with lines pending loses only those lines, and the next ``AccessLog`` starts clean.
 Must not decide anything about a request.
@@ -11,26 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 
+from runtime.contract import log_text
 from runtime.http.events import RequestEvent
 
 LOGGER = logging.getLogger("atlas_fn.access")
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, and the Unicode line separators
-
-
-def printable_path(path: str) -> str:
-    """The decoded path for the one-line log entry: a control character a caller sent as
-    ``%0A``/``%0D`` is shown percent-encoded again, so it cannot forge or hide a log line."""
-    return _CONTROL.sub(lambda m: "".join(f"%{byte:02X}" for byte in m.group().encode()), path)
-
-
-def escaped(text: str) -> str:
-    """A console line as one log line: a function cannot forge log lines with a line break."""
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _CONTROL.search(text) else text
-
 
 class AccessLog:
     """An ``EventSink``: entries written together once per event-loop turn, one log record and
@@ -47,13 +33,13 @@ class AccessLog:
     def __call__(self, event: RequestEvent) -> None:
         if not self.logger.isEnabledFor(logging.INFO):
             return
-        line = (f"{self._timestamp()} {event.method} {printable_path(event.path)} fn={event.function} "
+        line = (f"{self._timestamp()} {event.method} {log_text.path(event.path)} fn={event.function} "
                 f"validation={event.verdict} status={event.status} {event.milliseconds:.1f}ms co_id={event.co_id}")
         if event.legacy:
             line += f" legacy-webhook caller={event.remote} user-agent={event.user_agent!r}"
         if event.error:
             line += f" error={event.error!r}"
-        self.add("\n".join([line, *(f"  | {escaped(text)}" for text in event.logs)]))
+        self.add("\n".join([line, *(f"  | {log_text.console_line(text)}" for text in event.logs)]))
 
     def add(self, entry: str) -> None:
         try:

@@ -22,7 +22,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from runtime.app.snapshot import Snapshot
 from runtime.contract.pipeline import IncomingRequest, prepare_call
-from runtime.contract.response import check_header
+from runtime.contract.response import MAX_HEADERS, check_header
 from runtime.errors import (AtlasFnError, CallerError, FunctionError, InternalError, MethodNotAllowed, RequestTimeout,
                             RequestTooLarge, TooManyRequests)
 from runtime.host.pool import FunctionRunner, WorkerPool
@@ -75,7 +75,7 @@ class Front:
                 log.exception("a request-event sink failed (co_id=%s)", event.co_id)
 
     async def _answer(self, request: web.Request, trace: "_Trace") -> web.StreamResponse:
-        spec = self.routes.resolve(request.method, request.path)
+        spec = self.routes.resolve(request.method, request.path, request.raw_path)
         trace.function = spec.name
         trace.legacy = spec.legacy
         if request.content_length and request.content_length > self.settings.max_request_bytes:
@@ -140,7 +140,8 @@ class _Trace:
 def _to_response(reply: Reply) -> web.Response:
     """A worker's reply, checked: a worker is not trusted to send well-formed HTTP (the
     protocol checked the types; the values are checked here, by the setters' own rules)."""
-    if not 200 <= reply.status <= 599:  # as setStatusCode
+    # as setStatusCode; and as setHeader/addHeader, plus the Content-Type the response rules may add
+    if not 200 <= reply.status <= 599 or len(reply.headers) > MAX_HEADERS + 1:
         raise FunctionError("the function's worker returned a malformed reply")
     out: list[tuple[str, str]] = []
     for name, value in reply.headers:

@@ -8,11 +8,13 @@ protocol with no I/O (``runtime.worker.main`` wraps it in a process; tests call 
 process). Must not import asyncio or aiohttp.
 
 An error reply carries ``error`` = (code, message): the server builds the §5 envelope from
-it; ``recycle`` asks for this worker to be replaced after the call.
+it; ``recycle`` asks for this worker to be replaced after the call. The console lines are
+taken last, after the call's garbage is collected, so what finalisers print is counted too.
 """
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from runtime.contract import response_rules as rules
@@ -22,6 +24,7 @@ from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
 from runtime.worker.engines import engine
 from runtime.worker.engines.base import ExecutionTimeLimitExceeded, Host, Invocation
+from runtime.worker.output import GuestOutput
 
 
 class LimitExceeded(Exception):
@@ -31,7 +34,9 @@ class LimitExceeded(Exception):
 class Invoker:
     """Holds an app's loaded functions (each with its engine) and runs calls against them."""
 
-    def __init__(self, boot: Boot) -> None:
+    def __init__(self, boot: Boot, output: GuestOutput | None = None, collect: bool = False) -> None:
+        self.output = output  # the interpreter's own writes during a call (runtime.worker.output)
+        self.collect = collect  # gc.collect() at the end of each call (the worker process does)
         self.functions: dict[str, tuple[Any, Any]] = {}
         for function in boot.functions:
             chosen = engine(function.engine)
@@ -45,23 +50,35 @@ class Invoker:
 
     def call(self, call: Call, host: Host) -> Reply:
         console = Console(self.max_log_bytes)
+        if self.output is not None:
+            self.output.begin(console)
+        error: tuple[str, str] | None = None
+        recycle = False
+        status, headers, body = 0, (), b""
         try:
-            return self._call(call, host, console)
+            status, headers, body = self._call(call, host, console)
         except LimitExceeded as exc:
-            return _error(call, "FunctionExecutionError", str(exc), console)
+            error = ("FunctionExecutionError", str(exc))
         except ExecutionTimeLimitExceeded:  # an engine's own time limit (the JavaScript engine's)
-            return _error(call, "ExecutionTimeLimitExceeded", "execution time limit exceeded", console)
+            error = ("ExecutionTimeLimitExceeded", "execution time limit exceeded")
         except MemoryError:
             limit = f" of {self.memory_mb} MB" if self.memory_mb else ""
-            return _error(call, "FunctionExecutionError", f"the function exceeded the memory limit{limit}", console, recycle=True)
+            error, recycle = ("FunctionExecutionError", f"the function exceeded the memory limit{limit}"), True
         except RecursionError as exc:
-            return _error(call, "FunctionExecutionError", f"RecursionError: {exc}", console)
+            error = ("FunctionExecutionError", f"RecursionError: {exc}")
         except Exception as exc:  # noqa: BLE001 - any guest failure is the function's error
-            return _error(call, "FunctionExecutionError", _describe(exc), console)
+            error = ("FunctionExecutionError", _describe(exc))
         except BaseException as exc:  # noqa: BLE001 - SystemExit & co. must not end the worker
-            return _error(call, "FunctionExecutionError", _describe(exc), console, recycle=True)
+            error, recycle = ("FunctionExecutionError", _describe(exc)), True
+        if self.collect:
+            # Finalise this call's garbage now, inside its own time limit and console: a cycle left
+            # behind would otherwise run its finalisers (a generator's `finally:`) during a later call.
+            gc.collect()
+        if self.output is not None:
+            self.output.end()
+        return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body)
 
-    def _call(self, call: Call, host: Host, console: Console) -> Reply:
+    def _call(self, call: Call, host: Host, console: Console) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         chosen, loaded = self.functions[call.function]
         headers = decode_header_pairs(call.headers)
         request = call.request
@@ -84,7 +101,7 @@ class Invoker:
         ctype = rules.content_type(set_body is not None, final_body, has_type)
         if ctype:
             out_headers.append(("Content-Type", ctype))
-        return Reply(call.call_id, final_status, tuple(out_headers), tuple(console.lines()), body=final_body or b"")
+        return final_status, tuple(out_headers), final_body or b""
 
 
 MAX_ERROR_CHARS = 1000
@@ -99,7 +116,3 @@ def _describe(exc: BaseException) -> str:
     if len(text) > MAX_ERROR_CHARS:
         text = text[:MAX_ERROR_CHARS] + f"… ({len(text) - MAX_ERROR_CHARS} more characters)"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _error(call: Call, code: str, message: str, console: Console, recycle: bool = False) -> Reply:
-    return Reply(call.call_id, logs=tuple(console.lines()), error=(code, message), recycle=recycle)

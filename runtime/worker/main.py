@@ -27,6 +27,7 @@ from typing import BinaryIO
 from runtime.protocol import frames as protocol
 from runtime.protocol import messages
 from runtime.worker.engines.base import ServiceFailed
+from runtime.worker.output import GuestOutput, install
 
 PR_SET_PDEATHSIG = 1
 FILE_DESCRIPTORS = 32
@@ -51,7 +52,6 @@ def _take_pipes() -> tuple[BinaryIO, int]:
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
-    sys.stdout = sys.stderr
     return io.open(read_fd, "rb", buffering=1 << 16), write_fd
 
 
@@ -163,7 +163,9 @@ def main() -> None:
     boot = channel.read()
     if type(boot) is not messages.Boot:
         return
-    invoker = Invoker(boot)
+    guest_output = GuestOutput()
+    install(guest_output)  # from here on, what the interpreter prints goes to the running call's console
+    invoker = Invoker(boot, guest_output, collect=True)
     limits = boot.limits
     budget = _CpuBudget(float(limits.cpu_seconds))
     _limit(int(limits.memory_mb))
@@ -177,9 +179,6 @@ def main() -> None:
             return
         budget.renew()
         reply = invoker.call(call, ChannelHost(channel, call.call_id))
-        # Finalise this call's garbage now, inside its own time limit: a cycle left behind would
-        # otherwise run its finalisers (a generator's `finally:`) during some later call.
-        gc.collect()
         channel.send(messages.write_reply(reply))
         if reply.recycle:
             return
