@@ -63,7 +63,7 @@ def engine_with(files: dict[str, str], node_modules: Path | None = None, **limit
 
 def run(source: str, argument: Any = None, *, service_type: str = "http", others: dict[str, str] | None = None,
         host: StandInHost | None = None, node_modules: Path | None = None, filename: str = "functions/main.js",
-        engine: JavaScriptEngine | None = None, **limits: Any) -> Ran:
+        engine: JavaScriptEngine | None = None, request: dict[str, Any] | None = None, **limits: Any) -> Ran:
     engine = engine or engine_with({filename: source, **(others or {})}, node_modules, **limits)
     loaded = engine._scripts[filename]  # noqa: SLF001 - the test drives the engine directly
     host = host or StandInHost()
@@ -71,7 +71,7 @@ def run(source: str, argument: Any = None, *, service_type: str = "http", others
     response = Response()
     if argument is None:
         argument = {"query": {"a": "1"}, "headers": {"Content-Type": ["application/json"]}, "body": b'{"k":1}'}
-    invocation = Invocation(argument=argument, service_type=service_type, request=REQUEST, app=APP, values=VALUES,
+    invocation = Invocation(argument=argument, service_type=service_type, request=request or REQUEST, app=APP, values=VALUES,
                             environment=ENVIRONMENT, response=response, console=console, host=host)
     try:
         outcome = engine.run(loaded, invocation)

@@ -228,6 +228,13 @@ def test_context_members() -> None:
     assert value(source) == ["POST", "local", "eu", "", "Hello", [1, 2, 3], "undefined", "system", True]
 
 
+def test_absent_request_fields_are_undefined_not_null() -> None:
+    from runtime.contract.request import build_context_request
+    request = build_context_request(method="GET", url="http://h/x", raw_query="", headers=[], remote="1.2.3.4", kind="webhook", route="")
+    assert value("exports = () => [typeof context.request.rawQueryString, typeof context.request.httpReferrer, "
+                 "context.request.remoteIPAddress, context.request.webhookUrl]", request=request) == ["undefined", "undefined", "1.2.3.4", "http://h/x"]
+
+
 def test_context_members_not_built_yet_say_so() -> None:
     with pytest.raises(JavaScriptError) as info:
         run("exports = () => context.services.get('mongodb-atlas')")

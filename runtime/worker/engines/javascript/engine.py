@@ -195,7 +195,8 @@ def _call_text(loaded: LoadedScript, invocation: Invocation) -> str:
         argument = ejson.parse(argument) if argument else {}
     return ejson.to_canonical({
         "argument": argument, "serviceType": invocation.service_type,
-        "request": dict(invocation.request), "app": dict(invocation.app), "environment": dict(invocation.environment),
+        # §3.3: an absent field (None in Python) is `undefined` in JavaScript, not null
+        "request": {k: v for k, v in invocation.request.items() if v is not None}, "app": dict(invocation.app), "environment": dict(invocation.environment),
         "main": {"key": loaded.key, "filename": loaded.filename, "source": loaded.source, "lines": loaded.lines},
     })
 
