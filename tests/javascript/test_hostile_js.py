@@ -7,6 +7,7 @@ Each file is one attack; its first line says what must happen to it:
     // expect: isolated <JSON of the return value, on every call>
     // expect: killed <error_code> "<fragment of the error text>"
     // expect: killed-ok <JSON of the return value>
+    // expect: compile-error "<fragment of the problem>"
 
 ok, runtime-error and isolated files run at engine level (the real compiler, engine, prelude
 and guest API in this process, short limits); an isolated file is run twice by one engine and
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.worker.engines.javascript import JavaScriptError
+from runtime.worker.engines.javascript import CompileFailed, JavaScriptError, compile as compile_js
 from tests.javascript.harness import engine_with, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def expectation(path: Path) -> tuple[str, str]:
 def test_the_suite_has_at_least_forty_attacks_each_with_a_known_outcome() -> None:
     assert len(FILES) >= 40
     for path in FILES:
-        assert expectation(path)[0] in {"ok", "runtime-error", "isolated", "killed", "killed-ok"}, path.name
+        assert expectation(path)[0] in {"ok", "runtime-error", "isolated", "killed", "killed-ok", "compile-error"}, path.name
 
 
 def in_child(path: Path) -> dict:
@@ -64,7 +65,11 @@ def in_child(path: Path) -> dict:
 def test_hostile_file(path: Path) -> None:
     outcome, rest = expectation(path)
     source = path.read_text(encoding="utf-8")
-    if outcome == "ok":
+    if outcome == "compile-error":
+        with pytest.raises(CompileFailed) as failed:
+            compile_js(source, KEY)
+        assert json.loads(rest) in str(failed.value)
+    elif outcome == "ok":
         assert run(source, filename=KEY, **LIMITS).json() == json.loads(rest)
     elif outcome == "isolated":
         engine = engine_with({KEY: source}, **LIMITS)

@@ -48,7 +48,9 @@ def check_syntax(text: str) -> list[CompileProblem]:
     context.set_time_limit(5.0)
     context.set("__source", text)
     try:
-        context.eval('Function("exports", "require", __source); undefined')
+        # QuickJS builds a Function from one string; a body that closes it early ("});" at top
+        # level) would leave its tail outside. The function's own text shows it.
+        whole = context.eval('Function("exports", "require", __source).toString()')
     except quickjs.JSException as exc:
         first, _, rest = str(exc).partition("\n")
         where = _WHERE.search(rest)
@@ -57,6 +59,9 @@ def check_syntax(text: str) -> list[CompileProblem]:
         return [CompileProblem(max(1, int(where.group(1)) - WRAPPER_LINES), int(where.group(2)), first)]
     except quickjs.StackOverflow as exc:
         return [CompileProblem(None, None, f"is nested too deeply to parse ({str(exc).partition(chr(10))[0]})")]
+    if whole != "function anonymous(exports,require\n) {\n" + text + "\n}":
+        return [CompileProblem(None, None, "SyntaxError: the file closes the function scope it runs in (an unmatched '}' at "
+                                           "top level); a function file is the body of one function")]
     return []
 
 
