@@ -183,3 +183,13 @@ def test_nan_is_canonical_but_not_json() -> None:
     with pytest.raises(ValueError):
         ran.value("JSON")
     assert json.loads(run("exports = () => [Infinity, -Infinity]").value("EJSON")) == [{"$numberDouble": "Infinity"}, {"$numberDouble": "-Infinity"}]
+
+
+FLOATS = [0.5, -0.5, 1e-7, 1.5e-7, 0.0001, 0.00001, 123456.789, 1.7976931348623157e308, 5e-324, 0.1 + 0.2, -0.0, 1e15 + 0.5, 2.5e-5]
+
+
+def test_ejson_stringify_writes_doubles_as_the_python_engine_does() -> None:
+    from runtime.values import ejson as py_ejson
+    literal = "[" + ",".join("-0" if str(f) == "-0.0" else repr(f) for f in FLOATS) + "]"
+    js = run(f"exports = () => [EJSON.stringify({literal}), EJSON.stringify({literal}, {{relaxed: true}})]").json()
+    assert js == [py_ejson.to_canonical(FLOATS), py_ejson.to_relaxed(FLOATS)]

@@ -94,13 +94,27 @@ function base64Length(b64) { return atobF(b64).length; }
 const MAX_DEPTH = 100;
 const INT32_MIN = -2147483648, INT32_MAX = 2147483647, INT64_LIMIT = 9223372036854775808;
 
+/* A finite double as Python's repr writes it (the Python engine's EJSON): the same shortest
+ * digits as JavaScript, in fixed notation for exponents -4..15, else d.ddde±XX. */
+function pyRepr(n) {
+  if (n === 0) return 1 / n < 0 ? "-0.0" : "0.0";
+  const exp = n.toExponential(), at = exp.indexOf("e");
+  const sign = exp[0] === "-" ? "-" : "", mantissa = exp.slice(sign.length, at), e = NumberParseInt(exp.slice(at + 1), 10);
+  const digits = mantissa.replace(".", "");
+  if (e < -4 || e >= 16) {
+    const m = digits.length > 1 ? digits[0] + "." + digits.slice(1) : digits;
+    return sign + m + "e" + (e < 0 ? "-" : "+") + (Math.abs(e) < 10 ? "0" : "") + Math.abs(e);
+  }
+  if (e < 0) return sign + "0." + "0".repeat(-e - 1) + digits;
+  const whole = digits.length > e + 1 ? digits.slice(0, e + 1) : digits + "0".repeat(e + 1 - digits.length);
+  const frac = digits.length > e + 1 ? digits.slice(e + 1) : "0";
+  return sign + whole + "." + frac;
+}
 function doubleText(n) {
   if (n !== n) return "NaN";
   if (n === Infinity) return "Infinity";
   if (n === -Infinity) return "-Infinity";
-  if (n === 0 && 1 / n < 0) return "-0.0";
-  const s = StringCtor(n);
-  return NumberIsInteger(n) && s.indexOf("e") < 0 ? s + ".0" : s;
+  return pyRepr(n);
 }
 function numberEJSON(n, relaxed) {
   if (NumberIsInteger(n) && !(n === 0 && 1 / n < 0)) {
@@ -108,7 +122,7 @@ function numberEJSON(n, relaxed) {
     if (n >= INT32_MIN && n <= INT32_MAX) return '{"$numberInt":"' + n + '"}';
     if (n >= -INT64_LIMIT && n < INT64_LIMIT) return '{"$numberLong":"' + BigIntCtor(n) + '"}';
   }
-  if (relaxed && NumberIsFinite(n) && !(n === 0 && 1 / n < 0)) return StringCtor(n);
+  if (relaxed && NumberIsFinite(n)) return pyRepr(n);
   return '{"$numberDouble":"' + doubleText(n) + '"}';
 }
 function dateEJSON(d, relaxed) {
@@ -130,7 +144,7 @@ function leafEJSON(v, relaxed) {
   if (v instanceof M.Decimal128) return '{"$numberDecimal":"' + v._text + '"}';
   if (v instanceof M.Long) return relaxed ? v._big.toString() : '{"$numberLong":"' + v._big + '"}';
   if (v instanceof M.Int32) return relaxed ? StringCtor(v.value) : '{"$numberInt":"' + v.value + '"}';
-  if (v instanceof M.Double) return relaxed && NumberIsFinite(v.value) ? StringCtor(v.value) : '{"$numberDouble":"' + doubleText(v.value) + '"}';
+  if (v instanceof M.Double) return relaxed && NumberIsFinite(v.value) ? pyRepr(v.value) : '{"$numberDouble":"' + doubleText(v.value) + '"}';
   if (v instanceof M.BSONRegExp) return '{"$regularExpression":{"pattern":' + JSONStringify(StringCtor(v.pattern)) + ',"options":' + JSONStringify(StringCtor(v.options)) + "}}";
   if (v instanceof M.Timestamp) return '{"$timestamp":{"t":' + (v.t >>> 0) + ',"i":' + (v.i >>> 0) + "}}";
   if (v instanceof M.MinKey) return '{"$minKey":1}';
