@@ -182,7 +182,10 @@ def value_outcome(text: str) -> Outcome:
     undefined). Serialised by ``runtime.values.ejson``, the serialiser the Python engine uses."""
     if text == "":
         return Outcome(lambda fmt: None)
-    value = ejson.parse(text)
+    try:
+        value = ejson.parse(text)
+    except (ValueError, TypeError, RecursionError) as exc:  # a plain {"$binary": …} object the guest made
+        raise js_error("TypeError", f"the returned value is not valid Extended JSON: {exc}") from None
 
     def serialise(fmt: str) -> bytes | None:
         return (ejson.to_json(value) if fmt == "JSON" else ejson.to_canonical(value)).encode("utf-8")
