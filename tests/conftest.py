@@ -21,7 +21,7 @@ from runtime.protocol import messages
 from runtime.worker.engines.base import ServiceFailed
 from runtime.app.snapshot import prepare
 from runtime.worker.invoke import Invoker
-from runtime.http.server import build_app
+from runtime.http.server import SERVER_OPTIONS, build_app
 from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +103,6 @@ def serve(aiohttp_client: Any) -> Serve:
         chosen = Settings(**settings)
         prepared = prepare(app_dir, functions_dir, chosen, environ=environ or {})
         factory = None if pool else (lambda: InProcessRunner(prepared.boot))
-        return await aiohttp_client(build_app(prepared, chosen, runner_factory=factory))
+        return await aiohttp_client(build_app(prepared, chosen, runner_factory=factory), server_kwargs=SERVER_OPTIONS)
 
     return make

@@ -119,8 +119,10 @@ async def _run(prepared: Snapshot, settings: settings_module.Settings) -> None:
 
     from runtime.http.server import build_app
 
+    from runtime.http.server import SERVER_OPTIONS
+
     runner = web.AppRunner(build_app(prepared, settings), shutdown_timeout=settings.shutdown_grace,
-                           access_log=None, handle_signals=False)
+                           access_log=None, handle_signals=False, **SERVER_OPTIONS)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:

@@ -384,7 +384,21 @@ class WorkerPool:
         call_id = next(self._call_ids)
         call = _Call(call_id, message.function, messages.write_call(message, call_id), self.loop.create_future())
         self._dispatch(call)
-        return await call.future
+        try:
+            return await call.future
+        except asyncio.CancelledError:  # the caller went away (the server cancels its handler)
+            self._abandoned(call)
+            raise
+
+    def _abandoned(self, call: _Call) -> None:
+        """A call whose caller has gone: a waiting one is dropped by ``_drain`` (its future is
+        done); a running one is stopped, its worker killed and replaced, so a burst of abandoned
+        slow calls does not hold the pool (red-team finding F7)."""
+        for worker in self.workers:
+            if worker.calls and worker.calls[0] is call and not worker.dead:
+                log.info("worker %s: call %s stopped, its caller went away", worker.pid, call.call_id)
+                worker.kill()
+                return
 
     def _dispatch(self, call: _Call) -> None:
         if len(self.waiters) >= self.max_queue:

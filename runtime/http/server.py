@@ -34,6 +34,10 @@ from runtime.settings import Settings
 log = logging.getLogger("atlas_fn.server")
 
 RUNNER = web.AppKey("runner", FunctionRunner)
+# How every atlas-fn server runs its aiohttp application (web.AppRunner / TestServer options):
+# a handler is cancelled when its caller's connection closes, so a call nobody waits for is
+# dropped or stopped (red-team finding F7).
+SERVER_OPTIONS: dict[str, Any] = {"handler_cancellation": True}
 
 
 class Front:

@@ -289,13 +289,13 @@ async def run(prepared: Snapshot, results: list[PairResult], requests: list[Diff
     both URLs of every compared webhook, and fill in each result's exchanges."""
     from aiohttp import ClientSession, ClientTimeout, DummyCookieJar, web
 
-    from runtime.http.server import build_app
+    from runtime.http.server import SERVER_OPTIONS, build_app
 
     to_compare = [result for result in results if result.state == "compared"]
     if not to_compare:
         return
     runner = web.AppRunner(build_app(prepared, settings), access_log=None,
-                           handle_signals=False, shutdown_timeout=1.0)
+                           handle_signals=False, shutdown_timeout=1.0, **SERVER_OPTIONS)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)
