@@ -40,6 +40,9 @@ class Invoker:
         self.functions: dict[str, tuple[Any, Any]] = {}
         for function in boot.functions:
             chosen = engine(function.engine)
+            configure = getattr(chosen, "configure", None)  # an engine with limits of its own (JavaScript)
+            if configure is not None:
+                configure(boot.limits)
             self.functions[function.key] = (chosen, chosen.load(function))
         self.app = boot.app
         self.values = boot.values

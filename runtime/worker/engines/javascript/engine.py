@@ -32,6 +32,7 @@ _PARTS = ("prelude.js", "values.js", "api.js", "runner.js")
 PRELUDE = ("\n" * (BLOCK - 1) + "(function (global) {\n'use strict';\n"
            + "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in _PARTS) + "\n})(globalThis)")
 DEFAULT_TIME_LIMIT = 300.0       # contract §8.5
+TIME_SHARE = 0.9                 # of the worker's time limit (configure)
 DEFAULT_MEMORY_LIMIT = 128 * 1024 * 1024
 DEFAULT_STACK_LIMIT = 1024 * 1024
 _FRAME = re.compile(r"<input>:(\d+):(\d+)")
@@ -112,9 +113,11 @@ class JavaScriptEngine:
         self._by_name: dict[str, LoadedScript] = {}
 
     def configure(self, limits: Limits) -> None:
-        """The worker's limits: CPU seconds per call, and a heap of half the process's memory."""
+        """The worker's limits: 90 % of its time limit as CPU seconds per call (so a runaway loop
+        ends here, cleanly, before the pool's wall-time watchdog kills the worker), and a heap
+        of at most half the process's memory."""
         if limits.cpu_seconds > 0:
-            self.time_limit = limits.cpu_seconds
+            self.time_limit = limits.cpu_seconds * TIME_SHARE
         if limits.memory_mb > 0:
             self.memory_limit = min(self.memory_limit, limits.memory_mb * 1024 * 1024 // 2)
 
