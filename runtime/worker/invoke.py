@@ -51,6 +51,14 @@ class Invoker:
         self.max_response_bytes = boot.limits.max_response_bytes
         self.max_log_bytes = boot.limits.max_log_bytes
 
+    def idle(self) -> None:
+        """Between calls (after a reply is written): engines that can get the next call ready do
+        (the JavaScript engine builds its next context, so the prelude is off the request path)."""
+        for chosen in {id(c): c for c, _ in self.functions.values()}.values():
+            prepare = getattr(chosen, "prepare", None)
+            if prepare is not None:
+                prepare()
+
     def call(self, call: Call, host: Host) -> Reply:
         console = Console(self.max_log_bytes)
         if self.output is not None:

@@ -122,3 +122,16 @@ def test_a_memory_bomb_is_the_memory_error_and_the_worker_is_recycled(worker: Wo
 
 def test_nothing_carries_over_between_calls_in_one_worker(worker: Worker) -> None:
     assert [json.loads(worker.call("state").body) for _ in range(3)] == ["undefined"] * 3
+
+
+def test_the_worker_prepares_the_next_context_while_idle() -> None:
+    """Invoker.idle (called by the worker after each reply) has the engine build the next context."""
+    from runtime.protocol.messages import Boot, FunctionArtifact, Limits
+    from runtime.worker.engines.javascript import ENGINE
+    from runtime.worker.invoke import Invoker
+
+    key = "functions/idle.js"
+    invoker = Invoker(Boot((FunctionArtifact(key, "javascript", key, compile_js("exports = () => 1", key)),), {}, {}, {}, Limits()))
+    ENGINE._ready = None  # noqa: SLF001
+    invoker.idle()
+    assert ENGINE._ready is not None  # noqa: SLF001
