@@ -135,15 +135,17 @@ function dateEJSON(d, relaxed) {
   return '{"$date":{"$numberLong":"' + ms + '"}}';
 }
 function leafEJSON(v, relaxed) {
-  if (v instanceof ObjectId) return '{"$oid":"' + v._hex + '"}';
+  /* instanceof can be spoofed (Symbol.hasInstance on a constructor): fields are written as JSON
+   * strings, so a fake can only make invalid Extended JSON, which the host refuses. */
+  if (v instanceof ObjectId) return '{"$oid":' + JSONStringify(StringCtor(v._hex)) + "}";
   if (v instanceof Binary) { const p = binaryParts(v); return '{"$binary":{"base64":"' + p[0] + '","subType":"' + (p[1] < 16 ? "0" : "") + p[1].toString(16) + '"}}'; }
   if (v instanceof RegExpCtor) return '{"$regularExpression":{"pattern":' + JSONStringify(v.source) + ',"options":' + JSONStringify(regexOptions(v.flags)) + "}}";
   if (v instanceof DateCtor) return dateEJSON(v, relaxed);
   const M = MORE;  // no instance of these can exist before they are built
   if (M === undefined) return undefined;
-  if (v instanceof M.Decimal128) return '{"$numberDecimal":"' + v._text + '"}';
-  if (v instanceof M.Long) return relaxed ? v._big.toString() : '{"$numberLong":"' + v._big + '"}';
-  if (v instanceof M.Int32) return relaxed ? StringCtor(v.value) : '{"$numberInt":"' + v.value + '"}';
+  if (v instanceof M.Decimal128) return '{"$numberDecimal":' + JSONStringify(StringCtor(v._text)) + "}";
+  if (v instanceof M.Long) return typeof v._big !== "bigint" ? undefined : relaxed ? v._big.toString() : '{"$numberLong":"' + v._big + '"}';
+  if (v instanceof M.Int32) return typeof v.value !== "number" ? undefined : relaxed ? StringCtor(v.value) : '{"$numberInt":"' + v.value + '"}';
   if (v instanceof M.Double) return relaxed && NumberIsFinite(v.value) ? pyRepr(v.value) : '{"$numberDouble":"' + doubleText(v.value) + '"}';
   if (v instanceof M.BSONRegExp) return '{"$regularExpression":{"pattern":' + JSONStringify(StringCtor(v.pattern)) + ',"options":' + JSONStringify(StringCtor(v.options)) + "}}";
   if (v instanceof M.Timestamp) return '{"$timestamp":{"t":' + (v.t >>> 0) + ',"i":' + (v.i >>> 0) + "}}";
