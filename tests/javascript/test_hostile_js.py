@@ -65,6 +65,10 @@ def in_child(path: Path) -> dict:
 def test_hostile_file(path: Path) -> None:
     outcome, rest = expectation(path)
     source = path.read_text(encoding="utf-8")
+    if path.name == "proto_key_from_request.js":  # this attack comes in with the request
+        argument = {"query": {"__proto__": "x"}, "headers": {"__proto__": ["from the client"]}, "body": None}
+        assert run(source, argument, filename=KEY, **LIMITS).json() == json.loads(rest)
+        return
     if outcome == "compile-error":
         with pytest.raises(CompileFailed) as failed:
             compile_js(source, KEY)

@@ -208,7 +208,13 @@ function revive(v, relaxed) {
   if (ArrayIsArray(v)) { for (let i = 0; i < v.length; i++) v[i] = revive(v[i], relaxed); return v; }
   const keys = ObjectKeys(v);
   if (keys.length > 0 && keys[0][0] === "$") { const t = typed(v, keys, relaxed); if (t !== NOT_TYPED) return t; }
-  for (const k of keys) v[k] = revive(v[k], relaxed);
+  for (const k of keys) {
+    const r = revive(v[k], relaxed);
+    /* A "__proto__" key (a request header may be named so) stays an own property: assigning it
+     * would run the __proto__ setter and give the object a prototype the client chose. */
+    if (k === "__proto__") ObjectDefineProperty(v, k, { value: r, writable: true, enumerable: true, configurable: true });
+    else v[k] = r;
+  }
   return v;
 }
 const NOT_TYPED = {};
