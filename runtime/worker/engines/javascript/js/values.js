@@ -210,8 +210,9 @@ function revive(v, relaxed) {
   if (keys.length > 0 && keys[0][0] === "$") { const t = typed(v, keys, relaxed); if (t !== NOT_TYPED) return t; }
   for (const k of keys) {
     const r = revive(v[k], relaxed);
-    /* A "__proto__" key (a request header may be named so) stays an own property: assigning it
-     * would run the __proto__ setter and give the object a prototype the client chose. */
+    /* A "__proto__" key (a request header may be named so) must stay an own property. JSON.parse
+     * makes it one; defining it (not assigning) keeps that true even if this object was not
+     * made by JSON.parse, where an assignment would run the setter and set the prototype. */
     if (k === "__proto__") ObjectDefineProperty(v, k, { value: r, writable: true, enumerable: true, configurable: true });
     else v[k] = r;
   }
