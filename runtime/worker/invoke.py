@@ -23,7 +23,8 @@ from runtime.contract.response import Response
 from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
 from runtime.worker.engines import engine
-from runtime.worker.engines.base import ExecutionTimeLimitExceeded, Host, Invocation
+from runtime.errors import TimeLimitExceeded
+from runtime.worker.engines.base import Host, Invocation
 from runtime.worker.output import GuestOutput
 
 
@@ -70,8 +71,8 @@ class Invoker:
             status, headers, body = self._call(call, host, console)
         except LimitExceeded as exc:
             error = ("FunctionExecutionError", str(exc))
-        except ExecutionTimeLimitExceeded:  # an engine's own time limit (the JavaScript engine's)
-            error = ("ExecutionTimeLimitExceeded", "execution time limit exceeded")
+        except TimeLimitExceeded as exc:  # an engine's own time limit (the JavaScript engine's)
+            error = (exc.error_code, exc.message)
         except MemoryError:
             limit = f" of {self.memory_mb} MB" if self.memory_mb else ""
             error, recycle = ("FunctionExecutionError", f"the function exceeded the memory limit{limit}"), True

@@ -7,7 +7,8 @@ time). The parts: ``compiler``, ``engine``, ``bridge`` (the host callback), ``mo
 (``require``), and the guest API in ``js/``. Must not import asyncio or aiohttp.
 """
 
-from runtime.worker.engines.javascript.compiler import CompileFailed, CompileProblem, compile  # noqa: A004
+from runtime.errors import CompileFailed, CompileProblem, GuestError
+from runtime.worker.engines.javascript.compiler import compile  # noqa: A004
 from runtime.worker.engines.javascript.engine import ENGINE, JavaScriptEngine, JavaScriptError
 
-__all__ = ["ENGINE", "CompileFailed", "CompileProblem", "JavaScriptEngine", "JavaScriptError", "compile"]
+__all__ = ["ENGINE", "CompileFailed", "CompileProblem", "GuestError", "JavaScriptEngine", "JavaScriptError", "compile"]

@@ -38,14 +38,6 @@ MAX_RANDOM_BYTES = 65536
 NODE_HASHES = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
 
 
-class Refused(Exception):
-    """A guest request refused with a JavaScript error name (``TypeError``, ``Error``…)."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(message)
-        self.name = name
-
-
 def ok(text: str) -> str:
     return "0" + text
 
@@ -55,8 +47,7 @@ def marker(name: str, message: str) -> str:
 
 
 def _js_name(exc: BaseException) -> str:
-    if isinstance(exc, Refused):
-        return exc.name
+    """Python's error as JavaScript names it: TypeError stays, anything else is an Error."""
     if isinstance(exc, TypeError):
         return "TypeError"
     if isinstance(exc, RecursionError):
@@ -100,12 +91,12 @@ class Bridge:
     def __call__(self, op: Any = None, arg: Any = None, *extra: Any) -> str:
         try:
             if self.invocation is None:
-                raise Refused("Error", "atlas-fn host: no call is running")
+                raise ValueError("atlas-fn host: no call is running")
             if type(op) is not str or type(arg) is not str or extra:
-                raise Refused("TypeError", "atlas-fn host: expected an operation name and one string")
+                raise TypeError("atlas-fn host: expected an operation name and one string")
             handler = self.ops.get(op)
             if handler is None:
-                raise Refused("TypeError", f"atlas-fn host: no operation {op[:40]!r}")
+                raise TypeError(f"atlas-fn host: no operation {op[:40]!r}")
             return ok(handler(arg))
         except ServiceFailed as exc:
             return marker(exc.name or "Error", exc.message)
@@ -121,7 +112,7 @@ class Bridge:
         def op(arg: str) -> str:
             args = ejson.parse(arg)
             if type(args) is not list:
-                raise Refused("TypeError", "atlas-fn host: the arguments must be an array")
+                raise TypeError("atlas-fn host: the arguments must be an array")
             result = handler(args)
             return "" if result is None else ejson.to_canonical(result)
         return op
@@ -129,20 +120,20 @@ class Bridge:
     def console(self, arg: str) -> str:
         level, _, text = arg.partition(":")
         if level not in LEVELS:
-            raise Refused("TypeError", f"console: no level {level[:20]!r}")
+            raise TypeError(f"console: no level {level[:20]!r}")
         self.invocation.console._emit(level, text)
         return ""
 
     def response(self, args: list[Any]) -> None:
         if not args or args[0] not in SETTERS:
-            raise Refused("TypeError", "response: no such method")
+            raise TypeError("response: no such method")
         getattr(self.invocation.response, args[0])(*args[1:])
 
     def values_get(self, arg: str) -> str:
         args = ejson.parse(arg)
         name = args[0] if type(args) is list and len(args) == 1 else None
         if type(name) is not str:
-            raise Refused("TypeError", "context.values.get: the name must be a string")
+            raise TypeError("context.values.get: the name must be a string")
         if name not in self.invocation.values:
             return ""
         return ejson.to_canonical(self.invocation.values[name])
@@ -155,7 +146,7 @@ class Bridge:
     def require(self, arg: str) -> str:
         key, directory, name, function_file = json.loads(arg)
         if not all(type(x) is str for x in (key, directory, name, function_file)):
-            raise Refused("TypeError", "require: odd arguments")
+            raise TypeError("require: odd arguments")
         loaded = self.artifact(key) if key else None
         files = loaded.files if loaded is not None else {}
         return json.dumps(modules.resolve(files, directory, name, function_file))
@@ -169,11 +160,11 @@ class Bridge:
     def function_execute(self, arg: str) -> str:
         request = ejson.parse(arg)
         if type(request) is not dict or type(request.get("name")) is not str or type(request.get("arguments")) is not list:
-            raise Refused("TypeError", "context.functions.execute: odd arguments")
+            raise TypeError("context.functions.execute: odd arguments")
         text = ejson.to_canonical({"name": request["name"], "arguments": request["arguments"]})
         answer = self.invocation.host.service("functions", "execute", text)
         if type(answer) is not str:
-            raise Refused("Error", "context.functions.execute: the server gave no answer")
+            raise ValueError("context.functions.execute: the server gave no answer")
         ejson.parse(answer)  # the server's answer must be EJSON before the guest reads it
         return answer
 
@@ -182,25 +173,25 @@ def _b64(text: str) -> bytes:
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (UnicodeEncodeError, binascii.Error):
-        raise Refused("TypeError", "not base64") from None
+        raise TypeError("not base64") from None
 
 
 def _count(args: list[Any]) -> int:
     n = args[0] if len(args) == 1 else None
     if type(n) is not int or not 0 <= n <= MAX_RANDOM_BYTES:
-        raise Refused("RangeError", f"crypto.randomBytes: the size must be an integer from 0 to {MAX_RANDOM_BYTES}")
+        raise ValueError(f"crypto.randomBytes: the size must be an integer from 0 to {MAX_RANDOM_BYTES}")
     return n
 
 
 def _bytes(value: Any, what: str) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
-    raise Refused("TypeError", f"crypto: {what} must be bytes")
+    raise TypeError(f"crypto: {what} must be bytes")
 
 
 def _algorithm(name: Any) -> str:
     if type(name) is not str or name.lower() not in NODE_HASHES:
-        raise Refused("Error", f"crypto: digest method not supported: {str(name)[:40]!r}; allowed: {', '.join(sorted(NODE_HASHES))}")
+        raise ValueError(f"crypto: digest method not supported: {str(name)[:40]!r}; allowed: {', '.join(sorted(NODE_HASHES))}")
     return name.lower()
 
 

@@ -13,33 +13,16 @@ from __future__ import annotations
 
 import marshal
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import quickjs
 
+from runtime.errors import CompileFailed, CompileProblem
 from runtime.worker.engines.javascript import modules
 
 ARTIFACT_VERSION = 1
 WRAPPER_LINES = 2  # QuickJS puts a Function body at line 3: "(function anonymous(exports,require\n) {\n"
 _WHERE = re.compile(r"at <input>:(\d+):(\d+)")
-
-
-@dataclass(frozen=True)
-class CompileProblem:
-    line: int | None
-    column: int | None
-    message: str
-
-
-class CompileFailed(Exception):
-    """Every problem of one file, each with its line and column when the parser gave them."""
-
-    def __init__(self, filename: str, problems: list[CompileProblem]) -> None:
-        shown = "; ".join(f"{filename}:{p.line}:{p.column}: {p.message}" if p.line else f"{filename}: {p.message}" for p in problems)
-        super().__init__(shown)
-        self.filename = filename
-        self.problems = problems
 
 
 def check_syntax(text: str) -> list[CompileProblem]:
@@ -55,12 +38,12 @@ def check_syntax(text: str) -> list[CompileProblem]:
         first, _, rest = str(exc).partition("\n")
         where = _WHERE.search(rest)
         if where is None:
-            return [CompileProblem(None, None, first)]
-        return [CompileProblem(max(1, int(where.group(1)) - WRAPPER_LINES), int(where.group(2)), first)]
+            return [CompileProblem(None, first)]
+        return [CompileProblem(max(1, int(where.group(1)) - WRAPPER_LINES), first, int(where.group(2)))]
     except quickjs.StackOverflow as exc:
-        return [CompileProblem(None, None, f"is nested too deeply to parse ({str(exc).partition(chr(10))[0]})")]
+        return [CompileProblem(None, f"is nested too deeply to parse ({str(exc).partition(chr(10))[0]})")]
     if whole != "function anonymous(exports,require\n) {\n" + text + "\n}":
-        return [CompileProblem(None, None, "SyntaxError: the file closes the function scope it runs in (an unmatched '}' at "
+        return [CompileProblem(None, "SyntaxError: the file closes the function scope it runs in (an unmatched '}' at "
                                            "top level); a function file is the body of one function")]
     return []
 
@@ -72,8 +55,8 @@ def compile(text: str, filename: str, *, node_modules: Path | None = None) -> by
         raise TypeError("compile: the source must be text")
     problems = check_syntax(text)
     files, package_problems = modules.collect(text, node_modules)
-    problems += [CompileProblem(None, None, p) for p in package_problems]
+    problems += [CompileProblem(None, p) for p in package_problems]
     if problems:
-        raise CompileFailed(filename, problems)
+        raise CompileFailed(problems)
     return marshal.dumps({"version": ARTIFACT_VERSION, "source": text, "filename": filename,
                           "lines": text.count("\n") + 1, "files": files})

@@ -4,8 +4,8 @@ Owns: loading artifacts (once per worker), and one call's course: a new context 
 stack and time limits, the prelude (``js/*.js``, read once per worker), the run of the job
 queue until the returned value settles and then on until no work is left or time runs out,
 and mapping what happened to the seam's outcomes: a value (``Outcome``), a thrown error
-(``JavaScriptError``, with the stack in the user's files), the time limit
-(``ExecutionTimeLimitExceeded``) or the memory limit (``MemoryError``).
+(``runtime.errors.GuestError``, with the stack in the user's files), the time limit
+(``runtime.errors.TimeLimitExceeded``) or the memory limit (``MemoryError``).
 Must not: reuse a context between calls, let a Python exception cross into the engine
 (``bridge``), or decide a response rule (``runtime.contract``).
 """
@@ -23,7 +23,8 @@ import quickjs
 
 from runtime.protocol.messages import FunctionArtifact, Limits
 from runtime.values import ejson
-from runtime.worker.engines.base import ExecutionTimeLimitExceeded, Invocation, Outcome
+from runtime.errors import GuestError, TimeLimitExceeded
+from runtime.worker.engines.base import Invocation, Outcome
 from runtime.worker.engines.javascript.bridge import Bridge
 
 JS_DIR = Path(__file__).with_name("js")
@@ -48,33 +49,24 @@ class LoadedScript:
     files: Mapping[str, str] = field(default_factory=dict)
 
 
-class JavaScriptError(Exception):
-    """What guest JavaScript threw: ``name`` (``TypeError``; "" for a thrown non-Error),
-    ``message``, ``text`` as the §5 envelope shows it, and ``stack`` in the user's files.
-    Raised as a subclass named after the JS error, so ``type(exc).__name__`` is ``TypeError``."""
-
-    def __init__(self, name: str, message: str, stack: str = "") -> None:
-        super().__init__(message)
-        self.name = name
-        self.message = message
-        self.stack = stack
-        self.text = f"{name}: {message}" if name and message else name or message
+JavaScriptError = GuestError  # what guest JavaScript threw (runtime.errors), by its engine's name
 
 
-_ERROR_CLASSES: dict[str, type[JavaScriptError]] = {}
+_ERROR_CLASSES: dict[str, type[GuestError]] = {}
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,60}\Z")
 
 
-def js_error(name: str, message: str, stack: str = "") -> JavaScriptError:
+def js_error(name: str, message: str, stack: str = "") -> GuestError:
     if len(message) > MAX_ERROR_CHARS:
         message = message[:MAX_ERROR_CHARS] + f"… ({len(message) - MAX_ERROR_CHARS} more characters)"
     key = name if _IDENTIFIER.match(name) else "Error" if not name else "JavaScriptError"
+    # a subclass per JS error name (not at module level: the one error tree is runtime.errors)
     cls = _ERROR_CLASSES.get(key)
     if cls is None:
         if len(_ERROR_CLASSES) > 200:  # a guest naming errors freely must not grow this forever
-            key, cls = "JavaScriptError", JavaScriptError
+            key, cls = "JavaScriptError", GuestError
         else:
-            cls = _ERROR_CLASSES[key] = type(key, (JavaScriptError,), {"__module__": __name__})
+            cls = _ERROR_CLASSES[key] = type(key, (GuestError,), {"__module__": __name__})
     return cls(name, message, stack)
 
 
@@ -250,7 +242,7 @@ def _engine_failure(exc: quickjs.JSException) -> BaseException:
     a throw in the prelude itself."""
     first = str(exc).partition("\n")[0]
     if "interrupted" in first:
-        return ExecutionTimeLimitExceeded("execution time limit exceeded")
+        return TimeLimitExceeded()
     if "out of memory" in first or isinstance(exc, MemoryError):
         return MemoryError("the function exceeded the JavaScript heap limit")
     name, _, message = first.partition(": ")

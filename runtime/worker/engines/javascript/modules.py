@@ -37,12 +37,8 @@ _PRELUDE_PARTS = {"values_more": (JS_DIR / "values_more.js").read_text(encoding=
 def prelude_source(name: str) -> str:
     """A part of the prelude built on first use (``values_more``)."""
     if name not in _PRELUDE_PARTS:
-        raise RequireFailed(f"no prelude part named {name[:40]!r}")
+        raise ValueError(f"no prelude part named {name[:40]!r}")
     return _PRELUDE_PARTS[name]
-
-
-class RequireFailed(Exception):
-    """A module a function cannot have; the message names the module, who asked and what is allowed."""
 
 
 def resolve(files: Mapping[str, str], directory: str, name: str, function_file: str) -> dict[str, Any]:
@@ -54,7 +50,7 @@ def resolve(files: Mapping[str, str], directory: str, name: str, function_file: 
         return {"builtin": bare, "source": _SOURCES[bare]}
     asked = f"package '{package}', required from function file {function_file}" if package else f"function file {function_file}"
     if bare in LACKING:
-        raise RequireFailed(f"require('{name}'): atlas-fn does not provide the Node module '{bare}' (needed by {asked}); "
+        raise ValueError(f"require('{name}'): atlas-fn does not provide the Node module '{bare}' (needed by {asked}); "
                             f"available: {', '.join(BUILTINS)}")
     path = None
     if name.startswith(("./", "../", "/")):
@@ -63,10 +59,10 @@ def resolve(files: Mapping[str, str], directory: str, name: str, function_file: 
     else:
         path = _from_node_modules(files, directory, name)
     if path is None:
-        raise RequireFailed(f"require('{name}'): no such module (required by {asked}); available: the built-ins {', '.join(BUILTINS)} "
+        raise ValueError(f"require('{name}'): no such module (required by {asked}); available: the built-ins {', '.join(BUILTINS)} "
                             f"and the packages in functions/node_modules/")
     if path.endswith(".node"):
-        raise RequireFailed(f"require('{name}'): package '{_package_of(path)}' needs a native addon ({path}), which atlas-fn "
+        raise ValueError(f"require('{name}'): package '{_package_of(path)}' needs a native addon ({path}), which atlas-fn "
                             f"cannot load (in function file {function_file}); only plain-JavaScript packages work")
     source = files[path]
     return {"path": path, "dir": posixpath.dirname(path), "source": source, "json": path.endswith(".json"),
