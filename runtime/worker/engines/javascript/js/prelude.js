@@ -24,6 +24,7 @@ const DateCtor = Date, DateParse = Date.parse, RegExpCtor = RegExp;
 const DateGetTime = (d) => Date.prototype.getTime.call(d), DateToISO = (d) => Date.prototype.toISOString.call(d);
 const FunctionCtor = Function, PromiseCtor = Promise, ErrorCtor = Error;
 const ErrorCaptureStackTrace = Error.captureStackTrace, StringSlice = String.prototype.slice;
+const StringToWellFormed = String.prototype.toWellFormed;
 const ReflectApply = Reflect.apply;
 const atobF = atob, btoaF = btoa;
 const BLOCK = 20000;  // lines per block of the call's line space (runner.js); block 1 is the prelude's
@@ -53,10 +54,11 @@ function fail(Kind, message, from) {
   return e;
 }
 
-/* The bridge. The host answers "0<text>" or "1<JSON [name, message]>". Strings go over flat:
- * the binding cannot convert QuickJS-ng's rope strings (long concatenations), and a failed
- * conversion leaves a Python error set, so every argument is copied by slice(0) first. */
-function flat(s) { return ReflectApply(StringSlice, s, [0]); }
+/* The bridge. The host answers "0<text>" or "1<JSON [name, message]>". Strings go over flat and
+ * well-formed: the binding cannot convert QuickJS-ng's rope strings (long concatenations) nor a
+ * lone surrogate, and a failed conversion leaves a Python error set. So every argument is made
+ * well-formed (a lone surrogate becomes U+FFFD, as Python's UTF-8 for the guest does) and copied. */
+function flat(s) { return ReflectApply(StringSlice, ReflectApply(StringToWellFormed, s, []), [0]); }
 function call(op, arg) {
   const answer = host(flat(op), flat(arg));
   if (typeof answer !== "string") throw new ErrorCtor("atlas-fn: the host answered " + op + " with no text");
