@@ -68,3 +68,15 @@ def test_the_settle_operation_keeps_the_first_outcome_only() -> None:
     b("settle", "0first")
     b("settle", "0second")
     assert b.outcome == "0first"
+
+
+def test_an_answer_the_engine_could_not_take_is_refused() -> None:
+    b = bridge()
+    b.ops["surrogate"] = lambda arg: "a\ud800"
+    assert b("surrogate", "")[0] == "1"
+
+
+def test_a_service_answer_with_a_lone_surrogate_reaches_the_guest_escaped() -> None:
+    b = bridge()
+    b.invocation.host.answers["functions/execute"] = lambda args: '"a\ud800"'  # type: ignore[union-attr]
+    assert b("function.execute", '{"name":"x","arguments":[]}') == '0"a\\ud800"'

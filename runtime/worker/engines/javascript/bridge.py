@@ -97,7 +97,10 @@ class Bridge:
             handler = self.ops.get(op)
             if handler is None:
                 raise TypeError(f"atlas-fn host: no operation {op[:40]!r}")
-            return ok(handler(arg))
+            answer = handler(arg)
+            if not answer.isascii():
+                answer.encode("utf-8")  # a lone surrogate cannot cross into the engine: refuse it here
+            return ok(answer)
         except ServiceFailed as exc:
             return marker(exc.name or "Error", exc.message)
         except BaseException as exc:  # noqa: BLE001 - nothing may cross into the engine
@@ -165,8 +168,9 @@ class Bridge:
         answer = self.invocation.host.service("functions", "execute", text)
         if type(answer) is not str:
             raise ValueError("context.functions.execute: the server gave no answer")
-        ejson.parse(answer)  # the server's answer must be EJSON before the guest reads it
-        return answer
+        # The server's answer must be EJSON before the guest reads it; written again by our own
+        # serialiser, it is canonical and escapes what the engine could not take (lone surrogates).
+        return ejson.to_canonical(ejson.parse(answer))
 
 
 def _b64(text: str) -> bytes:
