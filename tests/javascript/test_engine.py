@@ -111,8 +111,62 @@ def test_a_promise_that_can_never_settle_is_an_error_saying_so() -> None:
         run("exports = function() { return new Promise(() => {}) }")
 
 
-def test_there_are_no_timers() -> None:
-    assert value("exports = () => [typeof setTimeout, typeof setInterval, typeof setImmediate]") == ["undefined"] * 3
+# --- timers (App Services listed Node's timers module as supported) ---------------------------------
+
+def test_a_timeout_is_awaited_in_real_time() -> None:
+    import time
+    started = time.monotonic()
+    source = "exports = async () => { const t0 = Date.now(); await new Promise(r => setTimeout(r, 120)); return Date.now() - t0 >= 115 }"
+    assert value(source) is True and time.monotonic() - started >= 0.12
+
+
+def test_timers_fire_in_due_order_with_their_arguments_and_can_be_cleared() -> None:
+    source = """exports = () => new Promise((resolve) => {
+      const seen = [];
+      setTimeout((x) => seen.push(x), 30, "b");
+      setTimeout((x) => seen.push(x), 10, "a");
+      const gone = setTimeout(() => seen.push("cleared"), 20);
+      clearTimeout(gone);
+      setImmediate(() => seen.push("now"));
+      let n = 0;
+      const tick = setInterval(() => { seen.push("tick" + ++n); if (n === 3) { clearInterval(tick); setTimeout(() => resolve(seen), 40); } }, 5);
+    })"""
+    seen = value(source)
+    assert seen[0] == "now" and seen.index("a") < seen.index("b") and "cleared" not in seen
+    assert [s for s in seen if s.startswith("tick")] == ["tick1", "tick2", "tick3"]
+
+
+def test_timers_left_when_the_value_is_determined_are_dropped_with_a_warning() -> None:
+    ran = run("exports = () => { setInterval(() => console.log('never'), 1); setTimeout(() => {}, 5); return 'now' }")
+    assert ran.json() == "now"
+    assert ran.lines == ["WARN atlas-fn: 2 pending timer(s) dropped: the function's value was already determined"]
+
+
+def test_a_timer_beyond_the_time_limit_is_the_time_limit() -> None:
+    with pytest.raises(TimeLimitExceeded):
+        run("exports = () => new Promise(r => setTimeout(r, 5000))", time_limit=0.3)
+
+
+def test_a_string_of_code_is_not_a_timer_callback() -> None:
+    with pytest.raises(JavaScriptError) as info:
+        run("exports = () => setTimeout('globalThis.x = 1', 1)")
+    assert info.value.text == 'TypeError: setTimeout: the callback must be a function, got "globalThis.x = 1" (a string of code is not run)'
+
+
+def test_a_throw_in_a_timer_is_the_functions_error() -> None:
+    with pytest.raises(JavaScriptError) as info:
+        run("exports = () => new Promise(() => setTimeout(() => { throw new RangeError('in a timer') }, 1))")
+    assert info.value.text == "RangeError: in a timer"
+
+
+def test_at_most_1000_pending_timers() -> None:
+    with pytest.raises(JavaScriptError) as info:
+        run("exports = () => { for (let i = 0; i < 1001; i++) setTimeout(() => {}, 1000) }")
+    assert info.value.text == "RangeError: exceeded max async work queue size of 1000"
+
+
+def test_require_timers_is_the_same_functions() -> None:
+    assert value("exports = () => require('timers').setTimeout === setTimeout || typeof require('timers').setTimeout") is True
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -356,7 +410,7 @@ def test_require_of_a_module_we_lack_names_it_the_file_and_what_is_allowed() -> 
     with pytest.raises(JavaScriptError) as info:
         run('exports = () => require("net")')
     assert info.value.text == ("Error: require('net'): atlas-fn does not provide the Node module 'net' (needed by function file "
-                               "functions/main.js); available: assert, buffer, crypto, querystring, url, util")
+                               "functions/main.js); available: assert, buffer, crypto, querystring, timers, url, util")
 
 
 def test_require_of_an_unknown_module_names_it_and_the_file() -> None:
@@ -394,7 +448,7 @@ def test_a_package_needing_fs_fails_naming_package_module_and_file() -> None:
     with pytest.raises(JavaScriptError) as info:
         run('exports = () => require("needs-fs")()', node_modules=PACKAGES)
     assert info.value.text == ("Error: require('fs'): atlas-fn does not provide the Node module 'fs' (needed by package 'needs-fs', "
-                               "required from function file functions/main.js); available: assert, buffer, crypto, querystring, url, util")
+                               "required from function file functions/main.js); available: assert, buffer, crypto, querystring, timers, url, util")
 
 
 def test_a_package_with_a_native_addon_fails_clearly() -> None:
@@ -426,3 +480,12 @@ def test_a_prepared_context_refuses_host_calls_until_bound() -> None:
     from runtime.worker.engines.javascript.bridge import Bridge
     bridge = Bridge(lambda name: None, lambda key: None)
     assert bridge("console", "log:x") == '1["Error", "atlas-fn host: no call is running"]'
+
+
+def test_work_a_timer_queues_runs_before_the_next_timer_is_waited_for() -> None:
+    source = """exports = () => new Promise((resolve) => {
+      const seen = [];
+      setTimeout(() => { Promise.resolve().then(() => seen.push("microtask")); seen.push("first"); }, 1);
+      setTimeout(() => { seen.push("second"); resolve(seen); }, 80);
+    })"""
+    assert value(source) == ["first", "microtask", "second"]

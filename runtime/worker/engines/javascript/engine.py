@@ -2,7 +2,8 @@
 
 Owns: loading artifacts (once per worker), and one call's course: a new context with memory,
 stack and time limits, the prelude (``js/*.js``, read once per worker), the run of the job
-queue until the returned value settles and then on until no work is left or time runs out,
+queue and of due timers until the returned value settles, then of the job queue until no work
+is left or time runs out (timers still pending then are dropped),
 and mapping what happened to the seam's outcomes: a value (``Outcome``), a thrown error
 (``runtime.errors.GuestError``, with the stack in the user's files), the time limit
 (``runtime.errors.TimeLimitExceeded``) or the memory limit (``MemoryError``).
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import marshal
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -29,7 +31,7 @@ from runtime.worker.engines.javascript.bridge import Bridge
 
 JS_DIR = Path(__file__).with_name("js")
 BLOCK = 20000  # lines per block of a call's line space (runner.js); the prelude is block 1
-_PARTS = ("prelude.js", "values.js", "api.js", "runner.js")
+_PARTS = ("prelude.js", "values.js", "api.js", "timers.js", "runner.js")
 PRELUDE = ("\n" * (BLOCK - 1) + "(function (global) {\n'use strict';\n"
            + "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in _PARTS) + "\n})(globalThis)")
 DEFAULT_TIME_LIMIT = 300.0       # contract §8.5
@@ -139,12 +141,27 @@ class JavaScriptEngine:
         ready, self._ready = self._ready, None
         context, bridge, runner = ready if ready is not None else self._fresh()
         bridge.invocation = invocation
+        wall_deadline = time.monotonic() + self.time_limit
         try:
             arm_time_limit(context, self.time_limit)
             runner("start", _call_text(loaded, invocation))
-            runner = None
-            while context.execute_pending_job():
-                pass
+            while True:
+                while context.execute_pending_job():
+                    pass
+                if bridge.outcome is not None:
+                    dropped = runner("pendingTimers")
+                    if dropped:
+                        invocation.console._emit("warn", f"atlas-fn: {dropped} pending timer(s) dropped: the function's value was already determined")
+                    break
+                wait = runner("timers")  # runs the due timers; ms until the next, or -1
+                if context.execute_pending_job():
+                    continue  # the timers just run queued work: drain it before waiting or deciding
+                if wait < 0:
+                    break
+                if wait > 0:
+                    if time.monotonic() + wait / 1000 > wall_deadline:
+                        raise TimeLimitExceeded()
+                    time.sleep(wait / 1000)
         except quickjs.JSException as exc:
             failure = _engine_failure(exc)
             if bridge.outcome is None:

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 JS_DIR = Path(__file__).with_name("js")
-BUILTINS = ("assert", "buffer", "crypto", "querystring", "url", "util")
+BUILTINS = ("assert", "buffer", "crypto", "querystring", "timers", "url", "util")
 _SOURCES = {name: (JS_DIR / "node" / f"{name}.js").read_text(encoding="utf-8") for name in BUILTINS}
 # Node modules App Services had and atlas-fn does not: named in the error, so the cause is clear.
 LACKING = frozenset({
     "fs", "fs/promises", "net", "tls", "http", "https", "http2", "dgram", "dns", "child_process", "cluster",
     "worker_threads", "vm", "os", "path", "stream", "events", "zlib", "readline", "tty", "v8", "perf_hooks",
-    "process", "module", "async_hooks", "inspector", "timers", "string_decoder", "punycode", "domain", "repl",
+    "process", "module", "async_hooks", "inspector", "string_decoder", "punycode", "domain", "repl",
 })
 MAX_PACKAGE_BYTES = 15 * 1024 * 1024  # contract §8.5: zipped dependencies, 15 MB
 _REQUIRE = re.compile(r"""\brequire\s*\(\s*(['"])([^'"\n]+)\1\s*\)""")

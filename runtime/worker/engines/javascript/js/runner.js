@@ -55,8 +55,8 @@ function builtin(name, source) {
   if (BUILTINS.has(name)) return BUILTINS.get(name).exports;
   const module = { exports: {} };
   BUILTINS.set(name, module);
-  const scope = FunctionCtor("exports", "require", "module", "BSON", "hostCall", PRELUDE_LINES + source);
-  ReflectApply(scope, undefined, [module.exports, builtinRequire, module, BSON, builtinHost]);
+  const scope = FunctionCtor("exports", "require", "module", "BSON", "hostCall", "timers", PRELUDE_LINES + source);
+  ReflectApply(scope, undefined, [module.exports, builtinRequire, module, BSON, builtinHost, TIMER_API]);
   return module.exports;
 }
 function builtinRequire(name) { const found = JSONParse(call("require", JSONStringify(["", "", name, "(built-in)"]))); return builtin(found.builtin, found.source); }
@@ -85,7 +85,8 @@ function makeFunctions() {
 }
 
 /* Globals guest code sees beyond the language's own: the reviewed list. */
-const GLOBALS = ["context", "console", "utils", "EJSON", "BSON", "require"];
+const GLOBALS = ["context", "console", "utils", "EJSON", "BSON", "require", "setTimeout", "setInterval", "setImmediate",
+                 "clearTimeout", "clearInterval", "clearImmediate"];
 
 /* The call's result goes to the host the moment it is known, so it survives a later interrupt:
  * "0" + canonical EJSON ("0" alone: undefined), or "1" + JSON of the error. Once only. */
@@ -118,6 +119,8 @@ function describe(e) {
 }
 
 const RUNNER = {
+  timers() { return runTimers(); },
+  pendingTimers() { return TIMERS.size; },
   start(text) {
     const plain = fromEJSON(text, true);
     const functions = makeFunctions();
@@ -128,6 +131,7 @@ const RUNNER = {
     global.EJSON = EJSON;
     global.BSON = BSON;
     global.require = makeRequire(plain.main.key, "", plain.main.filename);
+    for (const name of ObjectKeys(TIMER_API)) global[name] = TIMER_API[name];
     const response = makeResponse();
     try {
       const exported = loadFunctionFile(plain.main, true);
