@@ -23,7 +23,7 @@ from runtime.contract.response import Response
 from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
 from runtime.worker.engines import engine
-from runtime.errors import TimeLimitExceeded
+from runtime.errors import GuestError, TimeLimitExceeded
 from runtime.worker.engines.base import Host, Invocation
 from runtime.worker.output import GuestOutput
 
@@ -73,6 +73,8 @@ class Invoker:
             error = ("FunctionExecutionError", str(exc))
         except TimeLimitExceeded as exc:  # an engine's own time limit (the JavaScript engine's)
             error = (exc.error_code, exc.message)
+        except GuestError as exc:  # what JavaScript threw: "TypeError: …", or String(value) for a non-Error (§5)
+            error = ("FunctionExecutionError", exc.text)
         except MemoryError:
             limit = f" of {self.memory_mb} MB" if self.memory_mb else ""
             error, recycle = ("FunctionExecutionError", f"the function exceeded the memory limit{limit}"), True

@@ -135,3 +135,19 @@ def test_the_worker_prepares_the_next_context_while_idle() -> None:
     ENGINE._ready = None  # noqa: SLF001
     invoker.idle()
     assert ENGINE._ready is not None  # noqa: SLF001
+
+
+def test_the_envelope_text_of_a_thrown_error_and_of_a_thrown_non_error() -> None:
+    """§5: "<ErrorType>: <message>", and String(value) for a thrown non-Error."""
+    from runtime.protocol.messages import Boot, Call, FunctionArtifact, Limits
+    from runtime.worker.invoke import Invoker
+
+    sources = {"functions/te.js": "exports = () => undefined.x()", "functions/str.js": "exports = () => { throw 'plain text' }"}
+    invoker = Invoker(Boot(tuple(FunctionArtifact(k, "javascript", k, compile_js(v, k)) for k, v in sources.items()), {}, {}, {}, Limits()))
+
+    def error(key: str) -> tuple[str, str] | None:
+        call = Call(1, key, "endpoint", "http", "GET", "http://h/x", "", (), "127.0.0.1", True, "/x", "JSON")
+        return invoker.call(call, None).error  # type: ignore[arg-type]
+
+    assert error("functions/te.js") == ("FunctionExecutionError", "TypeError: cannot read property 'x' of undefined")
+    assert error("functions/str.js") == ("FunctionExecutionError", "plain text")
