@@ -22,6 +22,7 @@ never define their own: ``tests/test_errors.py`` walks ``runtime`` for strays.
     │   └── NoMatchingRule         401 NoMatchingRuleFound
     ├── FunctionError          the user's function failed (400 FunctionExecutionError)
     │   ├── TimeLimitExceeded      400 ExecutionTimeLimitExceeded
+    │   ├── GuestError             what JavaScript guest code threw (engines.javascript names a subclass after it)
     │   ├── LimitExceeded          a limit of atlas-fn's own (reply size), shown without a type name
     │   ├── ServiceFailed          a service request the server answered with an error (guest-visible)
     │   └── ProtocolError          a frame or message that breaks the protocol: the worker is killed
@@ -82,6 +83,7 @@ class SourceRejected(AtlasFnError):
 class CompileProblem:
     line: int | None
     message: str
+    column: int | None = None  # where the parser gives one (JavaScript)
 
 
 class CompileFailed(SourceRejected):
@@ -165,6 +167,19 @@ class TimeLimitExceeded(FunctionError):
 
     def __init__(self, message: str = "execution time limit exceeded") -> None:
         super().__init__(message)
+
+
+class GuestError(FunctionError):
+    """What guest JavaScript threw: ``name`` (``TypeError``; "" for a thrown non-Error),
+    ``message``, ``text`` as the §5 envelope shows it and ``stack`` in the user's files.
+    ``runtime.worker.engines.javascript`` raises a subclass named after the JavaScript error, so
+    the worker's ``"<ErrorType>: <message>"`` reads ``TypeError: x is not a function``."""
+
+    def __init__(self, name: str, message: str, stack: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+        self.stack = stack
+        self.text = f"{name}: {message}" if name and message else name or message
 
 
 class LimitExceeded(FunctionError):

@@ -23,6 +23,7 @@ from runtime.contract.response import Response
 from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
 from runtime.worker.engines import engine
+from runtime.errors import GuestError, TimeLimitExceeded
 from runtime.worker.engines.base import Host, Invocation
 from runtime.worker.output import GuestOutput
 
@@ -40,6 +41,9 @@ class Invoker:
         self.functions: dict[str, tuple[Any, Any]] = {}
         for function in boot.functions:
             chosen = engine(function.engine)
+            configure = getattr(chosen, "configure", None)  # an engine with limits of its own (JavaScript)
+            if configure is not None:
+                configure(boot.limits)
             self.functions[function.key] = (chosen, chosen.load(function))
         self.app = boot.app
         self.values = boot.values
@@ -47,6 +51,14 @@ class Invoker:
         self.memory_mb = boot.limits.memory_mb
         self.max_response_bytes = boot.limits.max_response_bytes
         self.max_log_bytes = boot.limits.max_log_bytes
+
+    def idle(self) -> None:
+        """Between calls (after a reply is written): engines that can get the next call ready do
+        (the JavaScript engine builds its next context, so the prelude is off the request path)."""
+        for chosen in {id(c): c for c, _ in self.functions.values()}.values():
+            prepare = getattr(chosen, "prepare", None)
+            if prepare is not None:
+                prepare()
 
     def call(self, call: Call, host: Host) -> Reply:
         console = Console(self.max_log_bytes)
@@ -59,6 +71,10 @@ class Invoker:
             status, headers, body = self._call(call, host, console)
         except LimitExceeded as exc:
             error = ("FunctionExecutionError", str(exc))
+        except TimeLimitExceeded as exc:  # an engine's own time limit (the JavaScript engine's)
+            error = (exc.error_code, exc.message)
+        except GuestError as exc:  # what JavaScript threw: "TypeError: …", or String(value) for a non-Error (§5)
+            error = ("FunctionExecutionError", exc.text)
         except MemoryError:
             limit = f" of {self.memory_mb} MB" if self.memory_mb else ""
             error, recycle = ("FunctionExecutionError", f"the function exceeded the memory limit{limit}"), True

@@ -182,6 +182,7 @@ def main() -> None:
         channel.send(messages.write_reply(reply))
         if reply.recycle:
             return
+        invoker.idle()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import importlib
 
 from runtime.worker.engines.base import Engine
 
-_MODULES = {"python": "runtime.worker.engines.python.engine"}
+_MODULES = {"python": "runtime.worker.engines.python.engine", "javascript": "runtime.worker.engines.javascript"}
 
 
 def engine(name: str) -> Engine:
