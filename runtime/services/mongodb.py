@@ -45,34 +45,45 @@ class MongoService:
     it. ``op_timeout`` bounds one operation (the call's own limit bounds it anyway)."""
 
     def __init__(self, *, uri: str | None = None, store: Store | None = None, op_timeout: float = 300.0,
-                 server_selection_timeout: float = 10.0) -> None:
+                 server_selection_timeout: float = 10.0, listeners: tuple[Any, ...] = ()) -> None:
         if (uri is None) == (store is None):
             raise ValueError("give exactly one of uri (ATLAS_FN_MONGODB_URI) or store")
         self._uri, self._store = uri, store
         self.op_timeout = op_timeout
         self.server_selection_timeout = server_selection_timeout
+        self.listeners = listeners  # pymongo event listeners (command monitoring), for tests and tracing
         self._client: AsyncMongoClient[Any] | None = None
         self._client_key: tuple[str, int] | None = None
         self._secrets = uri_secrets(uri) if uri else ()
+        self._closing: set[asyncio.Future[Any]] = set()
 
     def _current(self) -> AsyncMongoClient[Any]:
         uri = self._uri if self._uri is not None else self._store.uri  # type: ignore[union-attr]
         key = (uri, 0 if self._store is None else self._store.generation)
         if self._client is None or self._client_key != key:  # a restarted store gets a fresh client
             old = self._client
-            if old is not None:
-                asyncio.ensure_future(old.close())
+            if old is not None:  # closed in the background: its server is gone, ending sessions may wait
+                task = asyncio.ensure_future(old.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
             self._client = AsyncMongoClient(
                 uri, document_class=dict, tz_aware=True, tzinfo=datetime.timezone.utc, retryWrites=False,
                 retryReads=False, serverSelectionTimeoutMS=int(self.server_selection_timeout * 1000),
-                connectTimeoutMS=5000, appname="atlas-fn", uuidRepresentation="standard")
+                connectTimeoutMS=5000, appname="atlas-fn", uuidRepresentation="standard",
+                event_listeners=list(self.listeners))
             self._client_key = key
         return self._client
 
     async def close(self) -> None:
+        clients = list(self._closing)
         if self._client is not None:
-            await self._client.close()
+            clients.append(asyncio.ensure_future(self._client.close()))
             self._client = None
+        if clients:
+            done, pending = await asyncio.wait(clients, timeout=5.0)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def message(self, text: str) -> str:
         """Any text about this service, with the URI and its credentials removed."""
