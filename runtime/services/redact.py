@@ -41,9 +41,8 @@ def uri_secrets(uri: str) -> tuple[str, ...]:
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
-    text = _SECRET_PARAMS.sub(lambda m: f"{m['key']}{MASK}", text)
-    for secret in sorted(set(secrets), key=len, reverse=True):
+    for secret in sorted(set(secrets), key=len, reverse=True):  # the longest first: the whole URI
         if secret:
             text = text.replace(secret, MASK)
-    return text
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+    return _SECRET_PARAMS.sub(lambda m: f"{m['key']}{MASK}", text)
