@@ -2,8 +2,9 @@
 
 Owns: the ONE definition both engines bind and the server enforces (context-services.md §8.6,
 §8.7, contract §8.5): the MongoDB operations with their wire arguments, defaults and checks
-(``check_mongodb``), the result shapes (``insertedId``, ``matchedCount``…), the ``context.http``
-request document (``check_http``) and every service limit. Pure: no I/O, no asyncio, no pymongo
+(``check_mongodb``), the result shapes (``insertedId``, ``matchedCount``…), the HTTP methods and
+every service limit; the ``context.http`` request document is checked by
+``runtime.contract.http_request``, which builds on this module. Pure: no I/O, no asyncio, no pymongo
 client; only plain values (as ``runtime.values.ejson.parse`` gives them) in and out.
 
 Must not trust its input: a worker may be hostile, so every argument is checked for its type,
@@ -374,126 +375,6 @@ def too_many_documents(operation: str) -> ServiceError:
                                        f"the most one query may return; narrow the query or use limit")
 
 
-# --- context.http (§8.7) --------------------------------------------------------------------
+# --- context.http (§8.7): the request document is checked by runtime.contract.http_request ---
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head")
-HTTP_FIELDS = ("url", "scheme", "host", "path", "query", "fragment", "username", "password", "headers",
-               "cookies", "body", "encodeBodyAsJSON", "form", "followRedirects", "digestAuth", "authUrl")
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """A checked ``context.http`` request document: ``body`` is bytes or None by now."""
-
-    method: str
-    url: str
-    headers: tuple[tuple[str, str], ...]
-    cookies: tuple[tuple[str, str], ...]
-    body: bytes | None
-    form: tuple[tuple[str, str], ...] | None
-    follow_redirects: bool
-    username: str | None
-    password: str | None
-
-
-def _string_map(op: str, name: str, value: Any, *, arrays: bool) -> tuple[tuple[str, str], ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, dict):
-        raise invalid(op, f"'{name}' must be an object, got {_kind(value)}")
-    out = []
-    for key, item in value.items():
-        items = item if arrays and isinstance(item, list) else [item]
-        for one in items:
-            if not isinstance(one, str):
-                want = "an array of strings" if arrays else "a string"
-                raise invalid(op, f"'{name}.{key[:40]}' must be {want}, got {_kind(item)}")
-            if any(c in one or c in key for c in "\r\n\x00"):
-                raise invalid(op, f"'{name}.{key[:40]}' contains a line break or NUL")
-            out.append((key, one))
-    return tuple(out)
-
-
-def check_http(method: str, args: Any, stringify: Callable[[Any], str]) -> HttpRequest:
-    """A ``context.http.<method>(request)`` argument, checked. ``stringify`` is EJSON.stringify
-    (canonical), for ``encodeBodyAsJSON``. Raises ``ServiceError`` (InvalidParameter)."""
-    op = f"http.{method}" if isinstance(method, str) else "http"
-    if method not in HTTP_METHODS:
-        raise ServiceError(INVALID_PARAMETER, f"unknown HTTP method {str(method)[:20]!r}; allowed: {', '.join(HTTP_METHODS)}")
-    if not isinstance(args, dict):
-        raise invalid(op, f"the request must be an object, got {_kind(args)}")
-    unknown = sorted(set(args) - set(HTTP_FIELDS))
-    if unknown:
-        raise invalid(op, f"unknown request field {unknown[0][:40]!r}; allowed: {', '.join(HTTP_FIELDS)}")
-    for unsupported in ("digestAuth", "authUrl"):
-        if args.get(unsupported):
-            raise ServiceError(NOT_SUPPORTED, f"{op}: atlas-fn does not support '{unsupported}'")
-    url = _http_url(op, args)
-    body = args.get("body")
-    form = args.get("form")
-    if body is not None and form is not None:
-        raise invalid(op, "'body' and 'form' cannot be combined")
-    encode_json = args.get("encodeBodyAsJSON", False)
-    if not isinstance(encode_json, bool):
-        raise invalid(op, "'encodeBodyAsJSON' must be a boolean")
-    data: bytes | None
-    if body is None:
-        data = None
-    elif encode_json:
-        data = stringify(body).encode("utf-8")
-    elif isinstance(body, str):
-        data = body.encode("utf-8", "surrogatepass")
-    elif isinstance(body, (bytes, bytearray)):
-        data = bytes(body)
-    else:
-        raise invalid(op, f"'body' must be a string or a BSON.Binary (or any value with encodeBodyAsJSON: true), "
-                          f"got {_kind(body)}")
-    follow = args.get("followRedirects", False)
-    if not isinstance(follow, bool):
-        raise invalid(op, "'followRedirects' must be a boolean")
-    username, password = args.get("username"), args.get("password")
-    for name, value in (("username", username), ("password", password)):
-        if value is not None and not isinstance(value, str):
-            raise invalid(op, f"'{name}' must be a string")
-    return HttpRequest(
-        method=method.upper(), url=url,
-        headers=_string_map(op, "headers", args.get("headers"), arrays=True),
-        cookies=_string_map(op, "cookies", args.get("cookies"), arrays=False),
-        body=data, form=None if form is None else _string_map(op, "form", form, arrays=False),
-        follow_redirects=follow, username=username, password=password,
-    )
-
-
-def _http_url(op: str, args: dict[str, Any]) -> str:
-    """``url``, or the URL-component fields (§8.7.4: scheme default ``http``, host required)."""
-    from urllib.parse import quote, urlencode
-
-    url = args.get("url")
-    components = [name for name in ("scheme", "host", "path", "query", "fragment") if args.get(name) is not None]
-    if url is not None:
-        if components:
-            raise invalid(op, f"'url' and the URL fields ({', '.join(components)}) cannot be combined")
-        if not isinstance(url, str) or not url:
-            raise invalid(op, f"'url' must be a non-empty string, got {_kind(url)}")
-        if not url.lower().startswith(("http://", "https://")):
-            raise invalid(op, "'url' must start with http:// or https://")
-        return url
-    host = args.get("host")
-    if not isinstance(host, str) or not host:
-        raise invalid(op, "give 'url', or 'host' (with optional 'scheme', 'path', 'query', 'fragment')")
-    scheme = args.get("scheme") or "http"
-    if scheme not in ("http", "https"):
-        raise invalid(op, f"'scheme' must be 'http' or 'https', got {str(scheme)[:20]!r}")
-    path = args.get("path") or ""
-    if not isinstance(path, str):
-        raise invalid(op, "'path' must be a string")
-    query = _string_map(op, "query", args.get("query"), arrays=True)
-    fragment = args.get("fragment")
-    if fragment is not None and not isinstance(fragment, str):
-        raise invalid(op, "'fragment' must be a string")
-    text = f"{scheme}://{host}{quote(path if not path or path.startswith('/') else '/' + path, safe='/%:@!$&()*+,;=-._~')}"
-    if query:
-        text += "?" + urlencode(list(query))
-    if fragment:
-        text += "#" + quote(fragment, safe="")
-    return text

@@ -1,6 +1,6 @@
 """``context.http``: outbound HTTP requests run by the server with aiohttp's client.
 
-Owns: sending a checked request (``runtime.contract.services.check_http``), following redirects
+Owns: sending a checked request (``runtime.contract.http_request.check_http``), following redirects
 itself (each hop checked again), the response document of §8.7.5 (``status`` "200 OK",
 ``statusCode``, ``contentLength``, ``headers`` and ``cookies`` maps, ``body`` as a BSON.Binary
 when there is one), the time and size limits, and which addresses may be reached.
@@ -17,18 +17,20 @@ cookies kept between requests, no credentials in any message (``redact``).
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import socket
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Iterable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 from runtime.contract import services as contract
-from runtime.contract.services import HttpRequest, ServiceError
+from runtime.contract.http_request import HttpRequest
+from runtime.contract.services import ServiceError
 from runtime.services.redact import redact
 from runtime.values.bsontypes import Binary
 
@@ -167,17 +169,28 @@ class HttpClient:
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         if req.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in req.cookies)
-        auth = aiohttp.BasicAuth(req.username or "", req.password or "") if req.username is not None else None
+        parts = urlsplit(url)
+        username, password = req.username, req.password
+        if parts.username is not None or parts.password is not None:  # user:password@ in the URL
+            username = username if username is not None else unquote(parts.username or "")
+            password = password if password is not None else unquote(parts.password or "")
+            url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+        if username is not None and not any(k.lower() == "authorization" for k in headers):
+            token = base64.b64encode(f"{username}:{password or ''}".encode("utf-8")).decode("ascii")
+            headers["Authorization"] = f"Basic {token}"
+        origin = urlsplit(url).netloc.lower()
         for _hop in range(self.max_redirects + 1):
             await self._check(url)
             data: Any = body
             if req.form is not None:
                 data = aiohttp.FormData(list(req.form), default_to_multipart=True)
-            async with session.request(method, url, headers=headers, data=data, auth=auth, allow_redirects=False,
+            async with session.request(method, url, headers=headers, data=data, allow_redirects=False,
                                        max_line_size=16384, max_field_size=16384) as resp:
                 location = resp.headers.get("Location")
                 if req.follow_redirects and resp.status in (301, 302, 303, 307, 308) and location:
                     url = urljoin(url, location)
+                    if urlsplit(url).netloc.lower() != origin:  # as Go does: credentials stay with their host
+                        headers = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
                     if resp.status in (301, 302, 303) and method not in ("GET", "HEAD"):
                         method, body, req = "GET", None, _without_form(req)
                     continue

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from runtime.contract import services as contract
+from runtime.contract.http_request import check_http
 from runtime.contract.services import ServiceError
 from runtime.protocol.messages import ServiceRequest, ServiceResult
 from runtime.services.http_client import HttpClient, parse_allow
@@ -142,7 +143,7 @@ async def _run(request: ServiceRequest, app: AppServices) -> str:
     except ValueError as exc:
         raise ServiceError(contract.INVALID_PARAMETER, f"{operation}: the arguments are not valid EJSON: {exc}") from None
     if kind == contract.HTTP_TYPE:
-        result = await app.http.request(contract.check_http(operation, args, ejson.to_canonical))
+        result = await app.http.request(check_http(operation, args, ejson.to_canonical))
     elif kind in contract.MONGODB_TYPES:
         checked = contract.check_mongodb(operation, args, writable=kind == "mongodb-atlas")
         if app.mongodb is None:
