@@ -32,6 +32,7 @@ PENDING_MESSAGE = f"exceeded max async work queue size of {MAX_PENDING_PER_CALL}
 MAX_ARGS_BYTES = 4 * 1024 * 1024  # a request's args text: the worker → server frame's meta cap
 MAX_RESULT_BYTES = 4 * 1024 * 1024 - 64 * 1024  # a result's EJSON text: fits the server → worker frame
 MAX_NAME_BYTES = {"database": 64, "collection": 255}
+SYSTEM_DATABASES = ("admin", "local", "config")  # refused by name (and never listed by getDBNames)
 HTTP_TIMEOUT_SECONDS = 60.0  # one context.http request, redirects included (undocumented; decided)
 HTTP_MAX_RESPONSE_BYTES = 2 * 1024 * 1024  # a response body (base64 in the result must fit MAX_RESULT_BYTES)
 HTTP_MAX_REDIRECTS = 10
@@ -173,6 +174,8 @@ def check_database_name(op: str, value: Any) -> str:
         raise invalid(op, f"the database name {value[:80]!r} contains {bad!r}; names may not contain / \\ . space \" $ or NUL")
     if len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES["database"]:
         raise invalid(op, f"the database name is longer than {MAX_NAME_BYTES['database']} bytes")
+    if value in SYSTEM_DATABASES:
+        raise invalid(op, f"the database {value!r} is a system database, which functions cannot use")
     return value
 
 

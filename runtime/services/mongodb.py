@@ -35,7 +35,7 @@ from runtime.services.store import Store
 log = logging.getLogger("atlas_fn.mongodb")
 
 CODEC = CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc)
-SYSTEM_DATABASES = ("admin", "local", "config")
+SYSTEM_DATABASES = contract.SYSTEM_DATABASES
 
 
 class MongoService:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from runtime.contract.response import Response
 from runtime.contract.services import CONTEXT_HTTP
 from runtime.services.router import AppServices, open_services
 from runtime.worker.console import Console
@@ -26,7 +27,7 @@ def run_guest(source: str, host: Any, names: dict[str, str] = SERVICES) -> Any:
     context = Namespace("context", {"services": services, "http": http})
     code = compile_function(textwrap.dedent(source), "guest.py")
     exports, printer = load_exports(code, {"context": context}, Console())
-    return exports(AttrDict(), None)
+    return exports(AttrDict(), Response())
 
 
 def test_crud_through_the_facade(loop_thread: LoopThread, embedded: AppServices) -> None:

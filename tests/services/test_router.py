@@ -41,6 +41,8 @@ REFUSALS = [
      "findOne: the collection name 'system.users' is reserved: names starting with 'system.' are not allowed"),
     ("findOne", {**W, "collection": "a$b"}, "InvalidParameter",
      "findOne: the collection name 'a$b' contains '$' or NUL, which MongoDB does not allow"),
+    ("findOne", {**W, "database": "local"}, "InvalidParameter",
+     "findOne: the database 'local' is a system database, which functions cannot use"),
     ("insertOne", {**W}, "InvalidParameter", "insertOne: 'document' is required"),
     ("insertOne", {**W, "document": [1]}, "InvalidParameter", "insertOne: 'document' must be an object (document), got array"),
     ("insertMany", {**W, "documents": []}, "InvalidParameter", "insertMany: 'documents' must be a non-empty array of objects, got array"),
