@@ -56,6 +56,10 @@ class MongoService:
         self._client_key: tuple[str, int] | None = None
         self._secrets = uri_secrets(uri) if uri else ()
         self._closing: set[asyncio.Future[Any]] = set()
+        self._inflight: set[asyncio.Future[Any]] = set()
+        self._cut_off: set[asyncio.Future[Any]] = set()
+        if store is not None:
+            store.on_death(self._store_died)
 
     def _current(self) -> AsyncMongoClient[Any]:
         uri = self._uri if self._uri is not None else self._store.uri  # type: ignore[union-attr]
@@ -94,34 +98,37 @@ class MongoService:
         if self._store is not None and self._store.died.is_set():
             await self._wait_for_store()
         client = self._current()
-        runner = _OPERATIONS[operation]
-        work = asyncio.ensure_future(runner(client, args))
-        waits: set[asyncio.Future[Any]] = {work}
-        died = None
-        if self._store is not None:
-            died = asyncio.ensure_future(self._store.died.wait())
-            waits.add(died)
+        work = asyncio.current_task()  # the operation runs in the caller's task: no task of its own to schedule
+        assert work is not None
+        self._inflight.add(work)
         try:
-            done, _ = await asyncio.wait(waits, timeout=self.op_timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if died is not None:
-                died.cancel()
-        if work not in done:
-            work.cancel()
-            if died is not None and died in done:
-                raise ServiceError(contract.MONGODB_ERROR, f"{operation}: the data store stopped while the operation "
-                                                           "ran (atlas-fn is restarting it); the operation may or may "
-                                                           "not have been applied")
+            async with asyncio.timeout(self.op_timeout):
+                return await _OPERATIONS[operation](client, args)
+        except asyncio.CancelledError:
+            if work not in self._cut_off:
+                raise
+            work.uncancel()  # cancelled by _store_died, not by its caller
+            raise ServiceError(contract.MONGODB_ERROR, f"{operation}: the data store stopped while the operation "
+                                                       "ran (atlas-fn is restarting it); the operation may or may "
+                                                       "not have been applied") from None
+        except TimeoutError:
             raise ServiceError(contract.MONGODB_ERROR, f"{operation}: no answer from the database within "
-                                                       f"{self.op_timeout:g} s")
-        try:
-            return work.result()
+                                                       f"{self.op_timeout:g} s") from None
         except ServiceError:
             raise
         except PyMongoError as exc:
             raise self._error(operation, exc) from None
         except (BSONError, InvalidDocument, OverflowError) as exc:
             raise ServiceError(contract.INVALID_PARAMETER, self.message(f"{operation}: {exc}")) from None
+        finally:
+            self._inflight.discard(work)
+            self._cut_off.discard(work)
+
+    def _store_died(self) -> None:
+        """The store process died: every operation in flight fails now, not at a socket timeout."""
+        for work in list(self._inflight):
+            self._cut_off.add(work)
+            work.cancel()
 
     async def _wait_for_store(self) -> None:
         assert self._store is not None

@@ -29,6 +29,7 @@ import sys
 import tempfile
 from collections import deque
 from pathlib import Path
+from typing import Callable
 
 from runtime.services.redact import redact
 
@@ -77,6 +78,7 @@ class Store:
         self._stopping = False
         self._up = asyncio.Event()
         self._changed = asyncio.Condition()
+        self._on_death: list[Callable[[], None]] = []
 
     @property
     def uri(self) -> str:
@@ -99,6 +101,10 @@ class Store:
             await self.stop()
             raise
         self._watch = asyncio.create_task(self._watch_loop(), name="atlas-fn store watch")
+
+    def on_death(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (in the loop, at once) each time the store process dies unasked."""
+        self._on_death.append(callback)
 
     async def wait_up(self) -> None:
         """Until a store process accepts connections (returns at once when one does)."""
@@ -181,6 +187,11 @@ class Store:
                 return
             self._up.clear()
             self.died.set()
+            for callback in list(self._on_death):
+                try:
+                    callback()
+                except Exception:  # noqa: BLE001 - a listener's bug must not stop the restart
+                    log.exception("a data store death listener failed")
             log.warning("the data store (pid %d) exited with status %s; restarting it", proc.pid, code)
             if not self.restart:
                 return
