@@ -17,10 +17,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from runtime.protocol import frames as protocol
+from runtime.protocol import messages
+from runtime.worker.engines.base import ServiceFailed
 from runtime.app.snapshot import prepare
-from runtime.host.pool import Reply
 from runtime.worker.invoke import Invoker
-from runtime.http.server import build_app
+from runtime.http.server import SERVER_OPTIONS, build_app
 from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,17 +35,27 @@ def webhook_url(name: str, service: str = "webhooks", app_id: str = EXAMPLE_ID) 
 
 
 class InProcessRunner:
-    """A FunctionRunner for contract tests: the worker's Invoker, called in this process."""
+    """A FunctionRunner for contract tests: the worker's Invoker, called in this process, with
+    every message written and read back through the real protocol encoding."""
 
-    def __init__(self, boot: dict[str, Any]) -> None:
-        self.invoker = Invoker(protocol.decode_call(protocol.encode_call(boot)[protocol.HEADER.size:]))
+    def __init__(self, boot: messages.Boot) -> None:
+        self.invoker = Invoker(_through_frames(messages.write_boot(boot), messages.read_from_server))
 
-    async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
-        sent = protocol.encode_call(meta, body)
-        [(call_meta, call_body)] = protocol.FrameReader(1 << 30).feed(sent)
-        reply_meta, reply_body = self.invoker.call(protocol.decode_call(call_meta), call_body)
-        [(raw_meta, raw_body)] = protocol.FrameReader(1 << 30).feed(protocol.encode_reply(reply_meta, reply_body))
-        return Reply(protocol.decode_reply(raw_meta), raw_body)
+    async def call(self, call: messages.Call) -> messages.Reply:
+        sent = _through_frames(messages.write_call(call, 1), messages.read_from_server)
+        reply = self.invoker.call(sent, NoServices())
+        return _through_frames(messages.write_reply(reply),
+                               lambda meta, body: messages.read_from_worker(protocol.decode_reply(meta), body))
+
+
+class NoServices:
+    def service(self, service: str, operation: str, args: str) -> str:
+        raise ServiceFailed("ServiceError", "the in-process test runner has no services")
+
+
+def _through_frames(frame: bytes, read: Callable[[bytes, bytes], Any]) -> Any:
+    [(meta, body)] = protocol.FrameReader(1 << 30).feed(frame)
+    return read(meta, body)
 
 
 def write_app(root: Path, files: dict[str, Any]) -> Path:
@@ -92,6 +103,6 @@ def serve(aiohttp_client: Any) -> Serve:
         chosen = Settings(**settings)
         prepared = prepare(app_dir, functions_dir, chosen, environ=environ or {})
         factory = None if pool else (lambda: InProcessRunner(prepared.boot))
-        return await aiohttp_client(build_app(prepared, chosen, runner_factory=factory))
+        return await aiohttp_client(build_app(prepared, chosen, runner_factory=factory), server_kwargs=SERVER_OPTIONS)
 
     return make

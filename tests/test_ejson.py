@@ -338,8 +338,7 @@ def test_json_refuses_nan_and_infinity(value: float, name: str) -> None:
 
 # --- mapping types ---------------------------------------------------------------------------
 
-def test_dict_subclass_per_call_reads_dict_items(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ejson, "mapping_types", ())
+def test_dict_subclass_per_call_reads_dict_items() -> None:
     value = {"outer": MyDict(z=1, a=[2])}
     assert ejson.to_canonical(value, mapping_types=(MyDict,)) == \
         '{"outer":{"z":{"$numberInt":"1"},"a":[{"$numberInt":"2"}]}}'
@@ -347,15 +346,23 @@ def test_dict_subclass_per_call_reads_dict_items(monkeypatch: pytest.MonkeyPatch
         ejson.to_canonical(value)
 
 
-def test_register_mapping_type(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ejson, "mapping_types", ())
-    ejson.register_mapping_type(MyDict)
-    ejson.register_mapping_type(MyDict)
-    assert ejson.mapping_types == (MyDict,)
-    assert ejson.to_json(MyDict(a=1)) == '{"a":1}'
-    assert ejson.stringify(MyDict(a=1), {"relaxed": True}) == '{"a":1}'
-    with pytest.raises(TypeError, match="is not a dict subclass"):
-        ejson.register_mapping_type(list)  # type: ignore[arg-type]
+def test_a_dict_subclass_that_declares_itself_an_object_is_taken_everywhere() -> None:
+    class Marked(dict):  # type: ignore[type-arg]
+        _ejson_object = True
+
+    assert ejson.to_json(Marked(a=1)) == '{"a":1}'
+    assert ejson.stringify(Marked(a=1), {"relaxed": True}) == '{"a":1}'
+
+
+def test_importing_the_python_guest_changes_no_state_of_ejson() -> None:
+    """House issue: ``ejson.mapping_types`` was changed by importing the guest module. The guest's
+    AttrDict now declares itself; ejson has no process-wide registry left to change."""
+    import runtime.worker.engines.python.guest as guest
+
+    assert not hasattr(ejson, "mapping_types") and not hasattr(ejson, "register_mapping_type")
+    assert ejson.to_json(guest.AttrDict(a=guest.AttrDict(b=1))) == '{"a":{"b":1}}'
+    with pytest.raises(TypeError):
+        ejson.to_json(MyDict(a=1))  # an undeclared subclass is still refused
 
 
 # --- EJSON.stringify -------------------------------------------------------------------------

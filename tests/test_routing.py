@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.app.config import App, Endpoint, FunctionSource, Webhook
-from runtime.errors import ConfigError, EndpointNotFound, MethodNotAllowed, WebhookNotFound
+from runtime.app.model import App, Endpoint, FunctionSource, Webhook
+from runtime.app.snapshot import route_entries, route_table
+from runtime.errors import EndpointNotFound, MethodNotAllowed, WebhookNotFound
 from runtime.contract.routing import RouteTable
 
 HOOKS = "/api/client/v2.0/app/local/service"
@@ -36,8 +37,9 @@ WEBHOOKS = (
     webhook("http", "list", "GET", validation="SECRET_AS_QUERY_PARAM", secret="s"),
     webhook("http", "ping", "HEAD"),
     webhook("http", "nested/drop/in", "PUT"),
-    webhook("gh", "push", "POST", service_type="github", secret="mongostitchgithub"),
-    webhook("sms", "incoming", "", service_type="twilio"),
+    # the loader gives GitHub and Twilio webhooks the method ANY (contract §2.5; tests/test_app_config.py)
+    webhook("gh", "push", "ANY", service_type="github", secret="mongostitchgithub"),
+    webhook("sms", "incoming", "ANY", service_type="twilio"),
 )
 ENDPOINTS_ = (
     endpoint("/greet", "GET", "greet"),
@@ -58,45 +60,50 @@ ENDPOINTS_ = (
 @pytest.fixture(scope="module")
 def table() -> RouteTable:
     app = App(root=Path("app"), app_id="local", name="test", functions_dir=None, webhooks=WEBHOOKS, endpoints=ENDPOINTS_)
-    return RouteTable.from_app(app)
+    return table_of(app)
+
+
+def table_of(app: App) -> RouteTable:
+    entries, problems = route_entries(app)
+    assert problems == []
+    return route_table(app, entries)
 
 
 def served_by(table: RouteTable, method: str, path: str) -> str:
-    target = table.resolve(method, path)
-    return target.function_name if isinstance(target, Endpoint) else target.function.name
+    return table.resolve(method, path).name
 
 
 # --- webhooks (contract §1) --------------------------------------------------------------------
 
 
 def test_webhook_explicit_method(table: RouteTable) -> None:  # contract §1 webhooks
-    assert table.resolve("POST", f"{HOOKS}/http/incoming_webhook/create") is WEBHOOKS[0]
+    assert table.resolve("POST", f"{HOOKS}/http/incoming_webhook/create").name == WEBHOOKS[0].name
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND"])
 def test_webhook_any_takes_every_method(table: RouteTable, method: str) -> None:  # contract §1 methods, INF ANY+HEAD
-    assert table.resolve(method, f"{HOOKS}/http/incoming_webhook/anything") is WEBHOOKS[1]
+    assert table.resolve(method, f"{HOOKS}/http/incoming_webhook/anything").name == WEBHOOKS[1].name
 
 
 def test_webhook_get_also_takes_head(table: RouteTable) -> None:  # contract §1 decision (atlas-fn)
-    assert table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/list") is WEBHOOKS[2]
+    assert table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/list").name == WEBHOOKS[2].name
 
 
 def test_webhook_head_only(table: RouteTable) -> None:  # contract §1: httpMethod may be HEAD
-    assert table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/ping") is WEBHOOKS[3]
+    assert table.resolve("HEAD", f"{HOOKS}/http/incoming_webhook/ping").name == WEBHOOKS[3].name
     with pytest.raises(MethodNotAllowed) as raised:
         table.resolve("GET", f"{HOOKS}/http/incoming_webhook/ping")
     assert raised.value.allow == ("HEAD",)
 
 
 def test_webhook_nested_name(table: RouteTable) -> None:  # contract §1: nested drop-in names hold "/"
-    assert table.resolve("PUT", f"{HOOKS}/http/incoming_webhook/nested/drop/in") is WEBHOOKS[4]
+    assert table.resolve("PUT", f"{HOOKS}/http/incoming_webhook/nested/drop/in").name == WEBHOOKS[4].name
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "HEAD", "OPTIONS"])
 def test_github_and_twilio_webhooks_accept_any_method(table: RouteTable, method: str) -> None:  # contract §2.5 INF
-    assert table.resolve(method, f"{HOOKS}/gh/incoming_webhook/push") is WEBHOOKS[5]
-    assert table.resolve(method, f"{HOOKS}/sms/incoming_webhook/incoming") is WEBHOOKS[6]
+    assert table.resolve(method, f"{HOOKS}/gh/incoming_webhook/push").name == WEBHOOKS[5].name
+    assert table.resolve(method, f"{HOOKS}/sms/incoming_webhook/incoming").name == WEBHOOKS[6].name
 
 
 # --- endpoints (contract §1) -------------------------------------------------------------------
@@ -271,14 +278,14 @@ def test_rows_returns_a_copy(table: RouteTable) -> None:
 def test_other_app_id_in_urls() -> None:  # contract §1: <App ID> is the client app id
     app = App(root=Path("app"), app_id="myapp-abcde", name="x", functions_dir=None,
               endpoints=(endpoint("/hello", "GET", "hello"),))
-    table = RouteTable.from_app(app)
+    table = table_of(app)
     assert served_by(table, "GET", "/app/myapp-abcde/endpoint/hello") == "hello"
     with pytest.raises(EndpointNotFound):
         table.resolve("GET", "/app/local/endpoint/hello")
 
 
 def test_empty_app_routes_nothing() -> None:  # contract §1 row 2
-    table = RouteTable.from_app(App(root=Path("app"), app_id="local", name="x", functions_dir=None))
+    table = table_of(App(root=Path("app"), app_id="local", name="x", functions_dir=None))
     assert table.rows() == []
     with pytest.raises(EndpointNotFound):
         table.resolve("GET", "/app/local/endpoint/x")
@@ -287,13 +294,71 @@ def test_empty_app_routes_nothing() -> None:  # contract §1 row 2
 def test_duplicate_route_and_method_is_a_config_error() -> None:  # contract §1: one endpoint per route and method
     app = App(root=Path("app"), app_id="local", name="x", functions_dir=None,
               endpoints=(endpoint("/dup", "GET", "a"), endpoint("/dup", "GET", "b"), endpoint("/dup", "*", "c")))
-    with pytest.raises(ConfigError) as raised:
-        RouteTable.from_app(app)
-    assert [str(p) for p in raised.value.problems] == [
-        "/app/local/endpoint/dup: GET /app/local/endpoint/dup is declared more than once"]
+    with pytest.raises(ValueError, match="^GET /app/local/endpoint/dup is served twice$"):  # the loader refuses it first
+        table_of(app)
 
 
 def test_disabled_duplicate_is_not_a_conflict() -> None:  # contract §1: disabled counts as absent
     app = App(root=Path("app"), app_id="local", name="x", functions_dir=None,
               endpoints=(endpoint("/dup", "GET", "a", disabled=True), endpoint("/dup", "GET", "b")))
-    assert served_by(RouteTable.from_app(app), "GET", "/app/local/endpoint/dup") == "b"
+    assert served_by(table_of(app), "GET", "/app/local/endpoint/dup") == "b"
+
+
+# --- encoded slashes (red-team finding: a proxy filtering the raw path is bypassed) -------------
+
+@pytest.mark.parametrize("raw", [f"{ENDPOINTS}/bob%2Fthe/route/builder", f"{ENDPOINTS}/bob/the%2froute%2Fbuilder",
+                                 "/app/local%2Fx/endpoint/greet", "/app%2Flocal/endpoint/greet",
+                                 f"{ENDPOINTS}%2Fgreet", f"{ENDPOINTS}/greet%2F?x=1"])
+def test_an_encoded_slash_in_an_endpoint_url_is_not_routed(table: RouteTable, raw: str) -> None:
+    from urllib.parse import unquote
+    path = unquote(raw.partition("?")[0])
+    raw_path = raw.partition("?")[0]
+    with pytest.raises(EndpointNotFound) as raised:
+        table.resolve("GET", path, raw)
+    assert raised.value.message == (f"no endpoint at {raw_path}: an encoded slash (%2F) in the path is not routed; "
+                                    "allowed: the route's own / characters")
+
+
+@pytest.mark.parametrize("raw", [f"{HOOKS}%2Fhttp/incoming_webhook/anything", f"{HOOKS}/http%2fincoming_webhook/anything",
+                                 "/api/client/v2.0/app/local%2Fservice/http/incoming_webhook/anything",
+                                 "/api%2Fclient/v2.0/app/local/service/http/incoming_webhook/anything",
+                                 f"{HOOKS}/http/incoming_webhook%2Fanything"])
+def test_an_encoded_slash_in_the_app_id_or_service_of_a_webhook_url_is_not_routed(table: RouteTable, raw: str) -> None:
+    from urllib.parse import unquote
+    with pytest.raises(WebhookNotFound) as raised:
+        table.resolve("POST", unquote(raw), raw)
+    assert raised.value.message == (f"no incoming webhook at {raw}: an encoded slash (%2F) in the app id or service "
+                                    "is not routed; allowed: %2F in the webhook name only")
+
+
+def test_an_encoded_slash_in_a_webhook_name_still_routes(table: RouteTable) -> None:
+    """Nested drop-in names hold "/"; only the segments before the name are refused."""
+    raw = f"{HOOKS}/http/incoming_webhook/nested%2Fdrop/in"
+    assert table.resolve("PUT", f"{HOOKS}/http/incoming_webhook/nested/drop/in", raw).name == "nested/drop/in"
+
+
+def test_other_escapes_and_plain_slashes_still_route(table: RouteTable) -> None:
+    assert served_by_raw(table, "GET", f"{ENDPOINTS}/bob/the/route/builder?a=%2F") == "bob_get"
+    assert served_by_raw(table, "GET", f"{ENDPOINTS}/gr%65et") == "greet"
+    assert served_by_raw(table, "POST", f"{HOOKS}/http/incoming_webhook/create") == "create"
+
+
+def served_by_raw(table: RouteTable, method: str, raw: str) -> str:
+    from urllib.parse import unquote
+    return table.resolve(method, unquote(raw.partition("?")[0]), raw).name
+
+
+async def test_an_encoded_slash_is_not_routed_by_the_server(serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import webhook_config, write_app
+    app = write_app(tmp_path / "app", {
+        "services/s/config.json": {"name": "s", "type": "http"},
+        "services/s/incoming_webhooks/h/config.json": webhook_config("h", "GET"),
+        "services/s/incoming_webhooks/h/source.py": "def exports(payload, response):\n    return 'served'\n",
+    })
+    client = await serve(app, None, pool=False)
+    plain = await client.get("/api/client/v2.0/app/local/service/s/incoming_webhook/h")
+    assert plain.status == 200
+    encoded = await client.get("/api/client/v2.0/app/local%2Fservice/s/incoming_webhook/h")
+    assert encoded.status == 404
+    assert (await encoded.json())["error"].endswith("an encoded slash (%2F) in the app id or service is not routed; "
+                                                    "allowed: %2F in the webhook name only")

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from runtime.app.snapshot import prepare
-from runtime.host.pool import Reply
+from runtime.contract.response import MAX_HEADERS
+from runtime.protocol import messages
 from runtime.http.server import build_app
 from runtime.settings import Settings
 from tests.conftest import Serve, webhook_config, write_app
@@ -168,15 +169,14 @@ async def test_console_lines_cannot_forge_log_lines(serve: Serve, tmp_path: Path
     assert record.getMessage().split("\n")[1:] == ["  | a\\u000a2026-01-01T00:00:00Z GET /admin status=200"]
 
 
-@pytest.mark.parametrize("headers", [
-    [["X-A", "a\r\nSet-Cookie: x=1"]], [["Content-Length", "5"]], [["X A", "v"]], [["X-A"]], ["X-A: v"], [[1, "v"]], [["X-A", None]],
-])
-async def test_the_server_does_not_trust_a_worker_s_headers(aiohttp_client: Any, app: Path, headers: list[Any]) -> None:
+@pytest.mark.parametrize("headers", [(("X-A", "a\r\nSet-Cookie: x=1"),), (("Content-Length", "5"),), (("X A", "v"),)])
+async def test_the_server_does_not_trust_a_worker_s_headers(aiohttp_client: Any, app: Path, headers: tuple[Any, ...]) -> None:
     """THREAT_MODEL.md, worker processes: a worker that escaped its sandbox may send anything;
-    a reply header that breaks the setters' rules is a 400, never written to the wire."""
+    a reply header that breaks the setters' rules is a 400, never written to the wire (headers
+    of the wrong shape or type break the protocol: tests/test_protocol.py)."""
     class LyingWorker:
-        async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
-            return Reply({"status": 200, "headers": headers, "logs": []}, b"x")
+        async def call(self, call: messages.Call) -> messages.Reply:
+            return messages.Reply(call.call_id, 200, headers, body=b"x")
 
     client = await with_worker(aiohttp_client, app, LyingWorker)
     resp = await client.post(url("body_only"))
@@ -185,31 +185,24 @@ async def test_the_server_does_not_trust_a_worker_s_headers(aiohttp_client: Any,
     assert (body["error_code"], body["error"]) == ("FunctionExecutionError", "the function's worker returned a malformed header")
 
 
-@pytest.mark.parametrize(("meta", "status", "error"), [
-    ({"status": 200, "headers": [], "logs": "not a list"}, 200, None),
-    ({"status": 200, "headers": [], "logs": [1, {"x": 2}, "kept"]}, 200, None),
-    ({"error": "not an object", "logs": []}, 400, "the function failed"),
-    ({"error": {"message": 5}, "logs": []}, 400, "the function failed"),
-])
-async def test_odd_reply_meta_from_a_worker_is_never_a_500(aiohttp_client: Any, app: Path, meta: dict[str, Any], status: int,
-                                                           error: str | None) -> None:
-    class OddWorker:
-        async def call(self, call_meta: dict[str, Any], body: bytes) -> Reply:
-            return Reply(meta, b"")
-
-    client = await with_worker(aiohttp_client, app, OddWorker)
-    resp = await client.post(url("body_only"))
-    assert resp.status == status
-    if error is not None:
-        assert (await resp.json())["error"] == error
-
-
 async def test_a_worker_may_not_answer_with_an_informational_status(aiohttp_client: Any, app: Path) -> None:
     """As setStatusCode: a final 1xx (a bare 101 above all) never reaches the wire."""
 
     class LyingWorker:
-        async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
-            return Reply({"status": 101, "headers": [], "logs": []}, b"")
+        async def call(self, call: messages.Call) -> messages.Reply:
+            return messages.Reply(call.call_id, 101)
+
+    client = await with_worker(aiohttp_client, app, LyingWorker)
+    resp = await client.post(url("body_only"))
+    assert (resp.status, (await resp.json())["error"]) == (400, "the function's worker returned a malformed reply")
+
+
+async def test_a_worker_may_not_answer_with_more_headers_than_a_function_may_set(aiohttp_client: Any, app: Path) -> None:
+    """THREAT_MODEL.md, red-team findings (header lines): an escaped worker is held to the guest's cap."""
+
+    class LyingWorker:
+        async def call(self, call: messages.Call) -> messages.Reply:
+            return messages.Reply(call.call_id, 200, tuple((f"X-{i}", "v") for i in range(MAX_HEADERS + 2)))  # + Content-Type the rules add
 
     client = await with_worker(aiohttp_client, app, LyingWorker)
     resp = await client.post(url("body_only"))
@@ -221,9 +214,9 @@ async def test_the_query_secret_never_reaches_the_worker(aiohttp_client: Any, tm
     seen: list[str] = []
 
     class RecordingWorker:
-        async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
-            seen.append(meta["raw_query"])
-            return Reply({"status": 200, "headers": [], "logs": []}, b"")
+        async def call(self, call: messages.Call) -> messages.Reply:
+            seen.append(call.raw_query)
+            return messages.Reply(call.call_id, 200)
 
     app = write_app(tmp_path / "app", {
         "services/s/config.json": {"name": "s", "type": "http"},

@@ -57,93 +57,12 @@ from runtime.app.config_files import (UNREADABLE, Fields, Report, json_files, no
                                   subfolders, visible)
 from runtime.errors import ConfigError, ConfigProblem
 from runtime.app.secrets import SecretStore, secrets_file_values
+from runtime.app.model import (APP_FILES, ENDPOINT_FILES, ENDPOINT_METHODS, ENVIRONMENT_TAGS, ENVIRONMENT_VARIABLE,  # noqa: F401 - re-exported
+                               LANGUAGES, RETURN_TYPES, SERVICE_FOLDERS, SERVICE_TYPES_WITH_WEBHOOKS, VALIDATION_METHODS,
+                               WEBHOOK_METHODS, App, Endpoint, FunctionSource, ManifestEntry, Webhook)
 
-VALIDATION_METHODS = ("NO_VALIDATION", "SECRET_AS_QUERY_PARAM", "VERIFY_PAYLOAD")
-WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "ANY")
-ENDPOINT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "*")
-SERVICE_TYPES_WITH_WEBHOOKS = ("http", "github", "twilio")
-RETURN_TYPES = ("JSON", "EJSON")
-APP_FILES = ("realm_config.json", "root_config.json", "config.json", "stitch.json")
-SERVICE_FOLDERS = ("services", "http_endpoints", "https_endpoints")
-ENDPOINT_FILES = ("http_endpoints/config.json", "https_endpoints/config.json")
-ENVIRONMENT_TAGS = ("", "development", "testing", "qa", "production")
-ENVIRONMENT_VARIABLE = "ATLAS_FN_ENVIRONMENT"
-LANGUAGES = {".py": "python", ".js": "javascript"}
 _SKIPPED_FOLDERS = ("__pycache__", "node_modules")
 _NEEDS_SECRET = ("SECRET_AS_QUERY_PARAM", "VERIFY_PAYLOAD")
-
-
-@dataclass(frozen=True)
-class FunctionSource:
-    """One function file: its name (``a/b`` for nested ones) and where its source lives."""
-
-    name: str
-    path: Path
-    language: str  # "python" (".py") or "javascript" (".js")
-
-
-@dataclass(frozen=True)
-class Webhook:
-    """A legacy incoming webhook of an http, github or twilio service (contract §1, §2, §7.2)."""
-
-    service: str
-    service_type: str  # one of SERVICE_TYPES_WITH_WEBHOOKS
-    name: str
-    function: FunctionSource
-    http_method: str  # one of WEBHOOK_METHODS
-    validation_method: str  # one of VALIDATION_METHODS
-    secret: str = ""
-    respond_result: bool = False
-    can_evaluate: Any = field(default_factory=dict)  # the raw rule expression (contract §2.6)
-    disable_arg_logs: bool = False
-    config_file: Path | None = None  # None for a drop-in function file
-    extra: Mapping[str, Any] = field(default_factory=dict)  # run_as_*, id and unknown fields, kept
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """An HTTPS endpoint (contract §1, §2, §7.2)."""
-
-    route: str
-    http_method: str  # one of ENDPOINT_METHODS
-    function: FunctionSource
-    function_name: str
-    validation_method: str
-    secret: str = ""  # the resolved value of secret_name
-    secret_name: str = ""
-    respond_result: bool = False
-    return_type: str = "JSON"
-    disabled: bool = False
-    can_evaluate: Any = field(default_factory=dict)
-    config_file: Path | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)  # fetch_custom_user_data, … and unknown fields
-
-
-@dataclass(frozen=True)
-class ManifestEntry:
-    """One entry of functions/config.json (contract §7.2)."""
-
-    name: str
-    private: bool = False
-    run_as_system: bool = False
-    can_evaluate: Any = field(default_factory=dict)
-    disable_arg_logs: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)  # run_as_user_id and unknown fields, kept
-
-
-@dataclass(frozen=True)
-class App:
-    root: Path
-    app_id: str  # the client app id used in URLs (default "local")
-    name: str
-    functions_dir: Path | None
-    webhooks: tuple[Webhook, ...] = ()
-    endpoints: tuple[Endpoint, ...] = ()
-    manifest: tuple[ManifestEntry, ...] = ()
-    values: Mapping[str, Any] = field(default_factory=dict)  # name -> resolved value
-    environment_tag: str = ""
-    environment_values: Mapping[str, Any] = field(default_factory=dict)
-    functions: tuple[FunctionSource, ...] = ()  # every function file of the functions folder, by name
 
 
 def load_app(

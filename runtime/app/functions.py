@@ -2,7 +2,7 @@
 
 Owns: reading each function file once, compiling it (runtime.worker.engines.python.compiler), and
 reporting *every* problem of *every* file together, with file and line. The result is the
-boot data the workers receive: code objects travel by ``marshal``, so each file is compiled
+boot data the workers receive (``FunctionArtifact``: the engine named by the file's language): code objects travel by ``marshal``, so each file is compiled
 once per server start, never per request or per worker. Runs no guest code.
 """
 
@@ -12,8 +12,9 @@ import marshal
 from pathlib import Path
 from typing import Any, Iterable
 
-from runtime.app.config import App, FunctionSource
+from runtime.app.model import App, FunctionSource
 from runtime.errors import ConfigProblem
+from runtime.protocol.messages import FunctionArtifact
 from runtime.worker.engines.python.compiler import CompileFailed, compile_function
 
 
@@ -31,9 +32,9 @@ def function_key(source: FunctionSource) -> str:
     return str(source.path)
 
 
-def compile_all(sources: Iterable[FunctionSource], show: Any = str) -> tuple[dict[str, dict[str, Any]], list[ConfigProblem]]:
-    """(boot entries by function key, problems). ``show`` turns a path into its display form."""
-    compiled: dict[str, dict[str, Any]] = {}
+def compile_all(sources: Iterable[FunctionSource], show: Any = str) -> tuple[tuple[FunctionArtifact, ...], list[ConfigProblem]]:
+    """(boot entries, problems). ``show`` turns a path into its display form."""
+    compiled: list[FunctionArtifact] = []
     problems: list[ConfigProblem] = []
     for source in sources:
         shown = show(source.path)
@@ -52,5 +53,5 @@ def compile_all(sources: Iterable[FunctionSource], show: Any = str) -> tuple[dic
         except CompileFailed as failed:
             problems.extend(ConfigProblem(shown, f"line {p.line}" if p.line else "", p.message) for p in failed.problems)
             continue
-        compiled[function_key(source)] = {"filename": shown, "language": source.language, "code": marshal.dumps(code)}
-    return compiled, problems
+        compiled.append(FunctionArtifact(function_key(source), source.language, shown, marshal.dumps(code)))
+    return tuple(compiled), problems

@@ -1,8 +1,10 @@
-"""Start-up: from folders on disk to a checked app and the data every worker boots with.
+"""Start-up: from folders on disk to one immutable snapshot of the app.
 
 Owns: what ``atlas-fn serve`` and ``atlas-fn check`` do before anything listens — load the
-app folder, compile every function file and every ``can_evaluate`` rule, and raise *one*
-``ConfigError`` holding every problem of every step, each with its file and JSON path or line.
+app folder, compile every function file (per engine) and every ``can_evaluate`` rule, decide
+each route's call spec, and raise *one* ``ConfigError`` holding every problem of every step,
+each with its file and JSON path or line. The ``Snapshot`` is frozen: the server and a
+generation of workers share it, and a reload swaps it whole. Runs no user code.
 """
 
 from __future__ import annotations
@@ -13,37 +15,46 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from runtime.app.config import App, read_app
+from runtime.app.config import read_app
+from runtime.app.functions import app_functions, compile_all, function_key
+from runtime.app.model import App, Endpoint, Webhook
+from runtime.contract.call_spec import CallSpec
 from runtime.contract.can_evaluate import NEVER, Rule, UnsupportedRule, combine, compile_rule
+from runtime.contract.routing import RouteEntry, RouteTable, endpoint_path, webhook_path
+from runtime.contract.validation import effective_method
 from runtime.errors import ConfigError, ConfigProblem
-from runtime.app.functions import app_functions, compile_all
-from runtime.contract.routing import Target
+from runtime.protocol.messages import Boot, FunctionArtifact, Limits
 from runtime.settings import Settings
 
 
 @dataclass(frozen=True)
-class Prepared:
+class Snapshot:
     app: App
-    boot: dict[str, Any]  # what runtime.worker.main receives first: functions, app data, limits
-    rules: Mapping[int, Rule]  # id(webhook or endpoint) -> its can_evaluate rule, when not "always"
+    boot: Boot  # what every worker of this snapshot's generation starts with
+    routes: RouteTable  # (method, path) -> CallSpec, each with its rule
 
 
 def prepare(app_dir: Path | None, functions_dir: Path | None, settings: Settings,
-            environ: Mapping[str, str] = os.environ) -> Prepared:
+            environ: Mapping[str, str] = os.environ) -> Snapshot:
     app, problems, show = read_app(app_dir, functions_dir, environ=environ)
     compiled, compile_problems = compile_all(app_functions(app), show=show)
-    rules, rule_problems = compile_rules(app, show)
+    entries, rule_problems = route_entries(app, show)
     if problems or compile_problems or rule_problems:
         raise ConfigError(problems + compile_problems + rule_problems)
-    return Prepared(app, boot_data(app, compiled, settings), rules)
+    return Snapshot(app, boot_data(app, compiled, settings), route_table(app, entries))
 
 
-def compile_rules(app: App, show: Callable[[Path], str] = str) -> tuple[dict[int, Rule], list[ConfigProblem]]:
-    """Each webhook's and endpoint's can_evaluate rule (an endpoint's ANDed with its function's
-    manifest rule), keyed by the target's identity; every unsupported rule is a problem."""
+def route_table(app: App, entries: list[RouteEntry]) -> RouteTable:
+    """The route table of an app without problems (a disabled endpoint's path answers "disabled")."""
+    return RouteTable.build(app.app_id, entries, [endpoint_path(app.app_id, e.route) for e in app.endpoints if e.disabled])
+
+
+def route_entries(app: App, show: Callable[[Path], str] = str) -> tuple[list[RouteEntry], list[ConfigProblem]]:
+    """Each webhook's and enabled endpoint's route with its call spec; every unsupported
+    ``can_evaluate`` rule is a problem (an endpoint's rule is ANDed with its function's
+    manifest rule). A rule is always explicit in the spec: ``ALWAYS`` when none is set."""
     manifest = {entry.name: entry for entry in app.manifest}
     manifest_file = app.functions_dir / "config.json" if app.functions_dir else Path("functions/config.json")
-    rules: dict[int, Rule] = {}
     problems: list[ConfigProblem] = []
 
     def rule(expression: Any, file: Path | None, where: str) -> Rule:
@@ -56,33 +67,42 @@ def compile_rules(app: App, show: Callable[[Path], str] = str) -> tuple[dict[int
             problems.extend(ConfigProblem(shown, path, text) for path, text in error.problems)
             return NEVER
 
-    def keep(target: Target, compiled: Rule) -> None:
-        if not compiled.always:
-            rules[id(target)] = compiled
-
-    for hook in app.webhooks:
-        keep(hook, rule(hook.can_evaluate, hook.config_file, "$.can_evaluate"))
+    entries = [RouteEntry(webhook_path(app.app_id, hook.service, hook.name), hook.http_method,
+                          webhook_spec(hook, rule(hook.can_evaluate, hook.config_file, "$.can_evaluate")), hook.function.name)
+               for hook in app.webhooks]
     for endpoint in app.endpoints:
         select = f'$[?(@.route=={json.dumps(endpoint.route)} && @.http_method=={json.dumps(endpoint.http_method)})].can_evaluate'
         own = rule(endpoint.can_evaluate, endpoint.config_file, select)
         entry = manifest.get(endpoint.function_name)
         if entry is not None:
             own = combine(own, rule(entry.can_evaluate, manifest_file, f"$[?(@.name=={json.dumps(entry.name)})].can_evaluate"))
-        keep(endpoint, own)
-    return rules, problems
+        if not endpoint.disabled:  # contract §1: a disabled endpoint counts as absent
+            entries.append(RouteEntry(endpoint_path(app.app_id, endpoint.route), endpoint.http_method,
+                                      endpoint_spec(endpoint, own), endpoint.function_name))
+    return entries, problems
 
 
-def boot_data(app: App, compiled: dict[str, dict[str, Any]], settings: Settings) -> dict[str, Any]:
-    return {
-        "functions": compiled,
-        "app": {"id": app.app_id, "clientAppId": app.app_id, "name": app.name},
-        "values": dict(app.values),
-        "environment": {"tag": app.environment_tag, "values": dict(app.environment_values)},
-        "limits": {
-            "memory_mb": settings.memory_mb,
-            "cpu_seconds": settings.timeout,
-            "max_response_bytes": settings.max_response_bytes,
-            "max_log_bytes": settings.max_log_bytes,
-            "max_recursion_depth": settings.max_recursion_depth,
-        },
-    }
+def webhook_spec(hook: Webhook, rule: Rule) -> CallSpec:
+    return CallSpec(name=hook.name, kind="webhook", service_type=hook.service_type,
+                    validation=effective_method(hook.service_type, hook.validation_method, hook.secret),
+                    function_key=function_key(hook.function), respond_result=hook.respond_result, rule=rule,
+                    legacy=True, secret=hook.secret)
+
+
+def endpoint_spec(endpoint: Endpoint, rule: Rule) -> CallSpec:
+    return CallSpec(name=endpoint.function_name, kind="endpoint", service_type="http",
+                    validation=effective_method("http", endpoint.validation_method, endpoint.secret),
+                    function_key=function_key(endpoint.function), respond_result=endpoint.respond_result, rule=rule,
+                    route=endpoint.route, return_type=endpoint.return_type, secret=endpoint.secret)
+
+
+def boot_data(app: App, compiled: tuple[FunctionArtifact, ...], settings: Settings) -> Boot:
+    return Boot(
+        functions=compiled,
+        app={"id": app.app_id, "clientAppId": app.app_id, "name": app.name},
+        values=dict(app.values),
+        environment={"tag": app.environment_tag, "values": dict(app.environment_values)},
+        limits=Limits(memory_mb=settings.memory_mb, cpu_seconds=settings.timeout,
+                      max_response_bytes=settings.max_response_bytes, max_log_bytes=settings.max_log_bytes,
+                      max_recursion_depth=settings.max_recursion_depth),
+    )

@@ -19,7 +19,7 @@ from typing import Sequence
 
 from runtime import settings as settings_module
 from runtime.values import crypto
-from runtime.app.snapshot import Prepared, prepare
+from runtime.app.snapshot import Snapshot, prepare
 from runtime.errors import ConfigError, InternalError
 from runtime.contract.routing import RouteTable
 
@@ -90,7 +90,7 @@ def _app_flags(parser: argparse.ArgumentParser) -> None:
                         help="function files (default: the app's functions/ if it has one, else ./functions)")
 
 
-def _prepare(args: argparse.Namespace, settings: settings_module.Settings) -> Prepared:
+def _prepare(args: argparse.Namespace, settings: settings_module.Settings) -> Snapshot:
     app_dir = args.app if args.app is not None else (Path("app_config") if Path("app_config").is_dir() else None)
     return prepare(app_dir, args.functions, settings)
 
@@ -99,7 +99,7 @@ def _check(args: argparse.Namespace) -> int:
     prepared = _prepare(args, settings_module.load({}))
     app = prepared.app
     print(f"ok: app {app.app_id!r}: {len(app.webhooks)} webhooks, {len(app.endpoints)} endpoints, "
-          f"{len(prepared.boot['functions'])} function files compiled")
+          f"{len(prepared.boot.functions)} function files compiled")
     return 0
 
 
@@ -114,13 +114,15 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run(prepared: Prepared, settings: settings_module.Settings) -> None:
+async def _run(prepared: Snapshot, settings: settings_module.Settings) -> None:
     from aiohttp import web
 
     from runtime.http.server import build_app
 
+    from runtime.http.server import SERVER_OPTIONS
+
     runner = web.AppRunner(build_app(prepared, settings), shutdown_timeout=settings.shutdown_grace,
-                           access_log=None, handle_signals=False)
+                           access_log=None, handle_signals=False, **SERVER_OPTIONS)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
@@ -131,7 +133,7 @@ async def _run(prepared: Prepared, settings: settings_module.Settings) -> None:
     host, port = runner.addresses[0][:2]
     print(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{_url_host(host)}:{port} "
           f"with {settings.pool_size} workers", flush=True)
-    print(_route_table(RouteTable.from_app(prepared.app)), flush=True)
+    print(_route_table(prepared.routes), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -9,10 +9,10 @@ or build guest objects (BSON.Binary wrapping is the worker's job).
 from __future__ import annotations
 
 import string
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
-Kind = Literal["webhook", "endpoint"]
+from runtime.contract.call_spec import Kind
 
 # RFC 7230 token bytes: Go's textproto.validHeaderFieldByte.
 _TOKEN = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
@@ -63,58 +63,61 @@ def strip_secret(raw_query: str) -> tuple[str | None, str | None]:
     return (remaining or None), secret
 
 
-def build_payload(
-    *,
-    method: str,
-    url: str,
-    raw_query: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    remote: str,
-    kind: Kind,
-    service_type: str,
-    route_or_url: str,
-) -> tuple[dict[str, Any] | bytes, dict[str, Any]]:
-    """Return ``(payload, context_request)`` as plain data.
+def decode_header_pairs(raw: Any) -> list[tuple[str, str]]:
+    """Header lines as sent (bytes pairs) → str pairs, as Go hands them over (bad UTF-8 replaced)."""
+    return [(n.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for n, v in raw]
 
-    ``url`` is the absolute request URL (a query or fragment on it is ignored); ``raw_query`` is
-    the query as received, without ``?`` ("" when none); ``headers`` are the raw pairs in arrival
-    order; ``route_or_url`` is the endpoint's route. ``webhookUrl`` (§3.3) is that route for
-    endpoints and ``url`` without its query for webhooks (``route_or_url`` is unused for them).
 
-    ``payload`` by service (§3.1, §3.2):
-
-    * endpoints and ``http`` webhooks: ``{"query": {key: first value}, "headers":
-      {Canonical-Name: [values]}, "body": bytes | None}``; ``secret`` pairs are removed from
-      the URL query; a form body's fields join ``query`` for POST/PUT/PATCH, the URL query
-      winning a clash; a zero-length body is None;
-    * ``twilio`` webhooks: ``{field: first value}`` parsed from the body as a form;
-    * ``github`` webhooks: the raw body bytes, which the worker parses as the JSON event.
-    """
-    raw_query_string, _ = strip_secret(raw_query)
+def build_context_request(*, method: str, url: str, raw_query: str, headers: list[tuple[str, str]],
+                          remote: str, kind: Kind, route: str) -> dict[str, Any]:
+    """``context.request`` (§3.3) as plain data. ``raw_query`` has had its ``secret`` removed
+    (the call pipeline does it once); ``webhookUrl`` is the route for endpoints and ``url``
+    without its query for webhooks."""
     header_map = _header_map(headers)
-    context_request: dict[str, Any] = {
+    return {
         "remoteIPAddress": remote,
         "requestHeaders": {name: list(values) for name, values in header_map.items()},
-        "webhookUrl": route_or_url if kind == "endpoint" else url.split("#", 1)[0].split("?", 1)[0],
+        "webhookUrl": route if kind == "endpoint" else url.split("#", 1)[0].split("?", 1)[0],
         "httpMethod": method,
-        "rawQueryString": raw_query_string,
+        "rawQueryString": raw_query or None,
         "httpReferrer": _first(header_map, "Referer"),
         "httpUserAgent": _first(header_map, "User-Agent"),
         "service": None,
         "action": None,
     }
-    if kind == "webhook" and service_type == "github":
-        return body, context_request
-    if kind == "webhook" and service_type == "twilio":
-        return _first_values(_parse_pairs(body)), context_request
 
-    query = _first_values(parse_query(raw_query_string or ""))
+
+def build_argument(*, method: str, raw_query: str, headers: list[tuple[str, str]], body: bytes,
+                   kind: Kind, service_type: str) -> dict[str, Any] | bytes:
+    """The function's first argument as plain data (§3.1, §3.2), from a query whose ``secret``
+    was removed:
+
+    * endpoints and ``http`` webhooks: ``{"query": {key: first value}, "headers":
+      {Canonical-Name: [values]}, "body": bytes | None}``; a form body's fields join ``query``
+      for POST/PUT/PATCH, the URL query winning a clash; a zero-length body is None;
+    * ``twilio`` webhooks: ``{field: first value}`` parsed from the body as a form;
+    * ``github`` webhooks: the raw body bytes, which the engine parses as the JSON event.
+    """
+    if kind == "webhook" and service_type == "github":
+        return body
+    if kind == "webhook" and service_type == "twilio":
+        return _first_values(_parse_pairs(body))
+    header_map = _header_map(headers)
+    query = _first_values(parse_query(raw_query))
     if method in _FORM_METHODS and body and _media_type(_first(header_map, "Content-Type")) == _FORM_TYPE:
         for key, value in _first_values(_parse_pairs(body)).items():
             query.setdefault(key, value)
-    payload = {"query": query, "headers": header_map, "body": body or None}
-    return payload, context_request
+    return {"query": query, "headers": header_map, "body": body or None}
+
+
+def build_payload(*, method: str, url: str, raw_query: str, headers: list[tuple[str, str]], body: bytes,
+                  remote: str, kind: Kind, service_type: str, route_or_url: str) -> tuple[dict[str, Any] | bytes, dict[str, Any]]:
+    """``(argument, context_request)`` from a query as received (its ``secret`` removed here):
+    the two builders above together, as ``atlas-fn`` tests and tools use them."""
+    stripped = strip_secret(raw_query)[0] or ""
+    return (build_argument(method=method, raw_query=stripped, headers=headers, body=body, kind=kind, service_type=service_type),
+            build_context_request(method=method, url=url, raw_query=stripped, headers=headers, remote=remote, kind=kind,
+                                  route=route_or_url))
 
 
 def _parse_pairs(raw: bytes) -> list[tuple[str, str]]:

@@ -15,7 +15,13 @@ from typing import Any
 
 import bson
 
-MAX_HEADERS = 100
+# Python's http.client refuses an answer with "got more than 100 headers", counting the blank
+# line that ends them: 99 header lines at most (curl and browsers accept more). The server adds
+# up to five of its own: Date, Server, Content-Type, Content-Length, and Connection when it
+# closes. What the function may add keeps the whole answer under 100 lines.
+CLIENT_MAX_HEADER_LINES = 99
+SERVER_HEADER_LINES = 5
+MAX_HEADERS = CLIENT_MAX_HEADER_LINES - SERVER_HEADER_LINES
 MAX_HEADER_BYTES = 16 * 1024
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # Framing headers belong to the server: a function that could set them could split responses.
@@ -74,7 +80,9 @@ class Response:
 
     def _append(self, method: str, name: str, value: str) -> "Response":
         if len(self._headers) >= MAX_HEADERS:
-            raise ValueError(f"response.{method}: more than {MAX_HEADERS} headers")
+            raise ValueError(f"response.{method}: more than {MAX_HEADERS} headers; allowed: at most {MAX_HEADERS} header "
+                             f"lines, so that with the server's own the answer stays under the "
+                             f"{CLIENT_MAX_HEADER_LINES + 1} lines HTTP clients refuse")
         self._header_bytes += len(name) + len(value)
         if self._header_bytes > MAX_HEADER_BYTES:
             raise ValueError(f"response.{method}: headers exceed {MAX_HEADER_BYTES} bytes in all")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Literal
 
-Kind = Literal["webhook", "endpoint"]
+from runtime.contract.call_spec import Kind
 
 JSON_CONTENT_TYPE = "application/json"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"

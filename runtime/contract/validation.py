@@ -11,11 +11,10 @@ from __future__ import annotations
 import hmac
 import string
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Mapping
 
+from runtime.contract.call_spec import Kind
 from runtime.errors import AuthFailed
-
-Kind = Literal["webhook", "endpoint"]
 
 NO_VALIDATION = "NO_VALIDATION"
 SECRET_AS_QUERY_PARAM = "SECRET_AS_QUERY_PARAM"
@@ -61,7 +60,13 @@ def check(
 ) -> Verdict:
     """Validate one request. ``headers`` maps lower-cased names to their first value;
     ``query_secret`` is the first ``secret`` value of the URL query, or None (§2.2)."""
-    method = effective_method(service_type, validation_method, secret)
+    return verify(effective_method(service_type, validation_method, secret), kind, secret,
+                  body=body, query_secret=query_secret, headers=headers)
+
+
+def verify(method: str, kind: Kind, secret: str, *, body: bytes, query_secret: str | None,
+           headers: Mapping[str, str]) -> Verdict:
+    """``check`` for a method already made effective (a call spec's, decided at start-up)."""
     if method == NO_VALIDATION:
         return Verdict(True, method, "no validation")
     if method == SECRET_AS_QUERY_PARAM:
@@ -80,10 +85,15 @@ def check(
     return Verdict(False, method, f"unknown validation method {method!r}")  # fail closed
 
 
+def failure(verdict: Verdict) -> AuthFailed:
+    """The ``AuthFailed`` (401, contract §2.4) a failed verdict is answered with."""
+    return AuthFailed(_caller_message(verdict.detail))
+
+
 def raise_for(verdict: Verdict) -> None:
-    """Raise ``AuthFailed`` (401, contract §2.4) unless the verdict passed."""
+    """Raise ``failure(verdict)`` unless the verdict passed."""
     if not verdict.ok:
-        raise AuthFailed(_caller_message(verdict.detail))
+        raise failure(verdict)
 
 
 def _check_query_secret(secret: str, query_secret: str | None) -> Verdict:

@@ -13,10 +13,9 @@ no transport or protocol layers between (they cost more than the rest of a call'
 A worker runs one call at a time. With ``depth`` above 1 the pool may write the next call
 to a worker before the current one ends, so the worker starts it without sleeping (a
 worker woken for every call costs about half as much again per call). It does so only
-behind a call that is young (``QUEUE_BEHIND_SECONDS``) *and* whose function's last run was
-fast (``FAST_SECONDS``), so a call waits behind a slow one only when a function that has
-been fast turns slow; a call written behind one that then dies or overruns never started,
-and is sent again to another worker.
+behind a call that is young *and* whose function's last run was fast (the pure policy in
+``runtime.host.dispatch``); a call written behind one that then dies or overruns never
+started, and is sent again to another worker.
 
 A call fails only with ``runtime.errors`` exceptions: ``TimeLimitExceeded`` past its limit,
 ``FunctionError`` when its worker died under it, ``TooManyRequests`` when the queue is full,
@@ -27,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
 import os
 import signal
@@ -35,39 +35,46 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Awaitable, Callable, Protocol, Sequence
 
-from runtime.protocol import frames as protocol
+from runtime.host import dispatch
+from runtime.contract.log_text import console_line
 from runtime.errors import FunctionError, InternalError, TimeLimitExceeded, TooManyRequests
+from runtime.protocol import frames as protocol
+from runtime.protocol import messages
 
 log = logging.getLogger("atlas_fn.host")
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _BOOTSTRAP = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from runtime.worker.main import main; main()"
+WORKER_ARGV = (sys.executable, "-I", "-c", _BOOTSTRAP)
 STDERR_LINE_LIMIT = 2000
+STDERR_LINES_PER_READ = 20  # log records per read of a worker's stderr; the rest is counted
 READ_SIZE = 256 * 1024
 WATCHDOG_SECONDS = 0.05  # how often call ages are checked against the time limit
-QUEUE_BEHIND_SECONDS = 0.002  # a call is written behind another only while that one is this young
-FAST_SECONDS = 0.001  # ... and only if that one's function last ran in less than this
-
-
-@dataclass(frozen=True)
-class Reply:
-    meta: dict[str, Any]
-    body: bytes
 
 
 class FunctionRunner(Protocol):
     """What the server needs from a pool. Tests may supply an in-process one."""
 
-    async def call(self, meta: dict[str, Any], body: bytes) -> Reply: ...
+    async def call(self, call: messages.Call) -> messages.Reply: ...
+
+
+ServiceHandler = Callable[[messages.ServiceRequest], Awaitable[messages.ServiceResult]]
+
+
+async def no_services(request: messages.ServiceRequest) -> messages.ServiceResult:
+    """The handler of a pool given none: every service is unknown."""
+    return messages.ServiceResult(request.call_id, request.request_id, False,
+                                  error=("ServiceError", f"service {request.service!r} is not available"))
 
 
 @dataclass
 class _Call:
+    call_id: int
     function: str
     frame: bytes
-    future: asyncio.Future[Reply]
+    future: asyncio.Future[messages.Reply]
     started: float = 0.0  # loop time the worker began it (when the call ahead of it ended)
 
 
@@ -80,7 +87,7 @@ class _Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOTSTRAP], stdin=child.fileno(), stdout=child.fileno(),
+                pool.argv, stdin=child.fileno(), stdout=child.fileno(),
                 stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
                 start_new_session=True, close_fds=True,
             )
@@ -101,19 +108,20 @@ class _Worker:
         self.killed = False  # by us, with the running call already answered
         self.closed = False
         self.stderr = bytearray()
+        self.service_task: asyncio.Task[messages.ServiceResult] | None = None
         loop.add_reader(self.fd, self._readable)
         loop.add_reader(self.err_fd, self._stderr_readable)
         loop.add_reader(self.pidfd, self._exited)
 
     @property
-    def pending(self) -> asyncio.Future[Reply] | None:
+    def pending(self) -> asyncio.Future[messages.Reply] | None:
         """The future of the call this worker is running, if any."""
         return self.calls[0].future if self.calls else None
 
     # --- writing -------------------------------------------------------------------------
     def send(self, call: _Call) -> None:
         if not self.calls:
-            call.started = self.pool.loop.time()
+            call.started = self.pool.clock()
         self.calls.append(call)
         self._write(call.frame)
 
@@ -168,43 +176,87 @@ class _Worker:
             return
         for meta, body in frames:
             try:
-                self._reply(protocol.decode_reply(meta), body)
+                self._route(messages.read_from_worker(protocol.decode_reply(meta), body))
             except protocol.ProtocolError as exc:
                 self._fail_head(FunctionError(f"the function's worker broke the protocol ({exc})"))
                 self.kill()
                 return
 
-    def _reply(self, meta: dict[str, Any], body: bytes) -> None:
-        if not self.ready.done():
+    def _route(self, message: messages.Ready | messages.Reply | messages.ServiceRequest | messages.LogEvent) -> None:
+        """Each message to its place; one that names a call this worker is not running (or
+        comes before ``Ready``, or a second ``Ready``) breaks the protocol."""
+        kind = type(message)
+        if kind is messages.Ready:
+            if self.ready.done():
+                raise protocol.ProtocolError("a second ready")
             self.ready.set_result(None)
             return
-        if not self.calls:
-            self.kill()  # a reply nobody asked for: the worker is not ours any more
-            return
+        if not self.ready.done():
+            raise protocol.ProtocolError(f"{kind.__name__} before ready")
+        running = self.calls[0].call_id if self.calls else None
+        if message.call_id != running:  # type: ignore[union-attr]
+            raise protocol.ProtocolError(f"{kind.__name__} for call {message.call_id}, which this worker is not running")  # type: ignore[union-attr]
+        if kind is messages.Reply:
+            self._reply(message)  # type: ignore[arg-type]
+        elif kind is messages.ServiceRequest:
+            self._service(message)  # type: ignore[arg-type]
+        else:
+            log.warning("worker %s (call %s): %s", self.pid, message.call_id, message.text)  # type: ignore[union-attr]
+
+    def _service(self, request: messages.ServiceRequest) -> None:
+        """Run a service request of the running call in the server and write back its result,
+        if the call is still running then. A worker waits for each answer: a second request
+        while one is open breaks the protocol."""
+        if self.service_task is not None:
+            raise protocol.ProtocolError("a service request while another is open")
+        task = self.pool.loop.create_task(self.pool.services(request))
+        self.service_task = task
+
+        def done(finished: asyncio.Task[messages.ServiceResult]) -> None:
+            self.service_task = None
+            if finished.cancelled() or self.dead or not self.calls or self.calls[0].call_id != request.call_id:
+                return
+            error = finished.exception()
+            if error is not None:
+                log.error("service %s.%s failed: %r", request.service, request.operation, error)
+                result = messages.ServiceResult(request.call_id, request.request_id, False,
+                                                error=("InternalServerError", "atlas-fn failed to run the service request"))
+            else:
+                result = finished.result()
+            self._write(messages.write_service_result(result))
+
+        task.add_done_callback(done)
+
+    def _reply(self, reply: messages.Reply) -> None:
         call = self.calls.popleft()
-        now = self.pool.loop.time()
+        now = self.pool.clock()
         self.pool.last_run[call.function] = now - call.started
         if not call.future.done():  # done = the caller went away; the worker is still good
-            call.future.set_result(Reply(meta, body))
+            call.future.set_result(reply)
         if self.calls:
             self.calls[0].started = now
-        if meta.get("recycle"):
+        if reply.recycle:
             self.dead = True  # it exits by itself; _exited resends what was queued behind
             self.killed = True  # as after kill(): its call is answered, the ones behind never started
         else:
             self.pool._released(self)
 
     def _stderr_readable(self) -> None:
+        """A worker's own diagnostics (the interpreter's writes go to the call's console: see
+        ``runtime.worker.output``). One read, one split, at most ``STDERR_LINES_PER_READ`` log
+        records per callback: a flood costs the loop a bounded, linear amount per turn."""
         data = self._read(self.err_fd)
         if not data:
             return
-        self.stderr += data
-        while b"\n" in self.stderr:
-            line, _, rest = self.stderr.partition(b"\n")
-            self.stderr = bytearray(rest)
-            log.warning("worker %s: %s", self.pid, line[:STDERR_LINE_LIMIT].decode("utf-8", "replace"))
-        if len(self.stderr) > STDERR_LINE_LIMIT:
-            del self.stderr[:-STDERR_LINE_LIMIT]
+        *lines, rest = (bytes(self.stderr) + data).split(b"\n")
+        self.stderr = bytearray(rest[-STDERR_LINE_LIMIT:])
+        if not lines:
+            return
+        call = f" (call {self.calls[0].call_id})" if self.calls else ""
+        for line in lines[:STDERR_LINES_PER_READ]:
+            log.warning("worker %s%s: %s", self.pid, call, console_line(line[:STDERR_LINE_LIMIT].decode("utf-8", "replace")))
+        if len(lines) > STDERR_LINES_PER_READ:
+            log.warning("worker %s%s: %d more lines of output dropped", self.pid, call, len(lines) - STDERR_LINES_PER_READ)
 
     # --- ending --------------------------------------------------------------------------
     def _exited(self) -> None:
@@ -219,7 +271,7 @@ class _Worker:
         if not self.ready.done():
             self.ready.set_exception(InternalError(f"worker {self.pid} exited during start-up (code {code}): {self._stderr_tail()}"))
         if self.calls and not self.killed:  # it died under its running call
-            self.pool.last_run[self.calls[0].function] = float("inf")
+            self.pool.last_run[self.calls[0].function] = dispatch.NEVER_RAN
             self._fail_head(_death_error(code, self.pool.memory_mb))
         unstarted = [call for call in self.calls if not call.future.done()]
         self.calls.clear()
@@ -233,7 +285,7 @@ class _Worker:
 
     def time_up(self) -> None:
         if self.calls:
-            self.pool.last_run[self.calls[0].function] = float("inf")
+            self.pool.last_run[self.calls[0].function] = dispatch.NEVER_RAN
         self._fail_head(TimeLimitExceeded())
         self.kill()
 
@@ -250,6 +302,8 @@ class _Worker:
         if self.closed:
             return
         self.closed = True
+        if self.service_task is not None:
+            self.service_task.cancel()
         loop = self.pool.loop
         for fd in (self.fd, self.err_fd, self.pidfd):
             loop.remove_reader(fd)
@@ -275,9 +329,14 @@ def _death_error(code: int | None, memory_mb: int) -> FunctionError:
 class WorkerPool:
     """N pre-spawned workers running one call each; calls wait in arrival order."""
 
-    def __init__(self, boot: dict[str, Any], *, size: int, timeout: float, memory_mb: int,
-                 max_queue: int = 10_000, max_reply_bytes: int = 64 * 1024 * 1024, depth: int = 1) -> None:
-        self.boot_frame = protocol.encode_call(boot)
+    def __init__(self, boot: messages.Boot, *, size: int, timeout: float, memory_mb: int,
+                 max_queue: int = 10_000, max_reply_bytes: int = 64 * 1024 * 1024, depth: int = 1,
+                 services: ServiceHandler = no_services, argv: Sequence[str] = WORKER_ARGV) -> None:
+        self.boot_frame = messages.write_boot(boot)
+        self.services = services
+        self.argv = list(argv)  # tests may run a stand-in worker that speaks the same protocol
+        self.clock = asyncio.get_running_loop().time  # the dispatch policy's clock
+        self._call_ids = itertools.count(1)
         self.size = size
         self.timeout = timeout
         self.memory_mb = memory_mb
@@ -319,12 +378,27 @@ class WorkerPool:
         self._released(worker)
 
     # --- dispatch ------------------------------------------------------------------------
-    async def call(self, meta: dict[str, Any], body: bytes) -> Reply:
+    async def call(self, message: messages.Call) -> messages.Reply:
         if self.closed:
             raise InternalError("the worker pool is shut down")
-        call = _Call(meta["function"], protocol.encode_call(meta, body), self.loop.create_future())
+        call_id = next(self._call_ids)
+        call = _Call(call_id, message.function, messages.write_call(message, call_id), self.loop.create_future())
         self._dispatch(call)
-        return await call.future
+        try:
+            return await call.future
+        except asyncio.CancelledError:  # the caller went away (the server cancels its handler)
+            self._abandoned(call)
+            raise
+
+    def _abandoned(self, call: _Call) -> None:
+        """A call whose caller has gone: a waiting one is dropped by ``_drain`` (its future is
+        done); a running one is stopped, its worker killed and replaced, so a burst of abandoned
+        slow calls does not hold the pool (red-team finding F7)."""
+        for worker in self.workers:
+            if worker.calls and worker.calls[0] is call and not worker.dead:
+                log.info("worker %s: call %s stopped, its caller went away", worker.pid, call.call_id)
+                worker.kill()
+                return
 
     def _dispatch(self, call: _Call) -> None:
         if len(self.waiters) >= self.max_queue:
@@ -354,19 +428,9 @@ class WorkerPool:
                 return worker
         if self.depth == 1:
             return None
-        now = self.loop.time()
-        best = None
-        for worker in self.workers:
-            if self._can_queue_behind(worker, now) and (best is None or len(worker.calls) < len(best.calls)):
-                best = worker
-        return best
-
-    def _can_queue_behind(self, worker: _Worker, now: float) -> bool:
-        """A busy worker may take one more call: room left, and its running call young and of a
-        function whose last run was fast."""
-        return (not worker.dead and worker.ready.done() and 0 < len(worker.calls) < self.depth
-                and now - worker.calls[0].started < QUEUE_BEHIND_SECONDS
-                and self.last_run.get(worker.calls[0].function, float("inf")) < FAST_SECONDS)
+        busy = ((w, dispatch.Busy(len(w.calls), w.calls[0].started, w.calls[0].function))
+                for w in self.workers if w.calls and not w.dead and w.ready.done())
+        return dispatch.choose(busy, self.clock(), self.depth, self.last_run)
 
     def _released(self, worker: _Worker) -> None:
         """``worker`` finished a call (or started): it is idle or may take more; serve the waiters."""
@@ -404,7 +468,7 @@ class WorkerPool:
         if self.closed:
             return
         if self.timeout > 0:
-            now = self.loop.time()
+            now = self.clock()
             for worker in list(self.workers):
                 if worker.calls and not worker.dead and now - worker.calls[0].started >= self.timeout:
                     worker.time_up()

@@ -1,6 +1,7 @@
-"""How the server and a worker process talk: length-prefixed frames over a pipe.
+"""How the server and a worker process talk: length-prefixed frames over a socket pair.
 
-Owns: the frame layout and the incremental parser both sides use. Must not do I/O itself.
+Owns: the frame layout and the incremental parser both sides use; what goes into a frame's
+meta is ``runtime.protocol.messages``. Must not do I/O itself.
 
 A frame is ``>II`` (meta length, body length), the meta bytes, then the body bytes, so a
 request or response body crosses the pipe as it is, never re-encoded. One write per frame,
@@ -27,28 +28,22 @@ class ProtocolError(Exception):
     """A frame that breaks the layout or the caps: the worker is killed."""
 
 
-def encode_call(meta: dict[str, Any], body: bytes = b"") -> bytes:
+def encode_call(meta: Any, body: bytes = b"") -> bytes:
     packed = marshal.dumps(meta)
     return HEADER.pack(len(packed), len(body)) + packed + body
 
 
-def encode_reply(meta: dict[str, Any], body: bytes = b"") -> bytes:
+def encode_reply(meta: Any, body: bytes = b"") -> bytes:
     packed = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
     return HEADER.pack(len(packed), len(body)) + packed + body
 
 
-def decode_call(meta: bytes) -> dict[str, Any]:
-    return marshal.loads(meta)  # noqa: S302 - from our own server process
-
-
-def decode_reply(meta: bytes) -> dict[str, Any]:
+def decode_reply(meta: bytes) -> Any:
+    """A worker's meta as JSON; which values are allowed is ``messages.read_from_worker``'s to say."""
     try:
-        value = json.loads(meta)
+        return json.loads(meta)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"reply meta is not JSON: {exc}") from None
-    if type(value) is not dict:
-        raise ProtocolError("reply meta is not an object")
-    return value
 
 
 class FrameReader:

@@ -72,7 +72,7 @@ class Call:
     method: str
     url: str
     raw_query: str
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[bytes, bytes], ...]  # the header lines as sent
     remote: str
     respond_result: bool
     route: str
@@ -144,9 +144,10 @@ def write_boot(boot: Boot) -> bytes:
                          limits.max_log_bytes, limits.max_recursion_depth)))
 
 
-def write_call(call: Call) -> bytes:
+def write_call(call: Call, call_id: int | None = None) -> bytes:
+    """``call`` as a frame; ``call_id`` (the pool's own numbering) overrides ``call.call_id``."""
     request = dict(call.request) if call.request is not None else None
-    return encode_call((CALL, call.call_id, call.function, call.kind, call.service_type, call.method, call.url,
+    return encode_call((CALL, call.call_id if call_id is None else call_id, call.function, call.kind, call.service_type, call.method, call.url,
                         call.raw_query, call.headers, call.remote, call.respond_result, call.route, call.format,
                         request), call.body)
 

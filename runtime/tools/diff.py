@@ -47,7 +47,7 @@ from urllib.parse import urlencode
 from runtime.contract import validation
 from runtime.values import crypto
 from runtime.app.config import Endpoint, Webhook
-from runtime.app.snapshot import Prepared, prepare
+from runtime.app.snapshot import Snapshot, prepare
 from runtime.tools.comparison import IGNORED_HEADERS, KNOWN, Difference, Observed, compare, show_json
 from runtime.errors import ConfigError
 from runtime.contract.request import strip_secret
@@ -244,7 +244,7 @@ class Report:
         return 1 if any(result.counts for result in self.results) else 0
 
 
-def pair(prepared: Prepared, only: Iterable[str] = ()) -> list[PairResult]:
+def pair(prepared: Snapshot, only: Iterable[str] = ()) -> list[PairResult]:
     """Each webhook of the app (drop-ins excepted) with the endpoints on ``/<svc>/<webhook>``."""
     app = prepared.app
     webhooks = [hook for hook in app.webhooks if hook.config_file is not None]
@@ -261,9 +261,9 @@ def pair(prepared: Prepared, only: Iterable[str] = ()) -> list[PairResult]:
         route = f"/{hook.service}/{hook.name}"
         on_route = [endpoint for endpoint in app.endpoints if endpoint.route == route]
         enabled = tuple(endpoint for endpoint in on_route if not endpoint.disabled)
-        result = PairResult(hook, "compared", endpoints=enabled, webhook_path=webhook_path(app.app_id, hook))
+        result = PairResult(hook, "compared", endpoints=enabled, webhook_path=webhook_path(app.app_id, hook.service, hook.name))
         if enabled:
-            result.endpoint_path = endpoint_path(app.app_id, enabled[0])
+            result.endpoint_path = endpoint_path(app.app_id, enabled[0].route)
         elif hook.service_type != "http":
             result.state, result.note = "manual_port", KNOWN["manual_port"]
         elif hook.http_method == "HEAD":
@@ -283,19 +283,19 @@ def _endpoint_for(endpoints: tuple[Endpoint, ...], method: str) -> Endpoint:
     return next((e for e in endpoints if e.http_method == "*"), endpoints[0])
 
 
-async def run(prepared: Prepared, results: list[PairResult], requests: list[DiffRequest] | None,
+async def run(prepared: Snapshot, results: list[PairResult], requests: list[DiffRequest] | None,
               settings: Settings) -> None:  # fmt: skip
     """Start the app on 127.0.0.1 (a free port, the real worker pool), send every request to
     both URLs of every compared webhook, and fill in each result's exchanges."""
     from aiohttp import ClientSession, ClientTimeout, DummyCookieJar, web
 
-    from runtime.http.server import build_app
+    from runtime.http.server import SERVER_OPTIONS, build_app
 
     to_compare = [result for result in results if result.state == "compared"]
     if not to_compare:
         return
     runner = web.AppRunner(build_app(prepared, settings), access_log=None,
-                           handle_signals=False, shutdown_timeout=1.0)
+                           handle_signals=False, shutdown_timeout=1.0, **SERVER_OPTIONS)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)

@@ -8,9 +8,9 @@ other than ``runtime.values.bsontypes``.
 
 Serialisers take exact types only: dict, list, tuple, str, int, float, bool, None, bytes,
 datetime.datetime, ``runtime.values.bsontypes.Binary`` and the bson types of the §4.3 table. A dict
-subclass is taken once registered: for the process with ``register_mapping_type(AttrDict)`` (the
-sandbox does so at import), or per call with ``mapping_types=(AttrDict,)``. Its items are read with
-``dict.items``, so no method of it runs. Nesting is capped at ``MAX_DEPTH``, which also finds cycles.
+subclass is taken when its class says so (``_ejson_object = True``: the guest mappings of an
+engine, declared once on the class, never by changing this module) or per call with
+``mapping_types=(MyDict,)``. Its items are read with ``dict.items``, so no method of it runs. Nesting is capped at ``MAX_DEPTH``, which also finds cycles.
 
 Decisions where the contract is silent:
 - text is UTF-8, not ``\\u`` escapes, as Go writes it; a lone surrogate makes the whole output
@@ -50,17 +50,7 @@ from bson.timestamp import Timestamp
 from runtime.values.bsontypes import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, Binary
 
 MAX_DEPTH = 100
-mapping_types: tuple[type[dict[Any, Any]], ...] = ()  # dict subclasses taken as objects; see above
 MappingTypes = tuple[type[dict[Any, Any]], ...]
-
-
-def register_mapping_type(cls: type[dict[Any, Any]]) -> None:
-    """Let every serialiser in this process take ``cls``, a dict subclass, as an object."""
-    global mapping_types
-    if not (isinstance(cls, type) and issubclass(cls, dict)):
-        raise TypeError(f"register_mapping_type: {cls!r} is not a dict subclass")
-    if cls not in mapping_types:
-        mapping_types = (*mapping_types, cls)
 
 
 # --- serialising ---------------------------------------------------------------------------
@@ -207,14 +197,14 @@ for _leaves in (_CANONICAL, _RELAXED, _JSON):
 
 def _walk(value: Any, leaves: dict[type, _Leaf], fmt: str, mappings: MappingTypes | None, max_depth: int) -> str:
     """One pass over ``value``, writing text; a failure unwinds collecting where it happened."""
-    get, string, mappings = leaves.get, leaves[str], mapping_types if mappings is None else mappings
+    get, string, mappings = leaves.get, leaves[str], () if mappings is None else mappings
     depth = 0
 
     def walk(value: Any) -> str:  # containers, and whatever no leaf takes
         nonlocal depth
         kind = type(value)
         sequence = kind is list or kind is tuple
-        if not (sequence or kind is dict or kind in mappings):
+        if not (sequence or kind is dict or kind in mappings or (issubclass(kind, dict) and getattr(kind, "_ejson_object", False))):
             raise _Failure(TypeError, f"cannot serialise a value of type '{kind.__name__}'")
         depth += 1
         if depth > max_depth:

@@ -1,126 +1,105 @@
-"""One call of one function, synchronously: plain request values in, a plain reply out.
+"""One call of one function, synchronously: a ``Call`` in, a ``Reply`` out.
 
-Owns: building the arguments (``payload``/``request``, ``response``, ``context``) from the
-call's plain values, running the function in the sandbox, applying the response rules and
-serialising the return value, and turning every failure into an error reply. This is the
-child side of the worker protocol with no I/O; ``runtime.worker.main`` wraps it in a process.
-Must not import asyncio or aiohttp.
+Owns: building the engine-neutral ``Invocation`` (the first argument and ``context.request``
+from the call's plain values, a fresh ``response`` and console), handing it to the engine
+the function's artifact names, applying the response rules (contract §4.2) and the reply
+size limit, and turning every failure into an error reply. The child side of the worker
+protocol with no I/O (``runtime.worker.main`` wraps it in a process; tests call it in
+process). Must not import asyncio or aiohttp.
 
-A reply is ``(meta, body)``: meta holds ``status``, ``headers``, ``logs`` and, on failure,
-``error`` = ``{"code", "message"}`` (the server builds the §5 envelope from it), and
-``recycle`` when the worker should be replaced after this call.
+An error reply carries ``error`` = (code, message): the server builds the §5 envelope from
+it; ``recycle`` asks for this worker to be replaced after the call. The console lines are
+taken last, after the call's garbage is collected, so what finalisers print is counted too.
 """
 
 from __future__ import annotations
 
-import marshal
-from dataclasses import dataclass
-from types import CodeType
-from typing import Any, Callable
+import gc
+from typing import Any
 
-from runtime.contract import request, response_rules as rules
-from runtime.values import ejson
-from runtime.values.bsontypes import Binary
+from runtime.contract import response_rules as rules
+from runtime.contract.request import build_argument, build_context_request, decode_header_pairs
 from runtime.contract.response import Response
-from runtime.worker.engines.python import load_exports
-from runtime.worker.engines.python.guest import MAX_CONSOLE_BYTES, AttrDict, Console, Context, Values, to_attrdicts
+from runtime.protocol.messages import Boot, Call, Reply
+from runtime.worker.console import Console
+from runtime.worker.engines import engine
+from runtime.worker.engines.base import Host, Invocation
+from runtime.worker.output import GuestOutput
 
 
 class LimitExceeded(Exception):
     """A limit of atlas-fn's own, reported without an exception type name."""
 
 
-@dataclass(frozen=True)
-class LoadedFunction:
-    name: str
-    filename: str
-    code: CodeType
-
-
 class Invoker:
-    """Holds an app's compiled functions and runs calls against them."""
+    """Holds an app's loaded functions (each with its engine) and runs calls against them."""
 
-    def __init__(self, boot: dict[str, Any]) -> None:
-        self.functions = {
-            name: LoadedFunction(name, spec["filename"], marshal.loads(spec["code"]))  # noqa: S302 - from our server
-            for name, spec in boot["functions"].items()
-        }
-        self.app_meta: dict[str, Any] = boot.get("app", {})
-        self.values = Values(boot.get("values", {}))
-        self.environment: dict[str, Any] = boot.get("environment", {"tag": "", "values": {}})
-        limits = boot.get("limits", {})
-        self.memory_mb: int = limits.get("memory_mb", 0)
-        self.max_response_bytes: int = limits.get("max_response_bytes", 0)
-        self.max_log_bytes: int = limits.get("max_log_bytes", MAX_CONSOLE_BYTES)
+    def __init__(self, boot: Boot, output: GuestOutput | None = None, collect: bool = False) -> None:
+        self.output = output  # the interpreter's own writes during a call (runtime.worker.output)
+        self.collect = collect  # gc.collect() at the end of each call (the worker process does)
+        self.functions: dict[str, tuple[Any, Any]] = {}
+        for function in boot.functions:
+            chosen = engine(function.engine)
+            self.functions[function.key] = (chosen, chosen.load(function))
+        self.app = boot.app
+        self.values = boot.values
+        self.environment = boot.environment
+        self.memory_mb = boot.limits.memory_mb
+        self.max_response_bytes = boot.limits.max_response_bytes
+        self.max_log_bytes = boot.limits.max_log_bytes
 
-    def call(self, meta: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+    def call(self, call: Call, host: Host) -> Reply:
         console = Console(self.max_log_bytes)
+        if self.output is not None:
+            self.output.begin(console)
+        error: tuple[str, str] | None = None
+        recycle = False
+        status, headers, body = 0, (), b""
         try:
-            return self._call(meta, body, console)
+            status, headers, body = self._call(call, host, console)
         except LimitExceeded as exc:
-            return _error("FunctionExecutionError", str(exc), console), b""
+            error = ("FunctionExecutionError", str(exc))
         except MemoryError:
             limit = f" of {self.memory_mb} MB" if self.memory_mb else ""
-            return _error("FunctionExecutionError", f"the function exceeded the memory limit{limit}", console, recycle=True), b""
+            error, recycle = ("FunctionExecutionError", f"the function exceeded the memory limit{limit}"), True
         except RecursionError as exc:
-            return _error("FunctionExecutionError", f"RecursionError: {exc}", console), b""
+            error = ("FunctionExecutionError", f"RecursionError: {exc}")
         except Exception as exc:  # noqa: BLE001 - any guest failure is the function's error
-            return _error("FunctionExecutionError", _describe(exc), console), b""
+            error = ("FunctionExecutionError", _describe(exc))
         except BaseException as exc:  # noqa: BLE001 - SystemExit & co. must not end the worker
-            return _error("FunctionExecutionError", _describe(exc), console, recycle=True), b""
+            error, recycle = ("FunctionExecutionError", _describe(exc)), True
+        if self.collect:
+            # Finalise this call's garbage now, inside its own time limit and console: a cycle left
+            # behind would otherwise run its finalisers (a generator's `finally:`) during a later call.
+            gc.collect()
+        if self.output is not None:
+            self.output.end()
+        return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body)
 
-    def _call(self, meta: dict[str, Any], body: bytes, console: Console) -> tuple[dict[str, Any], bytes]:
-        function = self.functions[meta["function"]]
-        payload, context_request = request.build_payload(
-            method=meta["method"], url=meta["url"], raw_query=meta["raw_query"], headers=_header_pairs(meta["headers"]),
-            body=body, remote=meta["remote"], kind=meta["kind"], service_type=meta["service_type"],
-            route_or_url=meta.get("route") or "",
-        )
-        argument = self._argument(meta["service_type"], payload)
+    def _call(self, call: Call, host: Host, console: Console) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
+        chosen, loaded = self.functions[call.function]
+        headers = decode_header_pairs(call.headers)
+        request = call.request
+        if request is None:
+            request = build_context_request(method=call.method, url=call.url, raw_query=call.raw_query, headers=headers,
+                                            remote=call.remote, kind=call.kind, route=call.route)  # type: ignore[arg-type]
+        argument = build_argument(method=call.method, raw_query=call.raw_query, headers=headers, body=call.body,
+                                  kind=call.kind, service_type=call.service_type)  # type: ignore[arg-type]
         response = Response()
-        context = Context(request=context_request, values=self.values, app=self.app_meta, environment=self.environment)
-        exports, printer = load_exports(function.code, {"context": context}, console)
-        try:
-            result = exports(argument, response)
-        finally:
-            printer.flush()
-        touched, status, set_body, headers = response.state()
-        serialise = _serialiser(meta.get("format", "EJSON"), result)
+        outcome = chosen.run(loaded, Invocation(argument, call.service_type, request, self.app, self.values,
+                                                self.environment, response, console, host))
+        touched, status, set_body, out_headers = response.state()
         final_status, final_body = rules.decide(
-            kind=meta["kind"], touched=touched, status=status, body=set_body,
-            respond_result=meta["respond_result"], result=serialise, head=meta["method"] == "HEAD",
+            kind=call.kind, touched=touched, status=status, body=set_body,  # type: ignore[arg-type]
+            respond_result=call.respond_result, result=lambda: outcome.serialise(call.format), head=call.method == "HEAD",
         )
         if final_body and self.max_response_bytes and len(final_body) > self.max_response_bytes:
             raise LimitExceeded(f"the response body of {len(final_body)} bytes exceeds the limit of {self.max_response_bytes} bytes")
-        has_type = any(n.lower() == "content-type" for n, _ in headers)
+        has_type = any(n.lower() == "content-type" for n, _ in out_headers)
         ctype = rules.content_type(set_body is not None, final_body, has_type)
         if ctype:
-            headers.append(("Content-Type", ctype))
-        return {"status": final_status, "headers": headers, "logs": console.lines()}, final_body or b""
-
-    @staticmethod
-    def _argument(service_type: str, payload: Any) -> Any:
-        """The first argument: parsed event (github), form (twilio), or {query, headers, body}."""
-        if service_type == "github":
-            return ejson.parse(payload, mapping=AttrDict) if payload else AttrDict()
-        argument = to_attrdicts(payload)
-        if service_type != "twilio" and argument["body"] is not None:
-            argument["body"] = Binary(argument["body"])
-        return argument
-
-
-def _header_pairs(raw: Any) -> list[tuple[str, str]]:
-    """The request's header lines as sent (aiohttp's raw_headers: bytes pairs) → str pairs."""
-    return [(n.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for n, v in raw]
-
-
-def _serialiser(fmt: str, result: Any) -> Callable[[], bytes | None]:
-    def serialise() -> bytes | None:
-        if result is None:
-            return None
-        text = ejson.to_json(result) if fmt == "JSON" else ejson.to_canonical(result)
-        return text.encode("utf-8")
-    return serialise
+            out_headers.append(("Content-Type", ctype))
+        return final_status, tuple(out_headers), final_body or b""
 
 
 MAX_ERROR_CHARS = 1000
@@ -135,10 +114,3 @@ def _describe(exc: BaseException) -> str:
     if len(text) > MAX_ERROR_CHARS:
         text = text[:MAX_ERROR_CHARS] + f"… ({len(text) - MAX_ERROR_CHARS} more characters)"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _error(code: str, message: str, console: Console, recycle: bool = False) -> dict[str, Any]:
-    meta: dict[str, Any] = {"error": {"code": code, "message": message}, "logs": console.lines()}
-    if recycle:
-        meta["recycle"] = True
-    return meta

@@ -2,8 +2,9 @@
 
 Owns: the child side of the process wall. It takes its pipe, cuts itself off (no stdin or
 stdout left for guest code, dies with its parent, rlimits on memory, files, core dumps and
-CPU per call), reads the boot frame with the app's compiled functions, answers ``ready``,
-then serves one call at a time until its pipe closes. Synchronous; must not import asyncio
+CPU per call), reads the boot message with the app's compiled functions, answers ``Ready``,
+then serves one call at a time until its socket closes; a call may ask the server for a
+service in the middle and wait (``Channel.service``). Synchronous; must not import asyncio
 or aiohttp.
 
 Started by ``runtime.host.pool`` as ``python -I -c <bootstrap>`` with an empty environment.
@@ -11,9 +12,11 @@ Started by ``runtime.host.pool`` as ``python -I -c <bootstrap>`` with an empty e
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import gc
 import io
+import itertools
 import os
 import resource
 import signal
@@ -22,6 +25,9 @@ import time
 from typing import BinaryIO
 
 from runtime.protocol import frames as protocol
+from runtime.protocol import messages
+from runtime.worker.engines.base import ServiceFailed
+from runtime.worker.output import GuestOutput, install
 
 PR_SET_PDEATHSIG = 1
 FILE_DESCRIPTORS = 32
@@ -46,7 +52,6 @@ def _take_pipes() -> tuple[BinaryIO, int]:
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
-    sys.stdout = sys.stderr
     return io.open(read_fd, "rb", buffering=1 << 16), write_fd
 
 
@@ -78,21 +83,74 @@ class _CpuBudget:
         resource.setrlimit(resource.RLIMIT_CPU, (self.soft, resource.RLIM_INFINITY))
 
 
-def _read_frame(stream: BinaryIO) -> tuple[bytes, bytes] | None:
-    head = stream.read(protocol.HEADER.size)
-    if len(head) < protocol.HEADER.size:
-        return None
-    meta_len, body_len = protocol.HEADER.unpack(head)
-    data = stream.read(meta_len + body_len)
-    if len(data) < meta_len + body_len:
-        return None
-    return data[:meta_len], data[meta_len:]
+class Channel:
+    """The worker's end of its socket: typed messages in and out, one frame per message.
+
+    Calls the server writes ahead (``queue_depth`` > 1) may arrive while a call waits for a
+    service result: they are kept, in order, for later, and never taken for that result."""
+
+    def __init__(self, stream: BinaryIO, out: int) -> None:
+        self._stream = stream
+        self._out = out
+        self._queued: collections.deque[messages.Call] = collections.deque()
+        self._request_ids = itertools.count(1)
+
+    def read(self) -> messages.Boot | messages.Call | messages.ServiceResult | None:
+        head = self._stream.read(protocol.HEADER.size)
+        if len(head) < protocol.HEADER.size:
+            return None
+        meta_len, body_len = protocol.HEADER.unpack(head)
+        data = self._stream.read(meta_len + body_len)
+        if len(data) < meta_len + body_len:
+            return None
+        return messages.read_from_server(data[:meta_len], data[meta_len:])
+
+    def next_call(self) -> messages.Call | None:
+        """The next call to run: one kept while waiting for a service result, else the next frame."""
+        if self._queued:
+            return self._queued.popleft()
+        message = self.read()
+        if message is None:
+            return None
+        if type(message) is not messages.Call:
+            raise protocol.ProtocolError(f"expected a call, the server sent {type(message).__name__}")
+        return message
+
+    def service(self, call_id: int, service: str, operation: str, args: str) -> messages.ServiceResult:
+        """Ask the server and wait for its answer to this request; calls queued meanwhile are kept."""
+        request_id = next(self._request_ids)
+        self.send(messages.write_service_request(messages.ServiceRequest(call_id, request_id, service, operation, args)))
+        while True:
+            message = self.read()
+            if message is None:
+                raise EOFError("the server closed the channel while a call waited for a service")
+            if type(message) is messages.Call:
+                self._queued.append(message)
+            elif type(message) is messages.ServiceResult and (message.call_id, message.request_id) == (call_id, request_id):
+                return message
+            else:
+                raise protocol.ProtocolError(f"expected the result of service request {request_id}, got {type(message).__name__}")
+
+    def send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._out, view):]
 
 
-def _write(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+class ChannelHost:
+    """``Host`` for one call: its service requests go through the channel with its call id."""
+
+    __slots__ = ("_channel", "_call_id")
+
+    def __init__(self, channel: Channel, call_id: int) -> None:
+        self._channel = channel
+        self._call_id = call_id
+
+    def service(self, service: str, operation: str, args: str) -> str:
+        result = self._channel.service(self._call_id, service, operation, args)
+        if not result.ok:
+            raise ServiceFailed(*result.error)
+        return result.value
 
 
 def main() -> None:
@@ -101,29 +159,28 @@ def main() -> None:
     stream, out = _take_pipes()
     from runtime.worker.invoke import Invoker  # imported after the pipes are private
 
-    frame = _read_frame(stream)
-    if frame is None:
+    channel = Channel(stream, out)
+    boot = channel.read()
+    if type(boot) is not messages.Boot:
         return
-    boot = protocol.decode_call(frame[0])
-    invoker = Invoker(boot)
-    limits = boot.get("limits", {})
-    budget = _CpuBudget(float(limits.get("cpu_seconds", 0)))
-    _limit(int(limits.get("memory_mb", 0)))
+    guest_output = GuestOutput()
+    install(guest_output)  # from here on, what the interpreter prints goes to the running call's console
+    invoker = Invoker(boot, guest_output, collect=True)
+    limits = boot.limits
+    budget = _CpuBudget(float(limits.cpu_seconds))
+    _limit(int(limits.memory_mb))
     # guest frames plus the few of ours beneath them (worker loop, invoke, sandbox)
-    sys.setrecursionlimit(int(limits.get("max_recursion_depth", 1000)) + HOST_FRAMES)
+    sys.setrecursionlimit(int(limits.max_recursion_depth) + HOST_FRAMES)
     gc.freeze()  # what boot made lives forever: collections then only look at a call's own objects
-    _write(out, protocol.encode_reply({"ready": True, "pid": os.getpid()}))
+    channel.send(messages.write_ready(messages.Ready(os.getpid())))
     while True:
-        frame = _read_frame(stream)
-        if frame is None:
+        call = channel.next_call()
+        if call is None:
             return
         budget.renew()
-        meta, body = invoker.call(protocol.decode_call(frame[0]), frame[1])
-        # Finalise this call's garbage now, inside its own time limit: a cycle left behind would
-        # otherwise run its finalisers (a generator's `finally:`) during some later call.
-        gc.collect()
-        _write(out, protocol.encode_reply(meta, body))
-        if meta.get("recycle"):
+        reply = invoker.call(call, ChannelHost(channel, call.call_id))
+        channel.send(messages.write_reply(reply))
+        if reply.recycle:
             return
 
 

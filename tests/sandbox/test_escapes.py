@@ -91,8 +91,9 @@ def test_print_and_console_go_to_the_call_log() -> None:
     assert lines == ["a 1", 'b {"c":2}', "ERROR d"]
 
 
-@pytest.mark.parametrize("name", ["os", "sys", "subprocess", "importlib", "posix", "_io", "time.os"])
-def test_the_c_level_import_refuses_every_module_but_time_and_strptime(name: str) -> None:
+@pytest.mark.parametrize("name", ["os", "sys", "subprocess", "importlib", "posix", "_io", "time.os", "re._parser",
+                                  "sre_parse", "_sre", "functools"])
+def test_the_c_level_import_refuses_every_module_but_time_strptime_and_re(name: str) -> None:
     """runtime/worker/engines/python/README.md rule 3: the __import__ kept for datetime's C code."""
     import time
 
@@ -106,3 +107,39 @@ def test_the_c_level_import_refuses_every_module_but_time_and_strptime(name: str
 def test_datetime_formatting_works() -> None:
     source = "def exports(p, r):\n    d = EJSON.parse('{\"$date\": \"2023-05-05T01:02:03.456Z\"}')\n    return d.strftime('%Y/%m/%d')\n"
     assert run(source)[0] == "2023/05/05"
+
+
+def test_the_c_level_import_hands_out_exactly_time_strptime_and_re() -> None:
+    import _strptime
+    import re
+    import time
+
+    from runtime.worker.engines.python.policy import _C_LEVEL_IMPORTS, _c_level_import
+
+    assert _C_LEVEL_IMPORTS == {"time", "_strptime", "re"}
+    assert [_c_level_import(n) for n in ("time", "_strptime", "re")] == [time, _strptime, re]
+    with pytest.raises(ImportError, match="importing 're' is not allowed in atlas-fn functions"):
+        _c_level_import("re", level=1)
+
+
+def test_pattern_sub_with_a_string_template_and_match_expand_work() -> None:
+    """_sre's C code imports `re` through the guest's builtins for templates (was an ImportError)."""
+    source = (
+        "def exports(p, r):\n"
+        "    pattern = BSON.BSONRegExp('(a+)(?P<b>b)').try_compile()\n"
+        "    match = pattern.match('aab')\n"
+        "    return [pattern.sub('\\\\2\\\\1', 'xaab'), pattern.subn('[\\\\g<b>]', 'ab ab'),\n"
+        "            match.expand('<\\\\g<2>:\\\\1>'), pattern.sub('-', 'xaab')]\n"
+    )
+    assert run(source)[0] == ["xbaa", ("[b] [b]", 2), "<b:aa>", "x-"]
+
+
+def test_a_bad_template_is_a_re_error_showing_only_its_message() -> None:
+    source = (
+        "def exports(p, r):\n"
+        "    try:\n"
+        "        BSON.BSONRegExp('a').try_compile().sub('\\\\q', 'a')\n"
+        "    except Exception as e:\n"
+        "        return [e.args, hasattr(e, 'pattern'), hasattr(e, 'pos')]\n"
+    )
+    assert run(source)[0] == [("bad escape \\q at position 0",), False, False]

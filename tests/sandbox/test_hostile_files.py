@@ -34,6 +34,7 @@ from typing import Any
 
 import pytest
 
+from runtime.protocol import messages
 from runtime.values import ejson
 from runtime.values.bsontypes import BSON, Binary
 from runtime.worker.invoke import Invoker
@@ -43,7 +44,7 @@ from runtime.worker.engines.python.compiler import CompileFailed, compile_functi
 from runtime.worker.engines.python.guest import Console, Context, Values, to_attrdicts
 from runtime.worker.engines.python.policy import fresh_globals
 from runtime.http.server import RUNNER
-from tests.conftest import ROOT, Serve, write_app
+from tests.conftest import ROOT, NoServices, Serve, write_app
 
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
 THREAT_MODEL = ROOT / "THREAT_MODEL.md"
@@ -53,12 +54,12 @@ _NAMED = re.compile(r"(?P<name>[A-Za-z]+) (?P<text>\".*\")\Z")
 
 # In-process calls: an endpoint answering JSON, so the return value reads back as plain JSON.
 VALUES = {"greeting": "Hello", "list": [1, 2, 3]}
-CALL = {
-    "function": "hostile", "method": "POST", "url": "http://127.0.0.1:8080/hostile", "raw_query": "a=1",
-    "headers": [(b"X-A", b"b"), (b"Content-Type", b"application/json")], "remote": "127.0.0.1",
-    "kind": "endpoint", "service_type": "http", "respond_result": True, "route": "/hostile", "format": "JSON",
-}
 BODY = b'{"k":1}'
+CALL = messages.Call(
+    call_id=1, function="hostile", kind="endpoint", service_type="http", method="POST", url="http://127.0.0.1:8080/hostile",
+    raw_query="a=1", headers=((b"X-A", b"b"), (b"Content-Type", b"application/json")), remote="127.0.0.1",
+    respond_result=True, route="/hostile", format="JSON", body=BODY,
+)
 
 # Pool calls: short limits, two workers (one for the attack, one for the bystander).
 TIMEOUT = 1.0
@@ -110,14 +111,20 @@ def settle(expect: Expectation, fragment_ok: bool, detail: str) -> None:
 # --- in process ------------------------------------------------------------------------------
 
 def invoke(path: Path) -> tuple[dict[str, Any], bytes]:
+    """One call in this process; the reply as a dict of its fields (``error`` as code and message)."""
     code = compile_function(path.read_text(encoding="utf-8"), path.name)
-    invoker = Invoker({
-        "functions": {"hostile": {"filename": path.name, "code": marshal.dumps(code)}},
-        "app": {"id": "hostile-app", "clientAppId": "hostile-app", "name": "hostile"},
-        "values": VALUES, "environment": {"tag": "test", "values": {"region": "local"}},
-        "limits": {"memory_mb": MEMORY_MB},
-    })
-    return invoker.call(dict(CALL), BODY)
+    invoker = Invoker(messages.Boot(
+        (messages.FunctionArtifact("hostile", "python", path.name, marshal.dumps(code)),),
+        {"id": "hostile-app", "clientAppId": "hostile-app", "name": "hostile"},
+        VALUES, {"tag": "test", "values": {"region": "local"}}, messages.Limits(memory_mb=MEMORY_MB),
+    ))
+    reply = invoker.call(CALL, NoServices())
+    meta: dict[str, Any] = {"status": reply.status, "headers": list(reply.headers), "logs": list(reply.logs)}
+    if reply.error is not None:
+        meta["error"] = {"code": reply.error[0], "message": reply.error[1]}
+    if reply.recycle:
+        meta["recycle"] = True
+    return meta, reply.body
 
 
 @pytest.mark.parametrize("path", fixtures("compile-error"))

@@ -33,6 +33,7 @@ class AttrDict(dict):
     """
 
     _guarded_writes = True  # RestrictedPython's write guard lets the owner handle writes
+    _ejson_object = True  # guest objects serialise as the objects they are (runtime.values.ejson)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -59,8 +60,6 @@ class EnvironmentDict(AttrDict):
         return self["values"]
 
 
-ejson.register_mapping_type(AttrDict)  # guest objects serialise as the objects they are
-ejson.register_mapping_type(EnvironmentDict)
 
 
 def to_attrdicts(value: Any) -> Any:

@@ -148,11 +148,13 @@ def _reversed(seq: Any) -> Any:
     return reversed(seq if isinstance(seq, (list, tuple, str, range)) else list(guarded_getiter(seq)))
 
 
-# CPython's datetime C code imports these through the *caller's* builtins (strftime needs
-# `time`, strptime `_strptime`). Guest code itself can never call this: the name starts with
-# "_" (refused at compile time and by getattr), import statements are refused, and the
-# builtins dict is not reachable. It hands the module to the C caller only.
-_C_LEVEL_IMPORTS = frozenset({"time", "_strptime"})
+# CPython's C code imports these through the *caller's* builtins: datetime's strftime needs
+# `time`, its strptime `_strptime`; `_sre` calls `re._subx` for `Pattern.sub`/`subn` with a
+# string template and `re._expand` for `Match.expand`. Guest code itself can never call this:
+# the name starts with "_" (refused at compile time and by getattr), import statements are
+# refused, and the builtins dict is not reachable. It hands the module to the C caller only,
+# which calls one function of it and gives back a string (or a match filter it keeps).
+_C_LEVEL_IMPORTS = frozenset({"time", "_strptime", "re"})
 
 
 def _c_level_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:  # noqa: A002

@@ -1,0 +1,68 @@
+"""The order of the checks between a routed request and its call (contract §1, §2, §2.6).
+
+Owns: ``prepare_call(spec, request) -> Decision``: remove the query ``secret`` (once: it goes
+no further than validation), validate, build ``context.request`` when a ``can_evaluate`` rule
+needs it (then the worker reuses it), evaluate the rule, negotiate the response format, and
+produce the ``Call`` a worker runs. Plain values in and out, no I/O, in the manner of
+werkzeug's ``sansio``: the HTTP front, ``invoke`` and replay all go through it.
+Routing, size and concurrency checks come before it (they need no body); must not import
+aiohttp or know about processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from runtime.contract import validation
+from runtime.contract.call_spec import CallSpec
+from runtime.contract.request import build_context_request, decode_header_pairs, strip_secret
+from runtime.contract.response_rules import response_format
+from runtime.errors import CallerError, NoMatchingRule
+from runtime.protocol.messages import Call
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingRequest:
+    """One request as plain values. ``url`` is ``scheme://host/path`` without the query;
+    ``raw_query`` is the query as received without ``?`` ("" when none), ``secret`` included;
+    ``headers`` looks up a header's first value case-insensitively; ``raw_headers`` are the
+    header lines as sent, in order."""
+
+    method: str
+    url: str
+    raw_query: str
+    headers: Mapping[str, str]
+    raw_headers: tuple[tuple[bytes, bytes], ...]
+    remote: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the pipeline decided: the validation verdict (for the log and the inspector), and
+    either the call to run or the caller error to answer with."""
+
+    verdict: validation.Verdict
+    call: Call | None = None
+    error: CallerError | None = None
+
+
+def prepare_call(spec: CallSpec, request: IncomingRequest, call_id: int = 0) -> Decision:
+    raw_query, query_secret = strip_secret(request.raw_query) if request.raw_query else (None, None)
+    raw_query = raw_query or ""
+    verdict = validation.verify(spec.validation, spec.kind, spec.secret, body=request.body,
+                                query_secret=query_secret, headers=request.headers)
+    if not verdict.ok:
+        return Decision(verdict, error=validation.failure(verdict))
+    context_request: dict[str, Any] | None = None
+    if not spec.rule.always:
+        context_request = build_context_request(
+            method=request.method, url=request.url, raw_query=raw_query,
+            headers=decode_header_pairs(request.raw_headers), remote=request.remote, kind=spec.kind, route=spec.route)
+        if not spec.rule.allows(context_request):
+            return Decision(verdict, error=NoMatchingRule(f"the request does not satisfy the can_evaluate rule of {spec.name}"))
+    fmt = response_format(request.headers.get("Accept"), spec.return_type) if spec.kind == "endpoint" else "EJSON"
+    call = Call(call_id, spec.function_key, spec.kind, spec.service_type, request.method, request.url, raw_query,
+                request.raw_headers, request.remote, spec.respond_result, spec.route, fmt, request.body, context_request)
+    return Decision(verdict, call=call)

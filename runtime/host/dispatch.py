@@ -1,0 +1,50 @@
+"""The pool's dispatch policy, as pure decisions over plain values and an injected clock.
+
+Owns: when a call may be written to a busy worker behind the call it is running, and which
+of several such workers takes it. The pool (``runtime.host.pool``) asks; this module owns
+no process, no loop and no clock of its own (``now`` is passed in). First come, first
+served is the pool's: a newer call never overtakes an older one.
+
+A call is written behind another only when that one is young (``QUEUE_BEHIND_SECONDS``) *and*
+its function's last run was fast (``FAST_SECONDS``): a call then waits behind a slow one only
+when a function that has been fast turns slow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, TypeVar
+
+QUEUE_BEHIND_SECONDS = 0.002  # a call is written behind another only while that one is this young
+FAST_SECONDS = 0.001  # ... and only if that one's function last ran in less than this
+NEVER_RAN = float("inf")  # the last run of a function that never ran, died or overran
+
+K = TypeVar("K")
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """A worker as the policy sees it: ready and alive, with ``queued`` calls written to it
+    (the first running since ``started``, a call of ``function``)."""
+
+    queued: int
+    started: float
+    function: str
+
+
+def may_queue_behind(worker: Busy, now: float, depth: int, last_run: Mapping[str, float]) -> bool:
+    return (0 < worker.queued < depth and now - worker.started < QUEUE_BEHIND_SECONDS
+            and last_run.get(worker.function, NEVER_RAN) < FAST_SECONDS)
+
+
+def choose(candidates: Iterable[tuple[K, Busy]], now: float, depth: int, last_run: Mapping[str, float]) -> K | None:
+    """The least loaded of the busy workers a call may be written to (the first on a tie), or
+    None when the call must wait for an idle one."""
+    if depth <= 1:
+        return None
+    best: K | None = None
+    best_queued = depth
+    for key, worker in candidates:
+        if worker.queued < best_queued and may_queue_behind(worker, now, depth, last_run):
+            best, best_queued = key, worker.queued
+    return best

@@ -1,0 +1,89 @@
+"""The worker protocol through the real pool and real processes (THREAT_MODEL.md, worker
+processes; architecture.md, protocol/): a service request in the middle of a call, with
+calls written behind it on the same worker, each answer routed by its call id."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from runtime.host.pool import WorkerPool
+from runtime.protocol import messages
+
+from tests.conftest import ROOT
+
+STANDIN = [sys.executable, "-I", str(ROOT / "tests/fixtures/workers/service_echo.py"), str(ROOT)]
+BOOT = messages.Boot((), {}, {}, {})
+
+
+def call(function: str, body: bytes) -> messages.Call:
+    return messages.Call(0, function, "webhook", "http", "POST", "http://h/", "", (), "", True, "", "EJSON", body)
+
+
+async def test_a_service_round_trip_mid_call_with_calls_queued_behind_it() -> None:
+    release, waiting = asyncio.Event(), asyncio.Event()
+    asked: list[messages.ServiceRequest] = []
+
+    async def echo(request: messages.ServiceRequest) -> messages.ServiceResult:
+        asked.append(request)
+        waiting.set()
+        await release.wait()  # the calls below are written to the worker while this one waits
+        return messages.ServiceResult(request.call_id, request.request_id, True, request.args.upper())
+
+    pool = WorkerPool(BOOT, size=1, timeout=30, memory_mb=0, depth=4, services=echo, argv=STANDIN)
+    await pool.start()
+    try:
+        pool.clock = lambda: 0.0  # every running call stays young: calls are written behind it
+        pool.last_run.update(svc=0.0, fast=0.0)  # ... and its function counts as fast
+        first = asyncio.ensure_future(pool.call(call("svc", b"hello")))
+        await waiting.wait()  # the worker is now inside the call, waiting for the service's answer
+        behind = [asyncio.ensure_future(pool.call(call("fast", str(i).encode()))) for i in range(3)]
+        await asyncio.sleep(0)  # one loop turn: each pool.call dispatches (writes its frame) when it starts
+        [worker] = pool.workers
+        assert [c.function for c in worker.calls] == ["svc", "fast", "fast", "fast"]  # written behind it
+        assert not any(f.done() for f in [first, *behind])
+        release.set()
+        replies = await asyncio.gather(first, *behind)
+        assert [r.body for r in replies] == [b"HELLO", b"fast:0", b"fast:1", b"fast:2"]
+        assert [r.call_id for r in replies] == [asked[0].call_id, *(asked[0].call_id + i for i in (1, 2, 3))]
+        assert (asked[0].service, asked[0].operation, asked[0].args) == ("echo", "shout", "hello")
+        assert pool.pids() == [worker.pid]  # nobody broke the protocol: the same worker serves on
+    finally:
+        await pool.close()
+
+
+async def test_a_failed_service_reaches_the_call_as_its_error() -> None:
+    async def refuse(request: messages.ServiceRequest) -> messages.ServiceResult:
+        return messages.ServiceResult(request.call_id, request.request_id, False, error=("MongoServerError", "E11000"))
+
+    pool = WorkerPool(BOOT, size=1, timeout=30, memory_mb=0, services=refuse, argv=STANDIN)
+    await pool.start()
+    try:
+        reply = await pool.call(call("svc", b"x"))
+        assert reply.body == b"error:MongoServerError:E11000"
+    finally:
+        await pool.close()
+
+
+async def test_a_service_handler_that_raises_is_an_internal_error_for_the_call_not_the_server() -> None:
+    async def broken(request: messages.ServiceRequest) -> messages.ServiceResult:
+        raise RuntimeError("bug")
+
+    pool = WorkerPool(BOOT, size=1, timeout=30, memory_mb=0, services=broken, argv=STANDIN)
+    await pool.start()
+    try:
+        reply = await pool.call(call("svc", b"x"))
+        assert reply.body == b"error:InternalServerError:atlas-fn failed to run the service request"
+        assert (await pool.call(call("fast", b"y"))).body == b"fast:y"
+    finally:
+        await pool.close()
+
+
+async def test_without_services_every_service_is_unknown() -> None:
+    pool = WorkerPool(BOOT, size=1, timeout=30, memory_mb=0, argv=STANDIN)
+    await pool.start()
+    try:
+        assert (await pool.call(call("svc", b"x"))).body == b"error:ServiceError:service 'echo' is not available"
+    finally:
+        await pool.close()
