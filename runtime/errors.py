@@ -1,10 +1,16 @@
 """The one exception tree of atlas-fn.
 
-Owns: every error the runtime raises, each carrying the HTTP status and the App Services
-``error_code`` it is answered with (contract §5). Must not import anything from ``runtime``.
+Owns: every exception the runtime raises, each carrying the HTTP status and the App Services
+``error_code`` it is answered with (contract §5); errors that never become an HTTP answer
+(start-up, tools) keep the defaults. Must not import anything from ``runtime``.
+Other modules re-export the classes they raise (``runtime.protocol.frames.ProtocolError``),
+never define their own: ``tests/test_errors.py`` walks ``runtime`` for strays.
 
     AtlasFnError
     ├── ConfigError            the app folder is wrong (startup; a list of ConfigProblem)
+    ├── SourceRejected         a function file or rule refused at startup; app/ names the file
+    │   ├── CompileFailed          every problem of one function file, each with its line
+    │   └── UnsupportedRule        a can_evaluate rule outside §2.6 (also a ValueError)
     ├── CallerError            the request is wrong (4xx before any user code runs)
     │   ├── WebhookNotFound        404 IncomingWebhookNotFound
     │   ├── EndpointNotFound       404 EndpointNotFound
@@ -15,8 +21,15 @@ Owns: every error the runtime raises, each carrying the HTTP status and the App 
     │   ├── AuthFailed             401 IncomingWebhookAuthFailed
     │   └── NoMatchingRule         401 NoMatchingRuleFound
     ├── FunctionError          the user's function failed (400 FunctionExecutionError)
-    │   └── TimeLimitExceeded      400 ExecutionTimeLimitExceeded
-    └── InternalError          atlas-fn itself failed (500 InternalServerError)
+    │   ├── TimeLimitExceeded      400 ExecutionTimeLimitExceeded
+    │   ├── LimitExceeded          a limit of atlas-fn's own (reply size), shown without a type name
+    │   ├── ServiceFailed          a service request the server answered with an error (guest-visible)
+    │   └── ProtocolError          a frame or message that breaks the protocol: the worker is killed
+    ├── InternalError          atlas-fn itself failed (500 InternalServerError)
+    └── ToolInputError         bad input for ``atlas-fn migrate`` or ``diff`` (exit 2, never HTTP)
+        ├── DiffInputError         a request file, a ``--webhook`` name
+        └── ExportFileError        an export file that cannot be read or edited as planned
+            └── MigrateError           not an app folder, an unreadable source, a stale plan
 """
 
 from __future__ import annotations
@@ -57,6 +70,39 @@ class ConfigError(AtlasFnError):
         self.problems = list(problems)
         noun = "problem" if len(self.problems) == 1 else "problems"
         super().__init__(f"{len(self.problems)} {noun} in the app:\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class SourceRejected(AtlasFnError):
+    """A function file or rule expression refused at startup, before it is placed in its file:
+    ``runtime.app`` adds the file and reports the problems in one ``ConfigError``."""
+
+
+@dataclass(frozen=True)
+class CompileProblem:
+    line: int | None
+    message: str
+
+
+class CompileFailed(SourceRejected):
+    """Every problem of one function file (``runtime.worker.engines.python.compiler``)."""
+
+    def __init__(self, problems: list[CompileProblem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+class UnsupportedRule(SourceRejected, ValueError):
+    """A rule expression outside the supported subset (contract §2.6): raised by
+    ``runtime.contract.can_evaluate.compile_rule``.
+
+    ``problems`` holds ``(JSON path, text)`` pairs, the path starting with the caller's
+    ``where``; ``messages`` holds them as ``"<path>: <text>"``, in the order found.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        self.messages = [f"{path}: {text}" if path else text for path, text in self.problems]
+        super().__init__("\n".join(self.messages))
 
 
 class CallerError(AtlasFnError):
@@ -120,6 +166,41 @@ class TimeLimitExceeded(FunctionError):
         super().__init__(message)
 
 
+class LimitExceeded(FunctionError):
+    """A limit of atlas-fn's own, reported without an exception type name."""
+
+
+class ServiceFailed(FunctionError):
+    """A service request the server answered with an error: ``name`` and ``message`` as the
+    guest sees them (``MongoServerError: E11000 duplicate key …``)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}" if name else message)
+        self.name = name
+        self.message = message
+
+
+class ProtocolError(FunctionError):
+    """A frame that breaks the layout or the caps, or a message of the wrong kind or types:
+    the worker is killed (``runtime.protocol``)."""
+
+
 class InternalError(AtlasFnError):
     status = 500
     error_code = "InternalServerError"
+
+
+class ToolInputError(AtlasFnError):
+    """Bad input for a command-line tool: it prints the message and exits 2."""
+
+
+class DiffInputError(ToolInputError):
+    """Bad input for ``diff``: a request file, a ``--webhook`` name."""
+
+
+class ExportFileError(ToolInputError):
+    """A file that cannot be read or edited as planned (not UTF-8, not JSON of the expected shape)."""
+
+
+class MigrateError(ExportFileError):
+    """Bad input for ``migrate``: not an app folder, an unreadable file, a stale plan."""

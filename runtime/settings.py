@@ -1,68 +1,144 @@
 """How the process runs: address, pool size and limits.
 
-Owns: the ``Settings`` value and where each field comes from — a command-line flag, else an
-``ATLAS_FN_<FIELD>`` environment variable, else App Services' own figure (contract §8.5).
-Frozen. Must not read app files.
+Owns: the ``Settings`` value and the one declaration of every setting — each field of
+``Settings`` says its default, help text, unit, limits and what happens over it; its flag
+(``--max-log-bytes``) and environment variable (``ATLAS_FN_MAX_LOG_BYTES``) follow from its
+name. A value comes from the flag, else the environment variable, else App Services' own
+figure (contract §8.5). ``runtime.cli`` builds the ``serve`` flags from ``DECLARED``;
+the README's table of limits is ``readme_table()`` (``python -m runtime.settings`` prints
+it; ``tests/test_settings.py`` checks the README holds it). Frozen. Must not read app files
+or import anything of ``runtime`` but ``runtime.errors``.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Mapping
 
 from runtime.errors import ConfigError, ConfigProblem
 
 MB = 1024 * 1024
+ENV_PREFIX = "ATLAS_FN_"
+
+
+def _setting(default: Any, help: str, *, unit: str = "", limits: tuple[float, float] | None = None,
+             over: str = "", shown: str = "") -> Any:
+    """One setting's declaration: a dataclass field whose metadata the rest derives from.
+    ``unit`` is "s", "MB", "bytes" or a noun (``"requests"``); ``shown`` overrides how the
+    default reads in the README."""
+    return field(default=default, metadata={"help": help, "unit": unit, "limits": limits, "over": over,
+                                            "shown": shown})
 
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    workers: int = 0  # 0 = the number of CPUs
-    timeout: float = 300.0  # seconds of wall time per call (App Services: 300 s)
-    memory_mb: int = 350  # address-space cap per worker (App Services: 350 MB)
-    max_request_bytes: int = 18 * MB  # larger requests get 413 (App Services: 18 MB)
-    body_timeout: float = 30.0  # seconds to receive a request body; slower ones get 408
-    max_response_bytes: int = 18 * MB  # larger function responses are a FunctionExecutionError
-    max_concurrency: int = 10_000  # requests in flight before 429 (App Services: 10,000)
-    max_headers: int = 128  # header lines per request; more is 400 from the HTTP parser
-    max_header_line_bytes: int = 8190  # one header line; App Services' Go front took 1 MB in all
-    max_log_bytes: int = MB  # console output kept per call (at most 2 MB: it travels in the reply)
-    max_recursion_depth: int = 1000  # nested guest calls before RecursionError (400)
-    shutdown_grace: float = 10.0  # seconds SIGTERM waits for calls in flight
-    queue_depth: int = 4  # calls written to one worker at once, behind young, fast ones (runtime.host.pool)
+    host: str = _setting("127.0.0.1", "address to listen on")
+    port: int = _setting(8080, "port to listen on; 0 picks a free one", limits=(0, 65535))
+    workers: int = _setting(0, "worker processes; 0 means the number of CPUs", limits=(0, 256),
+                            shown="the number of CPUs")
+    timeout: float = _setting(300.0, "wall time per call; App Services allows 300 s", unit="s", limits=(0.001, 86400),
+                              over="400 `ExecutionTimeLimitExceeded`, worker replaced")
+    memory_mb: int = _setting(350, "address space per worker; App Services allows 350 MB", unit="MB", limits=(64, 1 << 20),
+                              over="400 `FunctionExecutionError`, worker replaced")
+    max_request_bytes: int = _setting(18 * MB, "request body size; App Services allows 18 MB", unit="bytes",
+                                      limits=(1, 1 << 40), over="413 `RequestTooLarge`, before the body is read")
+    body_timeout: float = _setting(30.0, "time to receive a request body", unit="s", limits=(0.001, 3600),
+                                   over="408 `RequestTimeout`")
+    max_response_bytes: int = _setting(18 * MB, "function response body size", unit="bytes", limits=(1, 1 << 40),
+                                       over="400 `FunctionExecutionError`")
+    max_concurrency: int = _setting(10_000, "requests in flight; App Services allows 10,000", unit="requests",
+                                    limits=(1, 1 << 30), over="429 `TooManyRequests`")
+    max_headers: int = _setting(128, "header lines per request", unit="headers", limits=(1, 10_000),
+                                over="400 from the HTTP parser")
+    max_header_line_bytes: int = _setting(8190, "bytes in one header line; App Services' Go front took 1 MB in all",
+                                          unit="bytes", limits=(256, 1 << 24), over="400 from the HTTP parser")
+    max_log_bytes: int = _setting(MB, "console output kept per call; at most 2 MB, as it travels in the reply",
+                                  unit="bytes", limits=(0, 2 * MB), over="further lines dropped, and counted")
+    max_recursion_depth: int = _setting(1000, "nested guest calls", unit="calls", limits=(50, 100_000),
+                                        over="400 `FunctionExecutionError` (`RecursionError`)")
+    write_timeout: float = _setting(60.0, "time to send an answer to a caller that reads slowly or not at all",
+                                    unit="s", limits=(0.001, 3600), over="the connection is closed")
+    max_unsent_bytes: int = _setting(256 * MB, "bytes of answers held for callers that have not read them yet, "
+                                               "all connections together", unit="bytes", limits=(MB, 1 << 40),
+                                     over="429 `TooManyRequests` for a further large answer")
+    shutdown_grace: float = _setting(10.0, "time SIGTERM waits for calls in flight", unit="s", limits=(0, 3600),
+                                     over="those calls are abandoned")
+    queue_depth: int = _setting(4, "calls written to one worker at once, only behind young, fast calls "
+                                   "of runtime.host.pool; 1 turns queueing off", unit="calls", limits=(1, 64))
 
     @property
     def pool_size(self) -> int:
         return self.workers or os.cpu_count() or 1
 
 
-_LIMITS: dict[str, tuple[float, float]] = {
-    "port": (0, 65535), "workers": (0, 256), "timeout": (0.001, 86400), "memory_mb": (64, 1 << 20),
-    "max_request_bytes": (1, 1 << 40), "max_response_bytes": (1, 1 << 40), "max_concurrency": (1, 1 << 30),
-    "shutdown_grace": (0, 3600), "max_headers": (1, 10_000), "max_header_line_bytes": (256, 1 << 24),
-    "max_log_bytes": (0, 2 * MB), "max_recursion_depth": (50, 100_000), "queue_depth": (1, 64),
-    "body_timeout": (0.001, 3600),
-}
+@dataclass(frozen=True)
+class Declared:
+    """One setting as the rest of atlas-fn sees it, derived from its field of ``Settings``."""
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+    unit: str
+    limits: tuple[float, float] | None
+    over: str
+    shown: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    def shown_default(self) -> str:
+        """The default as the README and ``--help`` write it: ``18 MB``, ``300 s``, ``10,000 requests``."""
+        if self.shown:
+            return self.shown
+        if self.unit == "bytes" and self.default and self.default % MB == 0:
+            return f"{self.default // MB} MB"
+        return self._with_unit(self.default)
+
+    def shown_limits(self) -> str:
+        """What is allowed: ``64 to 1,048,576 MB``; "" for a setting without limits (a string)."""
+        if self.limits is None:
+            return ""
+        low, high = self.limits
+        return f"{self._number(low)} to {self._with_unit(high)}"
+
+    def _number(self, value: Any) -> str:
+        if self.kind is float:
+            return f"{float(value):g}"
+        return f"{int(value):,}" if self.unit else str(int(value)) if self.kind is int else str(value)
+
+    def _with_unit(self, value: Any) -> str:
+        return f"{self._number(value)} {self.unit}".strip()
+
+
+_KINDS = {"str": str, "int": int, "float": float, str: str, int: int, float: float}
+DECLARED: tuple[Declared, ...] = tuple(
+    Declared(f.name, _KINDS[f.type], f.default, f.metadata["help"], f.metadata["unit"], f.metadata["limits"],
+             f.metadata["over"], f.metadata["shown"])
+    for f in fields(Settings) if f.default is not MISSING
+)
 
 
 def load(flags: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> Settings:
     """Settings from flags (None = not given) over the environment over the defaults."""
     values: dict[str, Any] = {}
     problems: list[ConfigProblem] = []
-    for f in fields(Settings):
-        flag = flags.get(f.name)
-        env_name = f"ATLAS_FN_{f.name.upper()}"
+    for setting in DECLARED:
+        flag = flags.get(setting.name)
         if flag is not None:
-            raw, source, where = flag, "command line", "--" + f.name.replace("_", "-")
-        elif env_name in environ:
-            raw, source, where = environ[env_name], "environment", env_name
+            raw, source, where = flag, "command line", setting.flag
+        elif setting.env in environ:
+            raw, source, where = environ[setting.env], "environment", setting.env
         else:
             continue
         try:
-            values[f.name] = _convert(f.name, f.type, raw)
+            values[setting.name] = _convert(setting, raw)
         except ValueError as exc:
             problems.append(ConfigProblem(source, where, str(exc)))
     if problems:
@@ -70,15 +146,29 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> S
     return Settings(**values)
 
 
-def _convert(name: str, kind: Any, raw: Any) -> Any:
-    if kind in ("str", str):
+def _convert(setting: Declared, raw: Any) -> Any:
+    if setting.kind is str:
         return str(raw)
-    number_type = int if kind in ("int", int) else float
+    number_type = setting.kind
     try:
         value = number_type(raw)
     except (TypeError, ValueError):
         raise ValueError(f"{raw!r} is not {'an integer' if number_type is int else 'a number'}") from None
-    low, high = _LIMITS[name]
+    assert setting.limits is not None, f"the number setting {setting.name} declares no limits"
+    low, high = setting.limits
     if not low <= value <= high:
         raise ValueError(f"{raw!r} is out of range; allowed: {number_type(low)} to {number_type(high)}")
     return value
+
+
+def readme_table() -> str:
+    """The README's table of settings, one row per setting in declaration order."""
+    rows = ["| flag: what it limits | environment variable | default | allowed | over it |",
+            "| --- | --- | --- | --- | --- |"]
+    for s in DECLARED:
+        rows.append(f"| `{s.flag}`: {s.help} | `{s.env}` | {s.shown_default()} | {s.shown_limits()} | {s.over} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(readme_table())

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 
 from runtime.protocol import frames as protocol
 from runtime.protocol import messages
-from runtime.worker.engines.base import ServiceFailed
+from runtime.errors import ServiceFailed
 from runtime.app.snapshot import prepare
 from runtime.worker.invoke import Invoker
 from runtime.http.server import SERVER_OPTIONS, build_app

@@ -695,3 +695,29 @@ def test_functions_in_the_manifest_are_not_drop_ins(tmp_path: Path) -> None:
         "functions/open.py": PY,
     })  # fmt: skip
     assert [h.name for h in load_app(app, environ={}).webhooks] == ["open"]
+
+
+def test_a_wrong_method_beside_a_good_one_on_a_route_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    """Found by test_fuzz_config: the partial app kept an endpoint whose http_method was not a
+    string, and building the route table then compared None with "POST" (a TypeError, not the report)."""
+    from runtime.app.snapshot import prepare
+    from runtime.settings import Settings
+
+    app = write(tmp_path / "app", {
+        "functions/endpoint.py": PY,
+        "https_endpoints/config.json": [
+            {"route": "/orders", "http_method": "POST", "function_name": "endpoint"},
+            {"route": "/orders", "http_method": ["GET"], "function_name": "endpoint"},
+        ],
+        "services/http/incoming_webhooks/hook/config.json": {"name": "hook", "options": {"httpMethod": ["GET"]}},
+        "services/http/config.json": {"name": "http", "type": "http"},
+        "services/http/incoming_webhooks/hook/source.py": PY,
+    })  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        prepare(app, None, Settings(), environ={})
+    assert [str(problem) for problem in caught.value.problems] == [
+        "app/services/http/incoming_webhooks/hook/config.json: $.options.httpMethod: ['GET'] is not an HTTP method;"
+        " allowed: GET, POST, PUT, PATCH, DELETE, HEAD, ANY",
+        "app/https_endpoints/config.json: $[1].http_method: ['GET'] is not an HTTP method;"
+        " allowed: GET, POST, PUT, PATCH, DELETE, *",
+    ]

@@ -20,7 +20,7 @@ from runtime.contract.can_evaluate import (
     combine,
     compile_rule,
 )
-from runtime.contract.request import build_payload
+from tests.payloads import build_payload
 
 WHERE = "$.can_evaluate"
 ALLOWED_KEYS = (

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from runtime.contract.request import build_payload, canonical_header_key, parse_query, strip_secret
+from runtime.contract.request import canonical_header_key, parse_query, strip_secret
+from tests.payloads import build_payload
 
 # --- canonical_header_key: Go textproto.CanonicalMIMEHeaderKey (contract §3.1 INF) -----------
 

@@ -74,3 +74,54 @@ def test_a_real_server_stops_calls_whose_callers_have_gone(tmp_path: Path) -> No
         url = f"{base}/api/client/v2.0/app/local/service/http/incoming_webhook/fast"
         assert urllib.request.urlopen(url, timeout=60).read() == b'"fast"'
         assert time.monotonic() - started < 10  # one slow call alone lasts its 20 s limit
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_callers_that_never_read_hold_bounded_memory_and_are_closed(tmp_path: Path) -> None:
+    """F4: 40 connections asking for an 18 MiB answer and never reading took the server from
+    40 MB to 1.5 GB, still 1.5 GB after they closed. Large answers are now written a chunk at
+    a time within write_timeout, and at most max_unsent_bytes of them wait in all."""
+    import os
+    import socket
+
+    from tests.test_cli import serving
+
+    functions = write_app(tmp_path / "functions", {"big.py": "def exports(payload, response):\n    return 'x' * 8000000\n",
+                                                    "fast.py": FAST})
+    env = {**os.environ, "ATLAS_FN_WRITE_TIMEOUT": "3", "ATLAS_FN_MAX_UNSENT_BYTES": str(32 * 1024 * 1024)}
+    with serving(functions, 2, env) as (proc, base, workers):
+        host, port = base.removeprefix("http://").split(":")
+        fast = f"{base}/api/client/v2.0/app/local/service/http/incoming_webhook/fast"
+        import urllib.request
+        assert urllib.request.urlopen(fast, timeout=30).read() == b'"fast"'
+        before = rss_kb(proc.pid)
+        sockets = []
+        for _ in range(20):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect((host, int(port)))
+            sock.sendall(b"GET /api/client/v2.0/app/local/service/http/incoming_webhook/big HTTP/1.1\r\nHost: x\r\n\r\n")
+            sockets.append(sock)
+        deadline = time.monotonic() + 30
+        for sock in sockets:  # every caller has its answer under way (or its 429): the server holds what it will hold
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            assert sock.recv(16, socket.MSG_PEEK)
+        held = rss_kb(proc.pid)
+        statuses = [sock.recv(12, socket.MSG_PEEK)[9:12] for sock in sockets]
+        assert statuses.count(b"200") <= 4 and statuses.count(b"429") >= 16  # 32 MiB holds four 8 MB answers
+        assert held - before < 100_000, (before, held)  # kB; twenty unread answers held 320 MB
+        closed = 0
+        while closed < statuses.count(b"200"):  # the server closes each connection whose answer was not read in 3 s
+            line = proc.stderr.readline()  # type: ignore[union-attr]
+            assert line, "the server ended"
+            closed += "was not read within 3 s" in line
+        for sock in sockets:
+            sock.close()
+        assert urllib.request.urlopen(fast, timeout=30).read() == b'"fast"'
+        assert rss_kb(proc.pid) - before < 40_000

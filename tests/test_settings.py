@@ -1,7 +1,10 @@
 """Settings: a flag over ATLAS_FN_<NAME> over App Services' own figures; bad values reported together."""
 
+from pathlib import Path
+
 import pytest
 
+from runtime import cli, settings
 from runtime.errors import ConfigError
 from runtime.settings import Settings, load
 
@@ -30,3 +33,50 @@ def test_every_bad_value_is_reported_at_once_with_where_it_came_from() -> None:
 def test_pool_size_defaults_to_the_cpu_count() -> None:
     assert Settings(workers=3).pool_size == 3
     assert Settings().pool_size >= 1
+
+
+# --- one declaration per setting (runtime/settings.py) -----------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_every_setting_is_declared_once_with_default_env_flag_help_and_limits() -> None:
+    names = [setting.name for setting in settings.DECLARED]
+    assert names == [name for name in Settings.__dataclass_fields__]  # every field is a declared setting
+    for setting in settings.DECLARED:
+        assert setting.env == "ATLAS_FN_" + setting.name.upper()
+        assert setting.flag == "--" + setting.name.replace("_", "-")
+        assert setting.help and setting.default == getattr(Settings(), setting.name)
+        if setting.kind is not str:
+            low, high = setting.limits  # type: ignore[misc]
+            assert low <= setting.default <= high, setting.name
+
+
+def test_serve_help_lists_every_setting_with_its_flag_default_limits_and_env(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for setting in settings.DECLARED:
+        assert f"{setting.flag} {setting.kind.__name__.upper()} {' '.join(setting.help.split())}" in text
+        assert f"(default {setting.shown_default()}" in text and f"env {setting.env})" in text
+        if setting.limits is not None:
+            assert setting.shown_limits() in text
+
+
+def test_every_serve_flag_reaches_its_setting() -> None:
+    argv = ["serve"]
+    for setting in settings.DECLARED:
+        argv += [setting.flag, str(setting.limits[1] if setting.limits else "0.0.0.0")]
+    loaded = cli.settings_from(cli._parser().parse_args(argv))
+    for setting in settings.DECLARED:
+        expected = setting.kind(setting.limits[1]) if setting.limits else "0.0.0.0"
+        assert getattr(loaded, setting.name) == expected, setting.name
+
+
+def test_the_readme_table_is_the_declared_one() -> None:
+    """Regenerate it with ``python -m runtime.settings`` when a setting changes."""
+    readme = README.read_text(encoding="utf-8")
+    assert settings.readme_table() in readme
+    for setting in settings.DECLARED:
+        [row] = [line for line in readme.splitlines() if line.startswith(f"| `{setting.flag}`")]
+        assert f"| `{setting.env}` | {setting.shown_default()} |" in row

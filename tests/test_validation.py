@@ -8,7 +8,7 @@ import hmac
 import pytest
 
 from runtime.errors import AuthFailed
-from runtime.contract.validation import Kind, Verdict, check, effective_method, raise_for
+from runtime.contract.validation import Kind, Verdict, check, effective_method, failure
 
 # contract §9 vectors, byte-exact
 V1_BODY = b'{"message":"MESSAGE"}'
@@ -247,7 +247,7 @@ def test_effective_method() -> None:  # contract §2.1, §2.5
     assert effective_method("twilio", "VERIFY_PAYLOAD", "s") == "NO_VALIDATION"
 
 
-# --- secrecy and raise_for (contract §2.4) ---------------------------------------------------
+# --- secrecy and failure (contract §2.4) ---------------------------------------------------
 
 
 @pytest.mark.parametrize("signature", [None, V1_SIG, V1_SIG[:-1], ":" + V1_SIG, "sha256=" + "g" * 64, "nope"])
@@ -257,13 +257,9 @@ def test_detail_never_holds_the_secret_or_the_expected_signature(signature: str 
     verdict = webhook_signed(secret, V1_BODY, signature)
     assert secret not in verdict.detail
     assert expected not in verdict.detail.lower()
-    with pytest.raises(AuthFailed) as raised:
-        raise_for(verdict)
-    assert secret not in raised.value.message and expected not in raised.value.message.lower()
-
-
-def test_raise_for_passes_a_good_verdict() -> None:  # contract §2.4
-    raise_for(Verdict(True, "VERIFY_PAYLOAD", "signature matches"))  # does not raise
+    error = failure(verdict)
+    assert isinstance(error, AuthFailed)
+    assert secret not in error.message and expected not in error.message.lower()
 
 
 @pytest.mark.parametrize(
@@ -282,8 +278,7 @@ def test_raise_for_passes_a_good_verdict() -> None:  # contract §2.4
         ("unknown validation method 'HMAC'", "request validation is misconfigured on this server"),
     ],
 )
-def test_raise_for_messages(detail: str, message: str) -> None:  # contract §2.4
-    with pytest.raises(AuthFailed) as raised:
-        raise_for(Verdict(False, "VERIFY_PAYLOAD", detail))
-    assert raised.value.message == message
-    assert (raised.value.status, raised.value.error_code) == (401, "IncomingWebhookAuthFailed")
+def test_failure_messages(detail: str, message: str) -> None:  # contract §2.4
+    error = failure(Verdict(False, "VERIFY_PAYLOAD", detail))
+    assert error.message == message
+    assert (error.status, error.error_code) == (401, "IncomingWebhookAuthFailed")

@@ -53,10 +53,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from runtime.app.config_files import (UNREADABLE, Fields, Report, json_files, not_a_folder, read_json, read_object, show_value,
+from runtime.app.config_files import (UNREADABLE, Fields, Report, json_files, not_a_folder, read_json, read_object,
                                   subfolders, visible)
 from runtime.errors import ConfigError, ConfigProblem
 from runtime.app.secrets import SecretStore, secrets_file_values
+from runtime.values.shown import json_path, show_value
 from runtime.app.model import (APP_FILES, ENDPOINT_FILES, ENDPOINT_METHODS, ENVIRONMENT_TAGS, ENVIRONMENT_VARIABLE,  # noqa: F401 - re-exported
                                LANGUAGES, RETURN_TYPES, SERVICE_FOLDERS, SERVICE_TYPES_WITH_WEBHOOKS, VALIDATION_METHODS,
                                WEBHOOK_METHODS, App, Endpoint, FunctionSource, ManifestEntry, Webhook)
@@ -151,10 +152,12 @@ class _Loader:
         values = self._values()
         tag, environment_values = self._environment()
         webhooks += self._drop_ins(webhooks, {entry.name for entry in manifest})
-        # A webhook or endpoint whose function was not found is already a problem; the partial
-        # app leaves it out, so what start-up compiles next (runtime.app.snapshot) has a file for every one.
-        webhooks = [hook for hook in webhooks if hook.function is not None]
-        endpoints = [endpoint for endpoint in endpoints if endpoint.function is not None]
+        # A webhook or endpoint whose function, route or method is wrong is already a problem; the
+        # partial app leaves it out, so what start-up does next (runtime.app.snapshot: compile
+        # every file, build the route table) has a file, a route and a method for every one.
+        webhooks = [hook for hook in webhooks if hook.function is not None and hook.http_method is not None]
+        endpoints = [endpoint for endpoint in endpoints
+                     if endpoint.function is not None and endpoint.route is not None and endpoint.http_method is not None]
         return App(
             root=self.root or self.fdir or Path.cwd(), app_id=app_id, name=name, functions_dir=self.fdir,
             webhooks=tuple(sorted(webhooks, key=lambda hook: (hook.service, hook.name))),
@@ -238,9 +241,9 @@ class _Loader:
             self.report.add(path, "$", f"{show_value(data)} is not an array; {allowed}")
         for index, item in enumerate(data if isinstance(data, list) else []):
             if not isinstance(item, dict):
-                self.report.add(path, f"$[{index}]", f"{show_value(item)} is not an object; allowed: a JSON object")
+                self.report.add(path, json_path("$", index), f"{show_value(item)} is not an object; allowed: a JSON object")
                 continue
-            fields = Fields(self.report, path, item, f"$[{index}]")
+            fields = Fields(self.report, path, item, json_path("$", index))
             name = fields.get("name", "a string", required=True, allowed=_A_FUNCTION)
             if self._function(fields, "name", name) is not None:
                 self._add_entry(entries, fields, name)
@@ -404,9 +407,9 @@ class _Loader:
                 continue
             for index, item in enumerate(data):
                 if not isinstance(item, dict):
-                    self.report.add(path, f"$[{index}]", f"{show_value(item)} is not an object; allowed: a JSON object")
+                    self.report.add(path, json_path("$", index), f"{show_value(item)} is not an object; allowed: a JSON object")
                     continue
-                endpoints.append(self._endpoint(Fields(self.report, path, item, f"$[{index}]")))
+                endpoints.append(self._endpoint(Fields(self.report, path, item, json_path("$", index))))
         return endpoints
 
     def _endpoint(self, fields: Fields) -> Endpoint:

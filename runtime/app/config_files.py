@@ -11,36 +11,23 @@ holds: that is ``runtime.app.config``.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from runtime.errors import ConfigProblem
-from runtime.app.secrets import hidden
+from runtime.values.shown import hidden, json_path, show_value
 
 MAX_NESTING = 100  # arrays/objects in one config file: BSON's (and so App Services') own limit
 
 UNREADABLE = object()
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "a boolean": ((bool,), "true, false"),
     "a string": ((str,), "a JSON string"),
     "an object": ((dict,), "a JSON object"),
     "a rule expression": ((dict, bool), "a JSON object, true, false"),
 }
-
-
-def show_value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def json_path(prefix: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{prefix}[{key}]"
-    return f"{prefix}.{key}" if IDENTIFIER.fullmatch(key) else f"{prefix}[{key!r}]"
 
 
 class Report:

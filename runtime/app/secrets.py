@@ -24,6 +24,7 @@ import re
 from typing import Any, Mapping
 
 from runtime.errors import ConfigProblem
+from runtime.values.shown import hidden, json_path
 
 ENV_PREFIX = "ATLAS_FN_SECRET_"
 _NOT_ENV_SAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -70,23 +71,6 @@ class SecretStore:
         return f"secret {name!r} has no value; looked in {self._file_label}{self._file_note} and {env}"
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return {dict: "object", list: "array", str: "string"}.get(type(value), "null")
-
-
-def hidden(value: Any) -> str:
-    """How a value that is, or may be, a secret is shown in a message: by its JSON type only."""
-    return f"a JSON {_json_type(value)} (value not shown)"
-
-
-def _key(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else f"{prefix}[{key!r}]"
-
-
 def _not_string(file: str, where: str, value: Any) -> ConfigProblem:
     return ConfigProblem(file, where, f"{hidden(value)} is not a string; allowed: a JSON string")
 
@@ -118,7 +102,7 @@ def _flat(data: Mapping[str, Any], file: str) -> tuple[dict[str, str], list[Conf
         if isinstance(value, str):
             values[name] = value
         else:
-            problems.append(_not_string(file, _key("$", name), value))
+            problems.append(_not_string(file, json_path("$", name), value))
     return values, problems
 
 
@@ -129,14 +113,14 @@ def _nested(
     problems = []
     for group, owners in data.items():
         for owner, fields in owners.items():
-            where = _key(_key("$", group), owner)
+            where = json_path(json_path("$", group), owner)
             if not isinstance(fields, dict):
                 allowed = 'allowed: a JSON object {"<field>": "<value>"}'
                 problems.append(ConfigProblem(file, where, f"{hidden(fields)} is not an object; {allowed}"))
                 continue
             for name, value in fields.items():
                 if not isinstance(value, str):
-                    problems.append(_not_string(file, _key(where, name), value))
+                    problems.append(_not_string(file, json_path(where, name), value))
                 elif group == "services" and name in service_secrets.get(owner, {}):
                     values[service_secrets[owner][name]] = value
     return values, problems

@@ -45,11 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the app over HTTP")
     _app_flags(serve)
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
-    serve.add_argument("--workers", type=int, help="worker processes (default: the number of CPUs)")
-    serve.add_argument("--timeout", type=float, help="wall-time limit of a call in seconds (default 300)")
-    serve.add_argument("--memory-mb", dest="memory_mb", type=int, help="memory cap of a worker in MB (default 350)")
+    for setting in settings_module.DECLARED:
+        serve.add_argument(setting.flag, dest=setting.name, metavar=setting.kind.__name__.upper(), help=_help(setting))
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser("check", help="load and compile everything, print every problem")
@@ -65,16 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     sign.set_defaults(run=_sign)
 
     migrate = commands.add_parser("migrate", help="convert the app's HTTP-service webhooks into HTTPS endpoints")
-    migrate.add_argument("app_dir", type=Path, metavar="APP_DIR", help="an exported App Services app folder")
-    migrate.add_argument("--functions", type=Path, default=None,
-                         help="function files (default: the app's functions/ if it has one, else ./functions)")
+    _tool_flags(migrate)
     migrate.add_argument("--dry-run", dest="dry_run", action="store_true", help="print what would change; write nothing")
     migrate.set_defaults(run=_migrate)
 
     diff = commands.add_parser("diff", help="send the same requests to each webhook and its converted endpoint; report every difference")
-    diff.add_argument("app_dir", type=Path, metavar="APP_DIR", help="an exported App Services app folder")
-    diff.add_argument("--functions", type=Path, default=None,
-                      help="function files (default: the app's functions/ if it has one, else ./functions)")
+    _tool_flags(diff)
     diff.add_argument("--request", dest="request_file", type=Path, metavar="FILE",
                       help="a JSON array of requests {method, query, headers, body} (default: one per webhook)")
     diff.add_argument("--webhook", dest="webhooks", action="append", default=[], metavar="SVC/NAME",
@@ -84,8 +77,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _help(setting: settings_module.Declared) -> str:
+    """A setting's line in ``atlas-fn serve --help``: what it is, its default, limits and variable."""
+    limits = f"; {setting.shown_limits()}" if setting.limits is not None else ""
+    return f"{setting.help} (default {setting.shown_default()}{limits}; env {setting.env})"
+
+
 def _app_flags(parser: argparse.ArgumentParser) -> None:
+    """``serve`` and ``check``: the app folder is a flag with a default."""
     parser.add_argument("--app", type=Path, default=None, help="App Services app folder (default: app_config/)")
+    _functions_flag(parser)
+
+
+def _tool_flags(parser: argparse.ArgumentParser) -> None:
+    """``migrate`` and ``diff``: the app folder is required."""
+    parser.add_argument("app_dir", type=Path, metavar="APP_DIR", help="an exported App Services app folder")
+    _functions_flag(parser)
+
+
+def _functions_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--functions", type=Path, default=None,
                         help="function files (default: the app's functions/ if it has one, else ./functions)")
 
@@ -93,6 +103,11 @@ def _app_flags(parser: argparse.ArgumentParser) -> None:
 def _prepare(args: argparse.Namespace, settings: settings_module.Settings) -> Snapshot:
     app_dir = args.app if args.app is not None else (Path("app_config") if Path("app_config").is_dir() else None)
     return prepare(app_dir, args.functions, settings)
+
+
+def settings_from(args: argparse.Namespace) -> settings_module.Settings:
+    """``serve``'s settings: its flags (one per declared setting) over the environment."""
+    return settings_module.load({setting.name: getattr(args, setting.name) for setting in settings_module.DECLARED})
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -104,8 +119,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    flags = {k: getattr(args, k) for k in ("host", "port", "workers", "timeout", "memory_mb")}
-    settings = settings_module.load(flags)
+    settings = settings_from(args)
     prepared = _prepare(args, settings)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

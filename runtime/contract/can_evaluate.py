@@ -6,7 +6,7 @@ it into a frozen ``Rule``; evaluating that ``Rule`` against the plain ``context.
 Must not: raise while evaluating (any dict shape gets an answer), put an operand value into a
 message (rules often hold a shared secret, as in §2.6's ``x-secret-key`` example), choose the
 HTTP answer (the caller raises ``NoMatchingRule``, 401 ``NoMatchingRuleFound``, §5), do I/O, or
-import the rest of ``runtime`` except ``secrets.hidden``.
+import the rest of ``runtime`` except ``runtime.values.shown`` and ``runtime.errors``.
 
 Supported (Decision §2.6), anything else is an ``UnsupportedRule`` naming every problem:
 
@@ -37,7 +37,7 @@ Decisions where the contract is silent (MongoDB query semantics, INF §2.6):
   boolean only.
 * Messages are ``<where><JSON path>: <what>; allowed: <what is allowed>``: keys are quoted as
   JSON (``$.can_evaluate["%%request.body"]``), operand values are shown by JSON type only
-  (``runtime.app.secrets.hidden``) except ``true``, ``false``, ``null`` and ``%%`` expansions.
+  (``runtime.values.shown.hidden``) except ``true``, ``false``, ``null`` and ``%%`` expansions.
 * A problem in a field's key hides problems in its value (they depend on the field), and an
   operator object with several keys is one problem; every other problem is reported.
 """
@@ -45,12 +45,12 @@ Decisions where the contract is silent (MongoDB query semantics, INF §2.6):
 from __future__ import annotations
 
 import json
-import re
-import string
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from runtime.app.secrets import hidden
+from runtime.contract import http_token
+from runtime.values.shown import hidden, json_path
+from runtime.errors import UnsupportedRule
 
 PREFIX = "%%request."
 OPERATORS = ("$eq", "$ne", "$in", "$nin", "$exists")
@@ -60,9 +60,6 @@ STRING_FIELDS = (
 )  # fmt: skip
 HEADER_FIELDS = ("requestHeaders", "headers")
 
-# RFC 7230 token characters: the header names Go's server accepts.
-_TOKEN = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NEGATED = frozenset({"$ne", "$nin"})
 _ALLOWED_FIELDS = (
     "remoteIPAddress, requestHeaders.<name>, headers.<name>, webhookUrl, httpMethod, rawQueryString, "
@@ -71,20 +68,7 @@ _ALLOWED_FIELDS = (
 _ALLOWED_KEYS = f"a key {PREFIX}<field>, <field> one of {_ALLOWED_FIELDS}"
 _OPERATOR_NAMES = ", ".join(OPERATORS)
 _ALLOWED_OPERATORS = f"an object with exactly one of {_OPERATOR_NAMES}"
-_ALLOWED_HEADER_NAME = "a name of letters, digits and !#$%&'*+-.^_`|~"
-
-
-class UnsupportedRule(ValueError):
-    """A rule expression outside the supported subset (contract §2.6): raised by ``compile_rule``.
-
-    ``problems`` holds ``(JSON path, text)`` pairs, the path starting with the caller's
-    ``where``; ``messages`` holds them as ``"<path>: <text>"``, in the order found.
-    """
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = tuple(problems)
-        self.messages = [f"{path}: {text}" if path else text for path, text in self.problems]
-        super().__init__("\n".join(self.messages))
+_ALLOWED_HEADER_NAME = f"a name of {http_token.ALLOWED_NAME}"
 
 
 @dataclass(frozen=True)
@@ -188,7 +172,7 @@ def compile_rule(expression: Any, where: str) -> Rule:
     problems: list[tuple[str, str]] = []
     checks: list[Check] = []
     for key, value in expression.items():
-        check = _compile_field(key, value, _json_path(where, key), problems)
+        check = _compile_field(key, value, json_path(where, key), problems)
         if check is not None:
             checks.append(check)
     if problems:
@@ -253,7 +237,7 @@ def _target(key: Any, path: str, problems: list[tuple[str, str]]) -> _Target | N
         if not name:
             problems.append((path, f"{_quote(key)} names no header; allowed: {PREFIX}{head}.<name>"))
             return None
-        if not all(c in _TOKEN for c in name):
+        if not http_token.is_token(name):
             problems.append((path, f"{_quote(name)} is not a header name; allowed: {_ALLOWED_HEADER_NAME}"))
             return None
         return _Target(rest, "requestHeaders", name.lower())
@@ -275,14 +259,14 @@ def _compile_operator(
         problems.append((path, text))
         return None
     ((operator, operand),) = value.items()
-    at = _json_path(path, operator)
+    at = json_path(path, operator)
     if operator in ("$eq", "$ne"):
         literals = _literals([(operand, at)], target, target.operand, problems)
     elif operator in ("$in", "$nin"):
         if not isinstance(operand, list):
             problems.append((at, f"{_show(operand)} is not an array; allowed: an array of {_plural(target)}"))
             return None
-        items = [(item, _json_path(at, index)) for index, item in enumerate(operand)]
+        items = [(item, json_path(at, index)) for index, item in enumerate(operand)]
         literals = _literals(items, target, target.operand, problems)
     elif operator == "$exists":
         if not isinstance(operand, bool):
@@ -310,7 +294,7 @@ def _literals(
             if _literal_string(value, at, allowed, problems):
                 strings.add(value)
         elif isinstance(value, list) and target.header is not None:
-            elements = [(element, _json_path(at, index)) for index, element in enumerate(value)]
+            elements = [(element, json_path(at, index)) for index, element in enumerate(value)]
             if all([_header_value(element, where, problems) for element, where in elements]):
                 arrays.append(tuple(value))
         else:
@@ -365,14 +349,6 @@ def _show(value: Any) -> str:
 
 def _quote(text: Any) -> str:
     return json.dumps(text if isinstance(text, str) else str(text), ensure_ascii=False)
-
-
-def _json_path(prefix: str, key: Any) -> str:
-    if isinstance(key, int) and not isinstance(key, bool):
-        return f"{prefix}[{key}]"
-    if isinstance(key, str) and _IDENTIFIER.fullmatch(key):
-        return f"{prefix}.{key}"
-    return f"{prefix}[{_quote(key)}]"
 
 
 # --- evaluating --------------------------------------------------------------------------------

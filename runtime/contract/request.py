@@ -13,9 +13,8 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from runtime.contract.call_spec import Kind
+from runtime.contract.http_token import TOKEN
 
-# RFC 7230 token bytes: Go's textproto.validHeaderFieldByte.
-_TOKEN = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
 _HEX = frozenset(string.hexdigits.encode("ascii"))
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _FORM_METHODS = frozenset({"POST", "PUT", "PATCH"})  # Go's Request.ParseForm reads bodies only for these
@@ -33,7 +32,7 @@ def canonical_header_key(name: str) -> str:
     cached = _CANONICAL_CACHE.get(name)
     if cached is not None:
         return cached
-    key = "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-")) if _TOKEN.issuperset(name) else name
+    key = "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-")) if TOKEN.issuperset(name) else name
     if len(_CANONICAL_CACHE) < _CANONICAL_CACHE_SIZE:
         _CANONICAL_CACHE[name] = key
     return key
@@ -108,16 +107,6 @@ def build_argument(*, method: str, raw_query: str, headers: list[tuple[str, str]
         for key, value in _first_values(_parse_pairs(body)).items():
             query.setdefault(key, value)
     return {"query": query, "headers": header_map, "body": body or None}
-
-
-def build_payload(*, method: str, url: str, raw_query: str, headers: list[tuple[str, str]], body: bytes,
-                  remote: str, kind: Kind, service_type: str, route_or_url: str) -> tuple[dict[str, Any] | bytes, dict[str, Any]]:
-    """``(argument, context_request)`` from a query as received (its ``secret`` removed here):
-    the two builders above together, as ``atlas-fn`` tests and tools use them."""
-    stripped = strip_secret(raw_query)[0] or ""
-    return (build_argument(method=method, raw_query=stripped, headers=headers, body=body, kind=kind, service_type=service_type),
-            build_context_request(method=method, url=url, raw_query=stripped, headers=headers, remote=remote, kind=kind,
-                                  route=route_or_url))
 
 
 def _parse_pairs(raw: bytes) -> list[tuple[str, str]]:

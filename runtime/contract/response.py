@@ -15,6 +15,10 @@ from typing import Any
 
 import bson
 
+from runtime.contract.http_token import ALLOWED_NAME, is_token
+from runtime.values.shown import show_value
+
+
 # Python's http.client refuses an answer with "got more than 100 headers", counting the blank
 # line that ends them: 99 header lines at most (curl and browsers accept more). The server adds
 # up to five of its own: Date, Server, Content-Type, Content-Length, and Connection when it
@@ -23,7 +27,6 @@ CLIENT_MAX_HEADER_LINES = 99
 SERVER_HEADER_LINES = 5
 MAX_HEADERS = CLIENT_MAX_HEADER_LINES - SERVER_HEADER_LINES
 MAX_HEADER_BYTES = 16 * 1024
-_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # Framing headers belong to the server: a function that could set them could split responses.
 _RESERVED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer"})
 # RFC 9110 §5.5: a field value holds no control character but HTAB. aiohttp refuses the others
@@ -98,8 +101,8 @@ class Response:
 def check_header(method: str, name: Any, value: Any) -> tuple[str, str]:
     """A header as ``setHeader``/``addHeader`` accept it — and as the server accepts it from a
     worker, which it does not trust: a token name that is not the server's own, a one-line value."""
-    if type(name) is not str or not name or not set(name) <= _TOKEN_CHARS:
-        raise ValueError(f"response.{method}: {_show(name)} is not a header name; allowed: letters, digits and !#$%&'*+-.^_`|~")
+    if type(name) is not str or not is_token(name):
+        raise ValueError(f"response.{method}: {_show(name)} is not a header name; allowed: {ALLOWED_NAME}")
     if name.lower() in _RESERVED:
         raise ValueError(f"response.{method}: the {name} header is set by the server")
     if isinstance(value, (bool, int, float)):
@@ -123,5 +126,4 @@ def _js_string(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value) if isinstance(value, (str, int, float, type(None))) else f"a value of type '{type(value).__name__}'"
-    return text if len(text) <= 60 else text[:57] + "..."
+    return show_value(value) if isinstance(value, (str, int, float, type(None))) else f"a value of type '{type(value).__name__}'"

@@ -90,12 +90,6 @@ def failure(verdict: Verdict) -> AuthFailed:
     return AuthFailed(_caller_message(verdict.detail))
 
 
-def raise_for(verdict: Verdict) -> None:
-    """Raise ``failure(verdict)`` unless the verdict passed."""
-    if not verdict.ok:
-        raise failure(verdict)
-
-
 def _check_query_secret(secret: str, query_secret: str | None) -> Verdict:
     if query_secret is None:
         return Verdict(False, SECRET_AS_QUERY_PARAM, "secret query parameter missing")

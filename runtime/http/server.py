@@ -38,6 +38,9 @@ RUNNER = web.AppKey("runner", FunctionRunner)
 # a handler is cancelled when its caller's connection closes, so a call nobody waits for is
 # dropped or stopped (red-team finding F7).
 SERVER_OPTIONS: dict[str, Any] = {"handler_cancellation": True}
+STREAM_ABOVE_BYTES = 256 * 1024  # larger answers are written a chunk at a time (Front._stream)
+STREAM_CHUNK_BYTES = 64 * 1024
+CLIENT_CLOSED = 499  # logged, never sent: the caller closed the connection before its answer (as nginx logs it)
 
 
 class Front:
@@ -49,6 +52,7 @@ class Front:
         self.routes = snapshot.routes
         self.sinks = tuple(sinks) or (AccessLog(),)
         self.in_flight = 0
+        self.unsent = 0  # bytes of large answers not yet read by their callers
         self._ids = itertools.count(1)
         self._id_prefix = f"{int(time.time()) & 0xFFFFFF:06x}{os.getpid() & 0xFFFF:04x}"
 
@@ -58,6 +62,13 @@ class Front:
         trace = _Trace()
         try:
             response = await self._answer(request, trace)
+        except asyncio.CancelledError:  # the caller closed the connection (SERVER_OPTIONS): log it, then stop
+            if trace.reading_body:
+                trace.error, status = "the connection closed before the whole request body arrived", CallerError.status
+            else:
+                trace.error, status = "the caller closed the connection before the answer", CLIENT_CLOSED
+            self._emit(self._event(request, co_id, trace, status, started))
+            raise
         except AtlasFnError as error:
             response = self._error(request, error, co_id)
             trace.error = error.message
@@ -66,10 +77,14 @@ class Front:
             error = InternalError("atlas-fn failed to answer this request; see the server log")
             response = self._error(request, error, co_id)
             trace.error = error.message
-        self._emit(RequestEvent(co_id, request.method, request.path, trace.function, trace.verdict, response.status,
-                                (time.perf_counter() - started) * 1000, trace.error, trace.logs, trace.legacy,
-                                request.remote or "", request.headers.get("User-Agent", "")))
+        self._emit(self._event(request, co_id, trace, response.status, started))
         return response
+
+    @staticmethod
+    def _event(request: web.Request, co_id: str, trace: "_Trace", status: int, started: float) -> RequestEvent:
+        return RequestEvent(co_id, request.method, request.path, trace.function, trace.verdict, status,
+                            (time.perf_counter() - started) * 1000, trace.error, trace.logs, trace.legacy,
+                            request.remote or "", request.headers.get("User-Agent", ""))
 
     def _emit(self, event: RequestEvent) -> None:
         for sink in self.sinks:
@@ -88,7 +103,8 @@ class Front:
             raise TooManyRequests(f"more than {self.settings.max_concurrency} requests are in flight")
         self.in_flight += 1
         try:
-            body = await self._body(request)
+            body = await self._body(request, trace)
+            trace.reading_body = False
             incoming = IncomingRequest(request.method, f"{request.scheme}://{request.host}{request.path}",
                                        request.raw_path.partition("?")[2], request.headers, request.raw_headers,
                                        request.remote or "", body)
@@ -104,9 +120,40 @@ class Front:
         trace.logs = reply.logs
         if reply.error is not None:
             raise FunctionError(reply.error[1] or "the function failed")
-        return _to_response(reply)
+        response = _to_response(reply)
+        if len(reply.body) <= STREAM_ABOVE_BYTES:
+            return response  # aiohttp writes it when the handler returns
+        return await self._stream(request, response, reply.body)
 
-    async def _body(self, request: web.Request) -> bytes:
+    async def _stream(self, request: web.Request, response: web.Response, body: bytes) -> web.StreamResponse:
+        """A large answer, written a chunk at a time as the caller reads it (so the transport
+        buffers at most a chunk or two), within ``write_timeout``, and counted against
+        ``max_unsent_bytes`` while it waits (red-team finding F4). A caller that does not read
+        in time has its connection closed; the body is let go when the handler returns."""
+        if self.unsent + len(body) > self.settings.max_unsent_bytes:
+            raise TooManyRequests(f"answers of more than {self.settings.max_unsent_bytes} bytes in all are waiting for "
+                                  "callers that have not read them")
+        self.unsent += len(body)
+        streamed = web.StreamResponse(status=response.status, headers=response.headers)
+        streamed.content_length = len(body)
+        try:
+            async with asyncio.timeout(self.settings.write_timeout):
+                await streamed.prepare(request)
+                view = memoryview(body)
+                for start in range(0, len(body), STREAM_CHUNK_BYTES):
+                    await streamed.write(view[start:start + STREAM_CHUNK_BYTES])
+                await streamed.write_eof()
+        except TimeoutError:
+            log.warning("closed the connection of %s: its answer of %d bytes was not read within %g s",
+                        request.remote, len(body), self.settings.write_timeout)
+            if request.transport is not None:
+                request.transport.abort()
+        finally:
+            self.unsent -= len(body)
+        return streamed
+
+    async def _body(self, request: web.Request, trace: "_Trace") -> bytes:
+        trace.reading_body = True
         try:
             if request.content.is_eof():  # all of it arrived with the headers: no timer needed
                 return await request.read()
@@ -131,7 +178,7 @@ class Front:
 class _Trace:
     """What the front learnt about a request on its way, for its event."""
 
-    __slots__ = ("function", "verdict", "error", "logs", "legacy")
+    __slots__ = ("function", "verdict", "error", "logs", "legacy", "reading_body")
 
     def __init__(self) -> None:
         self.function = "-"
@@ -139,6 +186,7 @@ class _Trace:
         self.error = ""
         self.logs: tuple[str, ...] = ()
         self.legacy = False
+        self.reading_body = False
 
 
 def _to_response(reply: Reply) -> web.Response:

@@ -20,12 +20,12 @@ import marshal
 import struct
 from typing import Any
 
+from runtime.errors import ProtocolError
+
+__all__ = ["HEADER", "MAX_META", "ProtocolError", "encode_call", "encode_reply", "decode_reply", "FrameReader"]
+
 HEADER = struct.Struct(">II")
 MAX_META = 4 * 1024 * 1024
-
-
-class ProtocolError(Exception):
-    """A frame that breaks the layout or the caps: the worker is killed."""
 
 
 def encode_call(meta: Any, body: bytes = b"") -> bytes:

@@ -23,7 +23,8 @@ import marshal
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from runtime.protocol.frames import ProtocolError, encode_call, encode_reply
+from runtime.errors import ProtocolError
+from runtime.protocol.frames import encode_call, encode_reply
 
 # kinds: one short tag each, the first element of every meta
 BOOT, CALL, SERVICE_RESULT = "boot", "call", "svc-result"

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from runtime.contract import validation
 from runtime.values import ejson
+from runtime.values.shown import json_path, shorten
 
 IGNORED_HEADERS = ("Date", "Server", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive")
 _IGNORED = frozenset(name.lower() for name in IGNORED_HEADERS)
@@ -203,24 +204,15 @@ def _same(a: Any, b: Any) -> bool:
     return (isinstance(a, type(b)) or isinstance(b, type(a))) and a == b
 
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def _child(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if _IDENTIFIER.match(key) else f"{path}[{json.dumps(key)}]"
-
-
 def _differing_paths(a: Any, b: Any, path: str, out: list[tuple[str, Any, Any]]) -> None:
     if _same(a, b):
         return
     if isinstance(a, dict) and isinstance(b, dict):
         for key in [*a, *(key for key in b if key not in a)]:
-            _differing_paths(a.get(key, _MISSING), b.get(key, _MISSING), _child(path, key), out)
+            _differing_paths(a.get(key, _MISSING), b.get(key, _MISSING), json_path(path, key), out)
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for index, (x, y) in enumerate(zip(a, b)):
-            _differing_paths(x, y, _child(path, index), out)
+            _differing_paths(x, y, json_path(path, index), out)
     else:
         out.append((path, a, b))
 
@@ -234,11 +226,10 @@ def _known_path(path: str) -> str | None:
     return None
 
 
-def show_json(value: Any) -> str:
+def show_json(value: Any, limit: int = 80) -> str:
     if value is _MISSING:
         return "(absent)"
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return shorten(json.dumps(value, ensure_ascii=False), limit)
 
 
 def show_body(data: bytes) -> str:
@@ -250,8 +241,7 @@ def show_body(data: bytes) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return f"{len(data)} bytes, not UTF-8 (starts {data[:12].hex()})"
-    shown = text if len(text) <= 120 else text[:117] + "..."
-    shown = shown.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    shown = shorten(text, 120).replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
     return f"{shown} ({len(data)} bytes)"
 
 

@@ -49,16 +49,13 @@ from runtime.values import crypto
 from runtime.app.config import Endpoint, Webhook
 from runtime.app.snapshot import Snapshot, prepare
 from runtime.tools.comparison import IGNORED_HEADERS, KNOWN, Difference, Observed, compare, show_json
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, DiffInputError
 from runtime.contract.request import strip_secret
 from runtime.contract.routing import endpoint_path, webhook_path
 from runtime.settings import Settings
+from runtime.values.shown import json_path
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
-
-
-class DiffInputError(Exception):
-    """Bad input for ``diff``: a request file, a ``--webhook`` name."""
 
 
 # --- requests ----------------------------------------------------------------------------------
@@ -89,12 +86,12 @@ def load_requests(path: Path) -> list[DiffRequest]:
         raise DiffInputError(f"{path}: invalid JSON: {error}") from None
     if not isinstance(data, list) or not data:
         raise DiffInputError(f"{path}: $: expected a non-empty JSON array of requests")
-    return [_request(path, f"$[{index}]", item) for index, item in enumerate(data)]
+    return [_request(path, json_path("$", index), item) for index, item in enumerate(data)]
 
 
 def _request(path: Path, where: str, item: Any) -> DiffRequest:
     def bad(key: str, allowed: str) -> DiffInputError:
-        return DiffInputError(f"{path}: {where}.{key}: {show_json(item.get(key))[:60]} is not allowed; allowed: {allowed}")
+        return DiffInputError(f"{path}: {json_path(where, key)}: {show_json(item.get(key), 60)} is not allowed; allowed: {allowed}")
 
     if not isinstance(item, dict):
         raise DiffInputError(f"{path}: {where}: expected an object {{method, query, headers, body}}")

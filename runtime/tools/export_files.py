@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-class ExportFileError(Exception):
-    """A file that cannot be read or edited as planned (not UTF-8, not JSON of the expected shape)."""
+from runtime.errors import ExportFileError
 
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")

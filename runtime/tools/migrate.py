@@ -60,9 +60,10 @@ from pathlib import Path
 from typing import Any, Mapping, TextIO
 
 from runtime.app.config import APP_FILES, LANGUAGES, App, Webhook, load_app
-from runtime.tools.export_files import ExportFileError, JsonDoc, write_atomically
-from runtime.errors import ConfigError
+from runtime.tools.export_files import JsonDoc, write_atomically
+from runtime.errors import ConfigError, ExportFileError, MigrateError
 from runtime.app.secrets import is_nested
+from runtime.values.shown import json_path, show_value
 
 MANUAL_PORT_REASON = (
     "their payload shape changes: GitHub sends the parsed event, Twilio the parsed form; "
@@ -74,10 +75,6 @@ HEAD_REASON = "endpoints take no HEAD method (GET answers HEAD too, but also GET
 ENDPOINT_FILE_CHOICES = ("https_endpoints/config.json", "http_endpoints/config.json")
 SECRETS_FILE = "secrets.json"
 _LEGACY_APP_FILES = ("config.json", "stitch.json")  # 20180301 / 20200603 roots (contract §7.1)
-
-
-class MigrateError(ExportFileError):
-    """Bad input for ``migrate``: not an app folder, an unreadable file, a stale plan."""
 
 
 @dataclass(frozen=True)
@@ -336,7 +333,7 @@ def _flag(webhook: Webhook, key: str) -> bool:
     value = webhook.extra.get(key)
     if value is None or isinstance(value, bool):
         return value is True
-    raise MigrateError(f"{webhook.config_file}: $.{key}: {value!r} is not a boolean; allowed: true, false")
+    raise MigrateError(f"{webhook.config_file}: {json_path('$', key)}: {show_value(value)} is not a boolean; allowed: true, false")
 
 
 def _endpoint_entry(webhook: Webhook, route: str, method: str, name: str, secret_name: str) -> dict[str, Any]:

@@ -4,8 +4,8 @@ Owns: ``Binary`` (pymongo's ``bson.binary.Binary`` plus the App Services methods
 ``toHex()``, ``toBase64()`` and ``fromText``/``fromHex``/``fromBase64``), the frozen ``BSON``
 namespace of constructors, and ``utf8()``, the one way a guest string becomes bytes. Every
 constructor checks its arguments and names itself and what it allows when it refuses one.
-Must not do I/O, and must not import from ``runtime`` (``runtime.values.ejson`` and
-``runtime.values.crypto`` import this module). Guest code cannot reach names starting with ``_``,
+Must not do I/O, and must not import from ``runtime`` but ``runtime.values.shown``
+(``runtime.values.ejson`` and ``runtime.values.crypto`` import this module). Guest code cannot reach names starting with ``_``,
 so everything public here is camelCase App Services API or a plain function.
 """
 
@@ -26,6 +26,8 @@ from bson.objectid import ObjectId
 from bson.regex import Regex
 from bson.timestamp import Timestamp
 
+from runtime.values.shown import quoted
+
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 REGEX_OPTIONS = "ilmsux"  # the BSON regular-expression options, in their canonical order
@@ -42,11 +44,6 @@ def utf8(text: str) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return _SURROGATE.sub("\ufffd", text).encode("utf-8")
-
-
-def _shown(value: str) -> str:
-    """A guest string quoted for an error message, cut to 40 characters."""
-    return repr(value) if len(value) <= 40 else repr(value[:40]) + "…"
 
 
 def _kind(value: Any) -> str:
@@ -86,7 +83,7 @@ class Binary(bson.binary.Binary):
         if type(text) is not str:
             raise TypeError(f"BSON.Binary.fromHex: expected a string, got '{_kind(text)}'")
         if not _HEX.match(text):
-            raise ValueError(f"BSON.Binary.fromHex: {_shown(text)} is not an even-length string of hex digits")
+            raise ValueError(f"BSON.Binary.fromHex: {quoted(text)} is not an even-length string of hex digits")
         return cls(bytes.fromhex(text), 0)
 
     @classmethod
@@ -96,12 +93,12 @@ class Binary(bson.binary.Binary):
         try:
             return cls(base64.b64decode(text.encode("ascii"), validate=True), 0)
         except (UnicodeEncodeError, binascii.Error):
-            raise ValueError(f"BSON.Binary.fromBase64: {_shown(text)} is not padded standard base64") from None
+            raise ValueError(f"BSON.Binary.fromBase64: {quoted(text)} is not padded standard base64") from None
 
 
 def _int_argument(name: str, value: Any, low: int, high: int) -> int:
     """An integer argument: an int, an integral float or a decimal string, within [low, high]."""
-    shown = _shown(value) if type(value) is str else repr(value)
+    shown = quoted(value) if type(value) is str else repr(value)
     if type(value) is int or type(value) is Int64 or type(value) is float and value.is_integer():
         number = int(value)
     elif type(value) is str and _INTEGER.match(value.strip()):
@@ -145,7 +142,7 @@ class _ObjectId(_Constructor):
         if type(value) is not str:
             raise TypeError(f"BSON.ObjectId: expected a 24-character hex string, got '{_kind(value)}'")
         if not _HEX24.match(value):
-            raise ValueError(f"BSON.ObjectId: {_shown(value)} is not a 24-character hex string")
+            raise ValueError(f"BSON.ObjectId: {quoted(value)} is not a 24-character hex string")
         return ObjectId(value)
 
 
@@ -196,7 +193,7 @@ class _Double(_Constructor):
             try:
                 return float(value)
             except ValueError:
-                raise ValueError(f"BSON.Double: {_shown(value)} is not a number") from None
+                raise ValueError(f"BSON.Double: {quoted(value)} is not a number") from None
         raise TypeError(f"BSON.Double: expected a number or a numeric string, got '{_kind(value)}'")
 
 
@@ -216,7 +213,7 @@ class _Decimal128(_Constructor):
         try:
             return Decimal128(text)
         except (ArithmeticError, ValueError):
-            raise ValueError(f"BSON.Decimal128: {_shown(text)} is not a decimal number within Decimal128's range") from None
+            raise ValueError(f"BSON.Decimal128: {quoted(text)} is not a decimal number within Decimal128's range") from None
 
 
 class _BSONRegExp(_Constructor):

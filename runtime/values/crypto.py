@@ -16,6 +16,7 @@ import hashlib
 import hmac as _hmac
 
 from runtime.values.bsontypes import Binary, utf8
+from runtime.values.shown import quoted
 
 HMAC_HASHES = ("sha1", "sha256", "sha512")
 HMAC_OUTPUTS = ("hex", "base64")
@@ -36,7 +37,7 @@ def _choice(function: str, name: str, value: str, allowed: tuple[str, ...]) -> s
     if type(value) is not str:
         raise TypeError(f"{expected}, got a value of type '{type(value).__name__}'")
     if value not in allowed:
-        raise ValueError(f"{expected}, got {value!r}" if len(value) <= 40 else f"{expected}, got {value[:40]!r}…")
+        raise ValueError(f"{expected}, got {quoted(value)}")
     return value
 
 

@@ -4,7 +4,7 @@ Owns: ``to_canonical``, ``to_relaxed``, ``to_json``, guest ``EJSON.stringify`` a
 Serialisers walk the value once and write the text themselves, byte for byte as ``bson.json_util``
 for every type both handle, at under half its cost; ``parse`` is ``json`` with json_util's type
 hooks behind fast paths. Must not do I/O, import asyncio or aiohttp, or import from ``runtime``
-other than ``runtime.values.bsontypes``.
+other than ``runtime.values.bsontypes`` and ``runtime.values.shown``.
 
 Serialisers take exact types only: dict, list, tuple, str, int, float, bool, None, bytes,
 datetime.datetime, ``runtime.values.bsontypes.Binary`` and the bson types of the §4.3 table. A dict
@@ -48,6 +48,7 @@ from bson.regex import Regex, str_flags_to_int
 from bson.timestamp import Timestamp
 
 from runtime.values.bsontypes import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, Binary
+from runtime.values.shown import json_path
 
 MAX_DEPTH = 100
 MappingTypes = tuple[type[dict[Any, Any]], ...]
@@ -60,7 +61,6 @@ _EPOCH_UTC = _EPOCH.replace(tzinfo=datetime.timezone.utc)
 _MS = datetime.timedelta(milliseconds=1)
 _MAX_ISO_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 _REGEX_FLAGS = tuple((option, str_flags_to_int(option)) for option in "ilmsux")
 
 
@@ -85,10 +85,9 @@ class _Failure(Exception):
             if len(set(self.containers)) < len(self.containers):
                 return ValueError(f"cannot serialise a circular structure to {fmt}")
             return ValueError(f"{self.message} to {fmt}")
-        where = "".join(f"[{key}]" if type(key) is int else f".{key}" if _NAME.match(key)  # type: ignore[arg-type]
-                        else f"[{encode_basestring(key)}]" for key in reversed(self.path))
+        where = functools.reduce(json_path, reversed(self.path), "$")
         detail = f": {self.detail}" if self.detail else ""
-        return self.error(f"{self.message} to {fmt}" + (f" at ${where}" if where else "") + detail)
+        return self.error(f"{self.message} to {fmt}" + (f" at {where}" if self.path else "") + detail)
 
 
 def _int64(value: int) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
 
 from runtime.contract.response import Response
+from runtime.errors import ServiceFailed  # noqa: F401 - re-exported (runtime.worker.main imports it here)
 from runtime.protocol.messages import FunctionArtifact
 from runtime.worker.console import Console
 
@@ -28,16 +29,6 @@ class Host(Protocol):
         """Ask the server (canonical EJSON text in and out). Raises ``ServiceFailed`` with the
         error the guest should see."""
         ...
-
-
-class ServiceFailed(Exception):
-    """A service request the server answered with an error: ``name`` and ``message`` as the
-    guest sees them (``MongoServerError: E11000 duplicate key …``)."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}" if name else message)
-        self.name = name
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

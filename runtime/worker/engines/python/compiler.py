@@ -17,21 +17,11 @@ from types import CodeType
 from RestrictedPython import compile_restricted_exec
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
+from runtime.errors import CompileFailed, CompileProblem
+
 _LINE = re.compile(r"^Line (\d+|None): (.*)$", re.DOTALL)
 GUEST_GLOBALS = "context, utils, EJSON, JSON, BSON and console"
 TOO_DEEP = "is nested too deeply to compile; split long chains of operators and deeply nested expressions"
-
-
-@dataclass(frozen=True)
-class CompileProblem:
-    line: int | None
-    message: str
-
-
-class CompileFailed(Exception):
-    def __init__(self, problems: list[CompileProblem]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = problems
 
 
 class AtlasPolicy(RestrictingNodeTransformer):

@@ -18,7 +18,7 @@ Rules every facade keeps:
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from runtime.values import cipher, crypto, ejson, jwt
 from runtime.values.bsontypes import BSON
@@ -126,22 +126,21 @@ class Context:
     ``request``, ``app``, ``environment`` and ``user`` are built from plain data on first
     read (most functions read one or none), each a fresh copy owned by this call."""
 
-    __slots__ = ("values", "_plain", "_built", "_system")
+    __slots__ = ("values", "_plain", "_built")
 
     _LATER = ("functions", "services", "http")
 
     def __init__(self, *, request: Mapping[str, Any], values: Values, app: Mapping[str, Any],
-                 environment: Mapping[str, Any], system: bool = True) -> None:
+                 environment: Mapping[str, Any]) -> None:
         self.values = values
         self._plain = {"request": request, "app": app, "environment": environment}
         self._built: dict[str, Any] = {}
-        self._system = system
 
     def _member(self, name: str) -> Any:
         built = self._built.get(name)
         if built is None:
             if name == "user":
-                built = AttrDict(type="system", data=AttrDict(), identities=[]) if self._system else AttrDict()
+                built = AttrDict(type="system", data=AttrDict(), identities=[])
             elif name == "environment":
                 built = EnvironmentDict(to_attrdicts(dict(self._plain[name])))
             else:
@@ -155,7 +154,7 @@ class Context:
     user = property(lambda self: self._member("user"))
 
     def runningAsSystem(self) -> bool:  # noqa: N802 - App Services name
-        return self._system
+        return True  # every call runs as system: atlas-fn has no users (contract §8.2)
 
     def __getattr__(self, name: str) -> Any:
         if name in Context._LATER:
@@ -193,5 +192,3 @@ def build_shared() -> dict[str, Any]:
         "BSON": BSON,
     }
 
-
-GuestFunction = Callable[..., Any]
