@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import quote, urlencode
 
-from runtime.contract.services import HTTP_METHODS, INVALID_PARAMETER, NOT_SUPPORTED, ServiceError, _kind, invalid
+from runtime.contract.services import HTTP_METHODS, INVALID_PARAMETER, NOT_SUPPORTED, ServiceFailed, _kind, invalid
 
 HTTP_FIELDS = ("url", "scheme", "host", "path", "query", "fragment", "username", "password", "headers",
                "cookies", "body", "encodeBodyAsJSON", "form", "followRedirects", "digestAuth", "authUrl")
@@ -56,10 +56,10 @@ def _string_map(op: str, name: str, value: Any, *, arrays: bool) -> tuple[tuple[
 
 def check_http(method: str, args: Any, stringify: Callable[[Any], str]) -> HttpRequest:
     """A ``context.http.<method>(request)`` argument, checked. ``stringify`` is EJSON.stringify
-    (canonical), for ``encodeBodyAsJSON``. Raises ``ServiceError`` (InvalidParameter)."""
+    (canonical), for ``encodeBodyAsJSON``. Raises ``ServiceFailed`` (InvalidParameter)."""
     op = f"http.{method}" if isinstance(method, str) else "http"
     if method not in HTTP_METHODS:
-        raise ServiceError(INVALID_PARAMETER, f"unknown HTTP method {str(method)[:20]!r}; allowed: {', '.join(HTTP_METHODS)}")
+        raise ServiceFailed(INVALID_PARAMETER, f"unknown HTTP method {str(method)[:20]!r}; allowed: {', '.join(HTTP_METHODS)}")
     if not isinstance(args, dict):
         raise invalid(op, f"the request must be an object, got {_kind(args)}")
     unknown = sorted(set(args) - set(HTTP_FIELDS))
@@ -67,7 +67,7 @@ def check_http(method: str, args: Any, stringify: Callable[[Any], str]) -> HttpR
         raise invalid(op, f"unknown request field {unknown[0][:40]!r}; allowed: {', '.join(HTTP_FIELDS)}")
     for unsupported in ("digestAuth", "authUrl"):
         if args.get(unsupported):
-            raise ServiceError(NOT_SUPPORTED, f"{op}: atlas-fn does not support '{unsupported}'")
+            raise ServiceFailed(NOT_SUPPORTED, f"{op}: atlas-fn does not support '{unsupported}'")
     url = _http_url(op, args)
     body = args.get("body")
     form = args.get("form")

@@ -8,7 +8,7 @@ every service limit; the ``context.http`` request document is checked by
 client; only plain values (as ``runtime.values.ejson.parse`` gives them) in and out.
 
 Must not trust its input: a worker may be hostile, so every argument is checked for its type,
-every name for what MongoDB allows, and a refusal is a ``ServiceError`` that names the
+every name for what MongoDB allows, and a refusal is a ``ServiceFailed`` (runtime.errors) that names the
 operation, the argument and what is allowed.
 
 Wire shape: a request's ``args`` is one EJSON object of named arguments, the JavaScript
@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
+
+from runtime.errors import ServiceFailed  # what a refused service call raises: (name, message)
 
 # --- limits (contract §8.5, context-services §8.6.10; the undocumented ones decided here) -----
 
@@ -49,23 +51,13 @@ INVALID_PARAMETER = "InvalidParameter"
 MONGODB_ERROR = "MongoDBError"
 HTTP_ERROR = "HTTPError"
 SERVICE_NOT_FOUND = "ServiceNotFound"
-FUNCTION_NOT_FOUND = "FunctionNotFound"
 READ_SIZE_LIMIT = "ReadSizeLimitExceeded"
 TOO_MANY_OPERATIONS = "TooManyAsyncOperations"
 NOT_SUPPORTED = "ServiceActionNotSupported"
 
 
-class ServiceError(Exception):
-    """What a guest's service call fails with: ``name`` (an App Services error code) and ``message``."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-        self.message = message
-
-
-def invalid(operation: str, message: str) -> ServiceError:
-    return ServiceError(INVALID_PARAMETER, f"{operation}: {message}")
+def invalid(operation: str, message: str) -> ServiceFailed:
+    return ServiceFailed(INVALID_PARAMETER, f"{operation}: {message}")
 
 
 # --- argument kinds -------------------------------------------------------------------------
@@ -312,19 +304,19 @@ REFUSED_STAGES = ("$indexStats", "$currentOp")
 
 def check_mongodb(operation: str, args: Any, *, writable: bool = True) -> dict[str, Any]:
     """A MongoDB request's args, checked: every argument of the operation present (defaults
-    filled in), each of its type, nothing else. Raises ``ServiceError`` (InvalidParameter)."""
+    filled in), each of its type, nothing else. Raises ``ServiceFailed`` (InvalidParameter)."""
     spec = MONGODB_OPERATIONS.get(operation) if isinstance(operation, str) else None
     if spec is None:
         shown = operation[:40] if isinstance(operation, str) else _kind(operation)
-        raise ServiceError(INVALID_PARAMETER, f"unknown MongoDB operation {shown!r}; "
+        raise ServiceFailed(INVALID_PARAMETER, f"unknown MongoDB operation {shown!r}; "
                                               f"allowed: {', '.join(MONGODB_OPERATIONS)}")
     if not isinstance(args, dict):
         raise invalid(operation, f"the arguments must be an object, got {_kind(args)}")
     if "session" in args:
-        raise ServiceError(NOT_SUPPORTED, f"{operation}: atlas-fn does not support sessions or transactions "
+        raise ServiceFailed(NOT_SUPPORTED, f"{operation}: atlas-fn does not support sessions or transactions "
                                           "(the 'session' option)")
     if spec.writes and not writable:
-        raise ServiceError(MONGODB_ERROR, f"{operation}: a Federated data source does not support writes")
+        raise ServiceFailed(MONGODB_ERROR, f"{operation}: a Federated data source does not support writes")
     names = set(spec.arguments) | ({"database", "collection"} if spec.collection else set())
     if operation == "getCollectionNames":
         names.add("database")
@@ -373,8 +365,8 @@ def delete_result(deleted: int) -> dict[str, Any]:
     return {"deletedCount": int(deleted)}
 
 
-def too_many_documents(operation: str) -> ServiceError:
-    return ServiceError(MONGODB_ERROR, f"{operation}: the query returned more than {MAX_DOCUMENTS} documents, "
+def too_many_documents(operation: str) -> ServiceFailed:
+    return ServiceFailed(MONGODB_ERROR, f"{operation}: the query returned more than {MAX_DOCUMENTS} documents, "
                                        f"the most one query may return; narrow the query or use limit")
 
 

@@ -30,7 +30,7 @@ from aiohttp.resolver import ThreadedResolver
 
 from runtime.contract import services as contract
 from runtime.contract.http_request import HttpRequest
-from runtime.contract.services import ServiceError
+from runtime.contract.services import ServiceFailed
 from runtime.services.redact import redact
 from runtime.values.bsontypes import Binary
 
@@ -67,8 +67,10 @@ def _refusal(host: str, address: str, reason: str) -> str:
             f"names the host")
 
 
-class RefusedAddress(OSError):
-    pass
+def refused(message: str) -> ServiceFailed:
+    """An address atlas-fn will not connect to. Not an OSError, so aiohttp lets it through its
+    resolver error handling unchanged; ``HttpClient.request`` adds the method and URL."""
+    return ServiceFailed(contract.HTTP_ERROR, message)
 
 
 class GuardedResolver(AbstractResolver):
@@ -85,7 +87,7 @@ class GuardedResolver(AbstractResolver):
         allowed = [r for r in results if refused_reason(r["host"]) is None]
         if not allowed:
             first = results[0]["host"] if results else "?"
-            raise RefusedAddress(_refusal(host, first, refused_reason(first) or "refused"))
+            raise refused(_refusal(host, first, refused_reason(first) or "refused"))
         return allowed
 
     async def close(self) -> None:
@@ -122,35 +124,33 @@ class HttpClient:
             self._session = None
 
     async def request(self, req: HttpRequest) -> dict[str, Any]:
-        """Send ``req``; the §8.7.5 response document, or ``ServiceError`` (HTTPError)."""
+        """Send ``req``; the §8.7.5 response document, or ``ServiceFailed`` (HTTPError)."""
         shown = redact(req.url)
         try:
             async with asyncio.timeout(self.timeout):
                 return await self._send(req)
-        except ServiceError:
-            raise
+        except ServiceFailed as exc:
+            if exc.name != contract.HTTP_ERROR:
+                raise
+            raise ServiceFailed(contract.HTTP_ERROR, f"{req.method} {shown}: {exc.message}") from None
         except TimeoutError:
-            raise ServiceError(contract.HTTP_ERROR, f"{req.method} {shown}: no complete response within "
+            raise ServiceFailed(contract.HTTP_ERROR, f"{req.method} {shown}: no complete response within "
                                                     f"{self.timeout:g} s") from None
-        except RefusedAddress as exc:
-            raise ServiceError(contract.HTTP_ERROR, f"{req.method} {shown}: {exc}") from None
         except aiohttp.ClientConnectorError as exc:
             cause = exc.os_error
-            if isinstance(cause, RefusedAddress):
-                raise ServiceError(contract.HTTP_ERROR, f"{req.method} {shown}: {cause}") from None
             reason = redact(str(cause.strerror or cause) if cause else str(exc))
-            raise ServiceError(contract.HTTP_ERROR, f"{req.method} {shown}: {reason}") from None
+            raise ServiceFailed(contract.HTTP_ERROR, f"{req.method} {shown}: {reason}") from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise ServiceError(contract.HTTP_ERROR, f"{req.method} {shown}: {redact(str(exc) or type(exc).__name__)}") from None
+            raise ServiceFailed(contract.HTTP_ERROR, f"{req.method} {shown}: {redact(str(exc) or type(exc).__name__)}") from None
 
     async def _check(self, url: str) -> None:
         """Refuse an IP-literal host before connecting (aiohttp does not resolve those)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
-            raise ServiceError(contract.HTTP_ERROR, f"{redact(url)}: only http and https URLs may be requested")
+            raise ServiceFailed(contract.HTTP_ERROR, f"{redact(url)}: only http and https URLs may be requested")
         host = (parts.hostname or "").lower().rstrip(".")
         if not host:
-            raise ServiceError(contract.INVALID_PARAMETER, f"{redact(url)}: the URL has no host")
+            raise ServiceFailed(contract.INVALID_PARAMETER, f"{redact(url)}: the URL has no host")
         if host in self.allow:
             return
         try:
@@ -159,7 +159,7 @@ class HttpClient:
             return  # a name: GuardedResolver checks what it resolves to
         reason = refused_reason(host)
         if reason is not None:
-            raise RefusedAddress(_refusal(host, host, reason))
+            raise refused(_refusal(host, host, reason))
 
     async def _send(self, req: HttpRequest) -> dict[str, Any]:
         session = self._open()
@@ -195,16 +195,14 @@ class HttpClient:
                         method, body, req = "GET", None, _without_form(req)
                     continue
                 return await self._response(resp, method)
-        raise ServiceError(contract.HTTP_ERROR, f"{req.method} {redact(req.url)}: stopped after "
-                                                f"{self.max_redirects} redirects")
+        raise ServiceFailed(contract.HTTP_ERROR, f"stopped after {self.max_redirects} redirects")
 
     async def _response(self, resp: aiohttp.ClientResponse, method: str) -> dict[str, Any]:
         chunks, size = [], 0
         async for chunk in resp.content.iter_chunked(65536):
             size += len(chunk)
             if size > self.max_response_bytes:
-                raise ServiceError(contract.HTTP_ERROR, f"{method} {redact(str(resp.url))}: the response body is "
-                                                        f"larger than {self.max_response_bytes} bytes")
+                raise ServiceFailed(contract.HTTP_ERROR, f"the response body is larger than {self.max_response_bytes} bytes")
             chunks.append(chunk)
         data = b"".join(chunks)
         headers: dict[str, list[str]] = {}

@@ -3,7 +3,7 @@
 Owns: one client per URI (the embedded store's, or ``ATLAS_FN_MONGODB_URI``: the same code
 path), running each operation of ``runtime.contract.services.MONGODB_OPERATIONS`` on checked
 arguments and returning its result as plain values (BSON types kept: ObjectId, datetime,
-Decimal128, Int64, Binary), and turning every failure into a ``ServiceError`` in App Services'
+Decimal128, Int64, Binary), and turning every failure into a ``ServiceFailed`` in App Services'
 form (``MongoDBError`` + the server's own message). Must not parse or write EJSON (the router
 does), trust arguments it did not get from ``check_mongodb``, or show the URI: every message
 goes through ``redact`` with the URI's secrets.
@@ -28,7 +28,7 @@ from pymongo.errors import (BulkWriteError, ConnectionFailure, DocumentTooLarge,
 from pymongo.collection import ReturnDocument
 
 from runtime.contract import services as contract
-from runtime.contract.services import MAX_DOCUMENTS, ServiceError
+from runtime.contract.services import MAX_DOCUMENTS, ServiceFailed
 from runtime.services.redact import redact, uri_secrets
 from runtime.services.store import Store
 
@@ -94,7 +94,7 @@ class MongoService:
         return redact(text, self._secrets)
 
     async def run(self, operation: str, args: dict[str, Any]) -> Any:
-        """Run one checked operation; plain values back, or ``ServiceError``."""
+        """Run one checked operation; plain values back, or ``ServiceFailed``."""
         if self._store is not None and self._store.died.is_set():
             await self._wait_for_store()
         client = self._current()
@@ -108,18 +108,18 @@ class MongoService:
             if work not in self._cut_off:
                 raise
             work.uncancel()  # cancelled by _store_died, not by its caller
-            raise ServiceError(contract.MONGODB_ERROR, f"{operation}: the data store stopped while the operation "
+            raise ServiceFailed(contract.MONGODB_ERROR, f"{operation}: the data store stopped while the operation "
                                                        "ran (atlas-fn is restarting it); the operation may or may "
                                                        "not have been applied") from None
         except TimeoutError:
-            raise ServiceError(contract.MONGODB_ERROR, f"{operation}: no answer from the database within "
+            raise ServiceFailed(contract.MONGODB_ERROR, f"{operation}: no answer from the database within "
                                                        f"{self.op_timeout:g} s") from None
-        except ServiceError:
+        except ServiceFailed:
             raise
         except PyMongoError as exc:
             raise self._error(operation, exc) from None
         except (BSONError, InvalidDocument, OverflowError) as exc:
-            raise ServiceError(contract.INVALID_PARAMETER, self.message(f"{operation}: {exc}")) from None
+            raise ServiceFailed(contract.INVALID_PARAMETER, self.message(f"{operation}: {exc}")) from None
         finally:
             self._inflight.discard(work)
             self._cut_off.discard(work)
@@ -135,10 +135,10 @@ class MongoService:
         try:
             await asyncio.wait_for(self._store.wait_up(), self.server_selection_timeout)
         except asyncio.TimeoutError:
-            raise ServiceError(contract.MONGODB_ERROR, "the data store is not running (atlas-fn is restarting "
+            raise ServiceFailed(contract.MONGODB_ERROR, "the data store is not running (atlas-fn is restarting "
                                                        "it); try again") from None
 
-    def _error(self, operation: str, exc: PyMongoError) -> ServiceError:
+    def _error(self, operation: str, exc: PyMongoError) -> ServiceFailed:
         if isinstance(exc, BulkWriteError):
             errors = exc.details.get("writeErrors") or [{}]
             text = str(errors[0].get("errmsg") or "bulk write failed")
@@ -153,7 +153,7 @@ class MongoService:
             text = "the connection to the database failed"
         else:
             text = str(exc).split(", full error:")[0]
-        return ServiceError(contract.MONGODB_ERROR, self.message(text[:2000]))  # the server's own words, as App Services passes them
+        return ServiceFailed(contract.MONGODB_ERROR, self.message(text[:2000]))  # the server's own words, as App Services passes them
 
 
 # --- the operations, each (client, checked args) → plain result ------------------------------

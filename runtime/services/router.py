@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 from runtime.contract import services as contract
 from runtime.contract.http_request import check_http
-from runtime.contract.services import ServiceError
+from runtime.contract.services import ServiceFailed
 from runtime.protocol.messages import ServiceRequest, ServiceResult
 from runtime.services.http_client import HttpClient, parse_allow
 from runtime.services.mongodb import MongoService
@@ -107,7 +107,7 @@ async def handle(request: ServiceRequest, app_services: AppServices) -> ServiceR
     app_services.pending[call_id] = pending + 1
     try:
         value = await _run(request, app_services)
-    except ServiceError as exc:
+    except ServiceFailed as exc:
         return _failed(request, exc.name, exc.message)
     except Exception as exc:  # noqa: BLE001 - a bug of ours must not take the server down
         where = f"{request.service[:MAX_NAME]}.{request.operation[:MAX_NAME]}"
@@ -127,37 +127,37 @@ async def handle(request: ServiceRequest, app_services: AppServices) -> ServiceR
 async def _run(request: ServiceRequest, app: AppServices) -> str:
     service, operation = request.service, request.operation
     if len(service) > MAX_NAME or len(operation) > MAX_NAME:
-        raise ServiceError(contract.INVALID_PARAMETER, f"a service or operation name is longer than {MAX_NAME} characters")
+        raise ServiceFailed(contract.INVALID_PARAMETER, f"a service or operation name is longer than {MAX_NAME} characters")
     if len(request.args) > contract.MAX_ARGS_BYTES:
-        raise ServiceError(contract.INVALID_PARAMETER, f"{operation}: the arguments are larger than "
+        raise ServiceFailed(contract.INVALID_PARAMETER, f"{operation}: the arguments are larger than "
                                                        f"{contract.MAX_ARGS_BYTES} bytes")
     kind = "http" if service == contract.CONTEXT_HTTP else app.services.get(service)
     if kind is None:
-        raise ServiceError(contract.SERVICE_NOT_FOUND, f"service not found: {service!r}; this app has "
+        raise ServiceFailed(contract.SERVICE_NOT_FOUND, f"service not found: {service!r}; this app has "
                                                        f"{', '.join(map(repr, sorted(app.services))) or 'no services'}")
     if kind in contract.THIRD_PARTY_TYPES:
-        raise ServiceError(contract.NOT_SUPPORTED, f"service {service!r} is a {kind} service: atlas-fn does not run "
+        raise ServiceFailed(contract.NOT_SUPPORTED, f"service {service!r} is a {kind} service: atlas-fn does not run "
                                                    f"third-party service actions ({operation[:40]!r} was called)")
     try:
         args = ejson.parse(request.args)
     except ValueError as exc:
-        raise ServiceError(contract.INVALID_PARAMETER, f"{operation}: the arguments are not valid EJSON: {exc}") from None
+        raise ServiceFailed(contract.INVALID_PARAMETER, f"{operation}: the arguments are not valid EJSON: {exc}") from None
     if kind == contract.HTTP_TYPE:
         result = await app.http.request(check_http(operation, args, ejson.to_canonical))
     elif kind in contract.MONGODB_TYPES:
         checked = contract.check_mongodb(operation, args, writable=kind == "mongodb-atlas")
         if app.mongodb is None:
-            raise ServiceError(contract.MONGODB_ERROR, "no MongoDB service is running")
+            raise ServiceFailed(contract.MONGODB_ERROR, "no MongoDB service is running")
         result = await app.mongodb.run(operation, checked)
     else:
-        raise ServiceError(contract.NOT_SUPPORTED, f"service {service!r} has type {kind!r}, which atlas-fn does not run")
+        raise ServiceFailed(contract.NOT_SUPPORTED, f"service {service!r} has type {kind!r}, which atlas-fn does not run")
     try:
         text = ejson.to_canonical(result)
     except (ValueError, TypeError) as exc:
-        raise ServiceError(contract.MONGODB_ERROR, f"{operation}: a value of the result cannot be written as "
+        raise ServiceFailed(contract.MONGODB_ERROR, f"{operation}: a value of the result cannot be written as "
                                                    f"Extended JSON: {str(exc)[:300]}") from None
     size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
     if size > app.max_result_bytes:
-        raise ServiceError(contract.READ_SIZE_LIMIT, f"{operation}: the result is {size} bytes of Extended JSON, "
+        raise ServiceFailed(contract.READ_SIZE_LIMIT, f"{operation}: the result is {size} bytes of Extended JSON, "
                                                      f"over the limit of {app.max_result_bytes} bytes")
     return text

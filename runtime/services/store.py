@@ -31,6 +31,7 @@ from collections import deque
 from pathlib import Path
 from typing import Callable
 
+from runtime.errors import InternalError
 from runtime.services.redact import redact
 
 log = logging.getLogger("atlas_fn.store")
@@ -40,8 +41,7 @@ _LISTENING = re.compile(r"secantus listening on (?P<host>[^\s:]+|\[[^\]]+\]):(?P
 _PR_SET_PDEATHSIG = 1
 
 
-class StoreError(Exception):
-    """The store could not be started (the message holds its last lines of output)."""
+StoreError = InternalError  # the store could not be started (the message holds its last lines of output)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec

@@ -174,7 +174,7 @@ def test_a_document_over_16_mb_is_refused(loop_thread: LoopThread, app: AppServi
     assert f"larger than {contract.MAX_ARGS_BYTES} bytes" in result.error[1]
     mongodb = app.mongodb
     assert mongodb is not None
-    with pytest.raises(contract.ServiceError) as failed:
+    with pytest.raises(contract.ServiceFailed) as failed:
         loop_thread.run(mongodb.run("insertOne", {**where, "document": big}))
     # the server's own words, as App Services passes them on
     assert failed.value.name == "MongoDBError"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pymongo import monitoring
 
-from runtime.contract.services import ServiceError
+from runtime.contract.services import ServiceFailed
 from runtime.services.mongodb import MongoService
 from runtime.services.router import open_services
 from runtime.services.store import Store, StoreError, default_data_dir
@@ -121,12 +121,12 @@ def test_killed_mid_operation_is_an_error_then_the_store_is_restarted(loop_threa
             os.kill(first_pid, signal.SIGKILL)
             try:
                 await asyncio.wait_for(operation, 15)
-            except ServiceError as exc:
+            except ServiceFailed as exc:
                 return exc
             return None
 
         error = loop_thread.run(kill_during_an_operation())
-        assert isinstance(error, ServiceError), error
+        assert isinstance(error, ServiceFailed), error
         assert error.name == "MongoDBError"
         assert error.message in (
             "findOne: the data store stopped while the operation ran (atlas-fn is restarting it); "
