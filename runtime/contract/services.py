@@ -44,6 +44,7 @@ HTTP_MAX_REDIRECTS = 10
 MONGODB_TYPES = ("mongodb-atlas", "mongodb-datafederation")
 HTTP_TYPE = "http"
 THIRD_PARTY_TYPES = ("github", "twilio", "aws", "aws-s3", "aws-ses", "aws-sns", "gcm")
+DEFAULT_SERVICES = {"mongodb-atlas": "mongodb-atlas"}  # an app without data_sources/ gets the embedded store
 CONTEXT_HTTP = "context.http"  # the service name context.http uses: no app service can have a dot in its name
 
 # error names (SDK-ERR codes), what ServiceFailed.name carries

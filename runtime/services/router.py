@@ -57,15 +57,16 @@ class AppServices:
             await self.store.stop()
 
 
-async def open_services(service_names: Mapping[str, str], *, app_dir: Path | None = None,
+async def open_services(service_names: Mapping[str, str] | None, *, app_dir: Path | None = None,
                         data_dir: Path | None = None, memory: bool = False,
                         environ: Mapping[str, str] = os.environ) -> AppServices:
-    """Start an app's services. The MongoDB service uses ``ATLAS_FN_MONGODB_URI`` when set,
+    """Start an app's services (``service_names`` None: an app without ``data_sources/``, which
+    gets ``mongodb-atlas`` on the embedded store). The MongoDB service uses ``ATLAS_FN_MONGODB_URI`` when set,
     else an embedded store: in ``data_dir``, else ``<app_dir>/.atlas-fn/data/``, else (or with
     ``memory``) a temporary directory. The store is started only when the app has a MongoDB
     service. ``ATLAS_FN_HTTP_ALLOW`` (comma-separated hosts) lets ``context.http`` reach hosts
     whose addresses are loopback, private or link-local."""
-    names = dict(service_names)
+    names = dict(contract.DEFAULT_SERVICES if service_names is None else service_names)
     http = HttpClient(allow=parse_allow(environ.get("ATLAS_FN_HTTP_ALLOW", "")))
     store = None
     mongodb = None

@@ -163,6 +163,14 @@ def test_an_operation_while_the_store_is_down_waits_for_the_restart(loop_thread:
         loop_thread.run(app.close())
 
 
+def test_an_app_without_data_sources_gets_mongodb_atlas_on_the_store(loop_thread: LoopThread) -> None:
+    app = loop_thread.run(open_services(None, memory=True, environ={}))
+    try:
+        assert app.services == {"mongodb-atlas": "mongodb-atlas"} and app.store is not None and app.store.pid
+    finally:
+        loop_thread.run(app.close())
+
+
 def test_no_store_is_started_when_the_app_has_no_mongodb_service(loop_thread: LoopThread) -> None:
     app = loop_thread.run(open_services({"gh": "github"}, memory=True, environ={}))
     assert app.store is None and app.mongodb is None
