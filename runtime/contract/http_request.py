@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import quote, urlencode
 
+from runtime.contract.http_token import ALLOWED_NAME, is_token
 from runtime.contract.services import HTTP_METHODS, INVALID_PARAMETER, NOT_SUPPORTED, ServiceFailed, _kind, invalid
 
 HTTP_FIELDS = ("url", "scheme", "host", "path", "query", "fragment", "username", "password", "headers",
@@ -35,13 +36,15 @@ class HttpRequest:
     password: str | None
 
 
-def _string_map(op: str, name: str, value: Any, *, arrays: bool) -> tuple[tuple[str, str], ...]:
+def _string_map(op: str, name: str, value: Any, *, arrays: bool, tokens: bool = False) -> tuple[tuple[str, str], ...]:
     if value is None:
         return ()
     if not isinstance(value, dict):
         raise invalid(op, f"'{name}' must be an object, got {_kind(value)}")
     out = []
     for key, item in value.items():
+        if tokens and not is_token(key):
+            raise invalid(op, f"the {name[:-1]} name {key[:40]!r} is not an HTTP token; allowed: {ALLOWED_NAME}")
         if arrays and not isinstance(item, list):
             raise invalid(op, f"'{name}.{key[:40]}' must be an array of strings, got {_kind(item)}")
         for one in item if arrays else [item]:
@@ -97,8 +100,8 @@ def check_http(method: str, args: Any, stringify: Callable[[Any], str]) -> HttpR
             raise invalid(op, f"'{name}' must be a string")
     return HttpRequest(
         method=method.upper(), url=url,
-        headers=_string_map(op, "headers", args.get("headers"), arrays=True),
-        cookies=_string_map(op, "cookies", args.get("cookies"), arrays=False),
+        headers=_string_map(op, "headers", args.get("headers"), arrays=True, tokens=True),
+        cookies=_string_map(op, "cookies", args.get("cookies"), arrays=False, tokens=True),
         body=data, form=None if form is None else _string_map(op, "form", form, arrays=False),
         follow_redirects=follow, username=username, password=password,
     )

@@ -227,6 +227,12 @@ def test_request_document_refusals(loop_thread: LoopThread, closed: AppServices)
         "InvalidParameter", "http.get: 'headers.A' must be an array of strings, got string")
     assert http_error(loop_thread, closed, "get", {"url": "http://x/", "headers": {"A": ["v\r\nX: y"]}}) == (
         "InvalidParameter", "http.get: 'headers.A' contains a line break or NUL")
+    assert http_error(loop_thread, closed, "get", {"url": "http://x/", "headers": {"X: y": ["v"]}}) == (
+        "InvalidParameter", "http.get: the header name 'X: y' is not an HTTP token; allowed: letters, digits and "
+                            "!#$%&'*+-.^_`|~")
+    assert http_error(loop_thread, closed, "get", {"url": "http://x/", "cookies": {"a=b; c": "v"}}) == (
+        "InvalidParameter", "http.get: the cookie name 'a=b; c' is not an HTTP token; allowed: letters, digits and "
+                            "!#$%&'*+-.^_`|~")
     assert http_error(loop_thread, closed, "get", {"url": "http://x/", "digestAuth": True}) == (
         "ServiceActionNotSupported", "http.get: atlas-fn does not support 'digestAuth'")
     assert http_error(loop_thread, closed, "trace", {"url": "http://x/"}) == (
