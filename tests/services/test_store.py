@@ -195,3 +195,42 @@ def test_the_uri_of_the_environment_wins_and_no_store_is_started(loop_thread: Lo
         assert "s3cr3t" not in str(failed.value) and str(port) not in str(failed.value)
     finally:
         loop_thread.run(app.close())
+
+
+SERVER_THAT_DIES = """
+import asyncio, sys
+from runtime.services.store import Store
+
+async def main():
+    store = Store(None)
+    await store.start()
+    print(store.pid, flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until killed
+
+asyncio.run(main())
+"""
+
+
+def test_the_store_dies_with_a_server_killed_without_stopping_it() -> None:
+    import select
+    import subprocess
+    import sys
+
+    server = subprocess.Popen([sys.executable, "-c", SERVER_THAT_DIES], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        line = server.stdout.readline()  # type: ignore[union-attr]
+        store_pid = int(line)
+        assert _alive(store_pid)
+        pidfd = os.pidfd_open(store_pid)
+        try:
+            server.kill()  # SIGKILL: no stop(), no atexit; PR_SET_PDEATHSIG must end the store
+            server.wait(10)
+            readable, _, _ = select.select([pidfd], [], [], 20)  # readable when the store process exits
+            assert readable == [pidfd], f"the store (pid {store_pid}) outlived its server"
+        finally:
+            os.close(pidfd)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
