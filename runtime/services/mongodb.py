@@ -8,9 +8,10 @@ form (``MongoDBError`` + the server's own message). Must not parse or write EJSO
 does), trust arguments it did not get from ``check_mongodb``, or show the URI: every message
 goes through ``redact`` with the URI's secrets.
 
-An operation in flight when the embedded store dies fails at once (``store.died``), never
-waits on a socket nobody will answer; the driver's own retries are off so an operation runs at
-most once.
+An operation in flight when the embedded store dies fails at once (``Store.on_death`` cancels
+it in its caller's task), never waits on a socket nobody will answer; one that starts while the
+store is down waits for the restart (up to the server-selection timeout). The driver's own
+retries are off, so an operation runs at most once; a restarted store gets a fresh client.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ with the server so the process never outlives it (``stop``; ``PR_SET_PDEATHSIG``
 that dies without stopping it). Must not run queries (``runtime.services.mongodb`` does) or
 listen anywhere but loopback.
 
-Listeners learn of a death through ``generation`` and ``died``: the MongoDB service fails every
-operation in flight at once instead of waiting on a socket that will never answer.
+Listeners learn of a death through ``on_death`` callbacks (called at once, in the loop), ``died``
+(set while no process is up) and ``generation`` (``wait_generation``): the MongoDB service fails
+every operation in flight at once instead of waiting on a socket that will never answer.
 
 The store's configuration auto-discovery (``./secantusd.toml``, ``/etc/secantus/…``) is turned
 off by passing an empty ``--config`` file of our own: the operator's files elsewhere on the
