@@ -147,10 +147,11 @@ class HttpClient:
         """Refuse an IP-literal host before connecting (aiohttp does not resolve those)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
-            raise ServiceFailed(contract.HTTP_ERROR, f"{redact(url)}: only http and https URLs may be requested")
+            raise ServiceFailed(contract.HTTP_ERROR, f"a redirect to {redact(url)[:200]}: only http and https URLs "
+                                                     "may be requested")
         host = (parts.hostname or "").lower().rstrip(".")
         if not host:
-            raise ServiceFailed(contract.INVALID_PARAMETER, f"{redact(url)}: the URL has no host")
+            raise ServiceFailed(contract.INVALID_PARAMETER, f"{redact(url)[:200]}: the URL has no host")
         if host in self.allow:
             return
         try:

@@ -178,6 +178,10 @@ def test_redirects_followed_only_when_asked_and_checked_at_each_hop(
     name, message = http_error(loop_thread, allowed, "get", {"url": f"{site.base}/redirect?to=http://169.254.169.254/latest",
                                                              "followRedirects": True})
     assert name == "HTTPError" and "the address 169.254.169.254 of host '169.254.169.254' is a link-local address" in message
+    assert http_error(loop_thread, allowed, "get", {"url": f"{site.base}/redirect?to=file:///etc/passwd",
+                                                    "followRedirects": True}) == (
+        "HTTPError", f"GET {site.base}/redirect?to=file:///etc/passwd: a redirect to file:///etc/passwd: only http and "
+                     "https URLs may be requested")
 
 
 def test_size_and_time_limits(loop_thread: LoopThread, allowed: AppServices, site: Site) -> None:
