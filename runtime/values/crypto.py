@@ -5,7 +5,8 @@ Owns: ``hmac`` (``utils.crypto.hmac``), ``hash`` (``utils.crypto.hash``, which a
 ``X-Hook-Signature`` used by the request validator and ``atlas-fn sign``. Strings are hashed as
 UTF-8; arguments are checked, and a refusal names the function and what it allows. Must not do
 I/O, compare signatures (the validator does, in constant time) or implement ``encrypt``,
-``decrypt``, ``sign``, ``verify`` or ``utils.jwt`` (no AES or RSA dependency here).
+``decrypt``, ``sign``, ``verify`` (``runtime.values.cipher``) or ``utils.jwt``
+(``runtime.values.jwt``): no AES or RSA dependency here.
 """
 
 from __future__ import annotations

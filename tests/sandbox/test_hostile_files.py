@@ -265,6 +265,7 @@ def exposed_names() -> dict[str, list[str]]:
     for glob in ("utils", "EJSON", "JSON"):
         names[glob] = sorted(object.__getattribute__(g[glob], "_members"))
     names["utils.crypto"] = sorted(object.__getattribute__(g["utils"].crypto, "_members"))
+    names["utils.jwt"] = sorted(object.__getattribute__(g["utils"].jwt, "_members"))
     names["BSON"] = public(BSON)
     for constructor in public(BSON):
         names[f"BSON.{constructor}"] = public(getattr(BSON, constructor))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from runtime.values import crypto, ejson
+from runtime.values import cipher, crypto, ejson, jwt
 from runtime.values.bsontypes import BSON
 
 
@@ -175,14 +175,20 @@ def _ejson_parse(text: Any) -> Any:
     return ejson.parse(text, mapping=AttrDict)
 
 
+def _jwt_decode(token: Any, key: Any, returnHeader: Any = False, acceptedSigningMethods: Any = None) -> Any:  # noqa: N803
+    return to_attrdicts(jwt.decode(token, key, returnHeader, acceptedSigningMethods))
+
+
 _ejson_parse("{}")  # EJSON.parse builds its decoder for AttrDict on first use: build it now, not in a call (F6)
 
 
 def build_shared() -> dict[str, Any]:
     """The globals every call shares: immutable namespaces of pure functions."""
-    crypto_ns = Namespace("utils.crypto", {"hmac": crypto.hmac, "hash": crypto.hash})
+    crypto_ns = Namespace("utils.crypto", {"hmac": crypto.hmac, "hash": crypto.hash, "encrypt": cipher.encrypt,
+                                           "decrypt": cipher.decrypt, "sign": cipher.sign, "verify": cipher.verify})
+    jwt_ns = Namespace("utils.jwt", {"encode": jwt.encode, "decode": _jwt_decode})
     return {
-        "utils": Namespace("utils", {"crypto": crypto_ns}),
+        "utils": Namespace("utils", {"crypto": crypto_ns, "jwt": jwt_ns}),
         "EJSON": Namespace("EJSON", {"parse": _ejson_parse, "stringify": ejson.stringify}),
         "JSON": Namespace("JSON", {"parse": _json_parse, "stringify": _json_stringify}),
         "BSON": BSON,
