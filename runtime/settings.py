@@ -34,6 +34,8 @@ def _setting(default: Any, help: str, *, unit: str = "", limits: tuple[float, fl
 @dataclass(frozen=True)
 class Settings:
     host: str = _setting("127.0.0.1", "address to listen on")
+    data: str = _setting("", "where the embedded data store keeps its files: a folder, or 'memory' for a throw-away "
+                             "store; ATLAS_FN_MONGODB_URI uses your own cluster instead", shown="<app>/.atlas-fn/data")
     port: int = _setting(8080, "port to listen on; 0 picks a free one", limits=(0, 65535))
     workers: int = _setting(0, "worker processes; 0 means the number of CPUs", limits=(0, 256),
                             shown="the number of CPUs")

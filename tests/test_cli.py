@@ -284,12 +284,14 @@ def test_a_port_in_use_is_one_clear_line_not_a_traceback() -> None:
     assert done.stderr.strip().endswith(f"atlas-fn serve: cannot listen on 127.0.0.1:{port}: Address already in use")
 
 
-def test_a_javascript_function_is_a_start_up_problem_until_it_has_a_python_port(tmp_path: Path) -> None:
-    app = write_app(tmp_path / "app", {"functions/hello.js": "exports = function(payload, response) { return 1; };\n"})
+def test_a_javascript_syntax_error_is_a_start_up_problem_with_line_and_column(tmp_path: Path) -> None:
+    """Issue 10 §1: every JS file is compiled at start-up; a syntax error is reported with
+    file, line and column, together with every other problem; a Python port beside it wins."""
+    app = write_app(tmp_path / "app", {"functions/hello.js": "exports = function(payload, response) {\n  return 1 +;\n};\n",
+                                       "functions/fine.js": "exports = function() { return 1; };\n"})
     done = run("check", "--app", str(app))
     assert done.returncode == 1
-    assert done.stderr.splitlines()[1] == (
-        "  app/functions/hello.js: JavaScript functions need the JavaScript engine, which atlas-fn does not have yet; "
-        "allowed: a Python port beside it (the same name with .py; source.py beside a webhook's source.js), which then runs instead")
+    [problem] = [line for line in done.stderr.splitlines() if "hello.js" in line]
+    assert problem.startswith("  app/functions/hello.js: line 2, column ")
     (app / "functions/hello.py").write_text("def exports(payload, response):\n    return 1\n")
     assert run("check", "--app", str(app)).returncode == 0

@@ -24,7 +24,7 @@ from bson.timestamp import Timestamp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.values import ejson
+from runtime.values import ejson, ejson_parse
 from runtime.values import bsontypes
 from runtime.values.bsontypes import BSON, Binary
 
@@ -53,7 +53,7 @@ def guest_value(value: Any) -> Any:
         return [guest_value(item) for item in value]
     if kind is Binary:
         return value
-    return ejson._FACADES.get(kind, lambda v: v)(value)
+    return ejson_parse._FACADES.get(kind, lambda v: v)(value)
 
 UTC = datetime.timezone.utc
 

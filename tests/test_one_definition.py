@@ -41,8 +41,6 @@ def test_each_helper_is_defined_once(what: str, pattern: re.Pattern[str], home: 
 
 # Top-level names nothing in runtime/ reads, each with the reason it stays.
 KEPT_UNUSED = {
-    "open_services": "the server's entry to the services (runtime/services/router.py): the server is to call it "
-                     "at start-up and AppServices.close at shutdown; tests/services calls it until then",
     "write_log": "the protocol's writer of LogEvent, which the server reads (host/pool); no worker sends one "
                  "yet, and tests/test_protocol.py round-trips it",
 }
@@ -103,6 +101,6 @@ def test_the_guest_context_has_no_switch_nothing_sets() -> None:
 
     from runtime.worker.engines.python.guest import Context, Values
 
-    assert list(inspect.signature(Context).parameters) == ["request", "values", "app", "environment"]
+    assert list(inspect.signature(Context).parameters) == ["request", "values", "app", "environment", "host", "services", "http"]
     context = Context(request={}, values=Values({}), app={}, environment={})
     assert context.runningAsSystem() is True and context.user == {"type": "system", "data": {}, "identities": []}

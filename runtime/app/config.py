@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from runtime.app.config_endpoints import EndpointsReader
-from runtime.app.config_files import Fields, json_files, read_object
+from runtime.app.config_files import Fields, json_files, read_object, subfolders
 from runtime.app.config_functions import FunctionsReader
 from runtime.app.config_reader import A_SECRET
 from runtime.app.config_webhooks import WebhooksReader
@@ -102,6 +102,7 @@ class _Loader(FunctionsReader, WebhooksReader, EndpointsReader):
         endpoints = self._endpoints()
         values = self._values()
         tag, environment_values = self._environment()
+        services = {**{name: service.type for name, service in self.services.items()}, **self._data_sources()}
         webhooks += self._drop_ins(webhooks, {entry.name for entry in manifest})
         # A webhook or endpoint whose function, route or method is wrong is already a problem; the
         # partial app leaves it out, so what start-up does next (runtime.app.snapshot: compile
@@ -114,8 +115,24 @@ class _Loader(FunctionsReader, WebhooksReader, EndpointsReader):
             webhooks=tuple(sorted(webhooks, key=lambda hook: (hook.service, hook.name))),
             endpoints=tuple(endpoints), manifest=tuple(sorted(manifest, key=lambda entry: entry.name)),
             values=values, environment_tag=tag, environment_values=environment_values,
-            functions=tuple(self.functions[key] for key in sorted(self.functions)),
+            functions=tuple(self.functions[key] for key in sorted(self.functions)), services=services,
         )  # fmt: skip
+
+    # 4b. data sources (20210101 and later): data_sources/<name>/config.json, {"name", "type"}
+    def _data_sources(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        if self.root is None:
+            return found
+        for folder in subfolders(self.root / "data_sources"):
+            config = folder / "config.json"
+            fields = read_object(self.report, config) if config.is_file() else None
+            if fields is None:
+                continue
+            name = fields.get("name", "a string", folder.name)
+            kind = fields.get("type", "a string", None, required=True)
+            if name is not None and kind is not None:
+                found[name] = kind
+        return found
 
     # 1. the app file
     def _identity(self) -> tuple[str, str]:

@@ -32,26 +32,39 @@ def function_key(source: FunctionSource) -> str:
     return str(source.path)
 
 
-def compile_all(sources: Iterable[FunctionSource], show: Any = str) -> tuple[tuple[FunctionArtifact, ...], list[ConfigProblem]]:
-    """(boot entries, problems). ``show`` turns a path into its display form."""
+def compile_all(sources: Iterable[FunctionSource], show: Any = str,
+                node_modules: Path | None = None) -> tuple[tuple[FunctionArtifact, ...], list[ConfigProblem]]:
+    """(boot entries, problems). ``show`` turns a path into its display form; ``node_modules``
+    is the app's ``functions/node_modules`` folder, whose packages JavaScript files may require."""
     compiled: list[FunctionArtifact] = []
     problems: list[ConfigProblem] = []
     for source in sources:
         shown = show(source.path)
-        if source.language != "python":
-            problems.append(ConfigProblem(shown, "", "JavaScript functions need the JavaScript engine, which atlas-fn does not have yet; "
-                                                     "allowed: a Python port beside it (the same name with .py; source.py beside a "
-                                                     "webhook's source.js), which then runs instead"))
-            continue
         try:
             text = source.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(ConfigProblem(shown, "", f"cannot be read: {exc}"))
             continue
         try:
-            code = compile_function(text, shown)
+            artifact = _compile(source.language, text, shown, node_modules)
         except CompileFailed as failed:
-            problems.extend(ConfigProblem(shown, f"line {p.line}" if p.line else "", p.message) for p in failed.problems)
+            problems.extend(ConfigProblem(shown, _where(p), p.message) for p in failed.problems)
             continue
-        compiled.append(FunctionArtifact(function_key(source), source.language, shown, marshal.dumps(code)))
+        compiled.append(FunctionArtifact(function_key(source), source.language, shown, artifact))
     return tuple(compiled), problems
+
+
+def _compile(language: str, text: str, shown: str, node_modules: Path | None) -> bytes:
+    """The start-up artifact of one file, by the engine of its language. Compiles; runs nothing."""
+    if language == "javascript":
+        from runtime.worker.engines.javascript import compile as compile_javascript
+
+        return compile_javascript(text, shown, node_modules=node_modules)
+    return marshal.dumps(compile_function(text, shown))
+
+
+def _where(problem: Any) -> str:
+    if not problem.line:
+        return ""
+    column = getattr(problem, "column", None)
+    return f"line {problem.line}, column {column}" if column else f"line {problem.line}"

@@ -96,3 +96,4 @@ class App:
     environment_tag: str = ""
     environment_values: Mapping[str, Any] = field(default_factory=dict, repr=False)
     functions: tuple[FunctionSource, ...] = ()  # every function file of the functions folder, by name
+    services: Mapping[str, str] = field(default_factory=dict)  # services/ and data_sources/: name -> type

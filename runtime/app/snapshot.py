@@ -19,6 +19,7 @@ from runtime.app.config import read_app
 from runtime.app.functions import app_functions, compile_all, function_key
 from runtime.app.model import App, Endpoint, Webhook
 from runtime.contract.call_spec import CallSpec
+from runtime.contract.services import DEFAULT_SERVICES, MONGODB_TYPES
 from runtime.contract.can_evaluate import NEVER, Rule, UnsupportedRule, combine, compile_rule
 from runtime.contract.routing import RouteEntry, RouteTable, endpoint_path, webhook_path
 from runtime.contract.validation import effective_method
@@ -37,7 +38,9 @@ class Snapshot:
 def prepare(app_dir: Path | None, functions_dir: Path | None, settings: Settings,
             environ: Mapping[str, str] = os.environ) -> Snapshot:
     app, problems, show = read_app(app_dir, functions_dir, environ=environ)
-    compiled, compile_problems = compile_all(app_functions(app), show=show)
+    modules = app.functions_dir / "node_modules" if app.functions_dir is not None else None
+    compiled, compile_problems = compile_all(app_functions(app), show=show,
+                                             node_modules=modules if modules is not None and modules.is_dir() else None)
     entries, rule_problems = route_entries(app, show)
     if problems or compile_problems or rule_problems:
         raise ConfigError(problems + compile_problems + rule_problems)
@@ -96,12 +99,22 @@ def endpoint_spec(endpoint: Endpoint, rule: Rule) -> CallSpec:
                     route=endpoint.route, return_type=endpoint.return_type, secret=endpoint.secret)
 
 
+def app_services(app: App) -> dict[str, str]:
+    """The services a call may reach (spec §8.6.1): what the app declares, and ``mongodb-atlas``
+    on the embedded store when it declares no MongoDB service (drop-ins, exports without data)."""
+    declared = dict(app.services)
+    if not any(kind in MONGODB_TYPES for kind in declared.values()):
+        declared.update(DEFAULT_SERVICES)
+    return declared
+
+
 def boot_data(app: App, compiled: tuple[FunctionArtifact, ...], settings: Settings) -> Boot:
     return Boot(
         functions=compiled,
         app={"id": app.app_id, "clientAppId": app.app_id, "name": app.name},
         values=dict(app.values),
         environment={"tag": app.environment_tag, "values": dict(app.environment_values)},
+        services=app_services(app),
         limits=Limits(memory_mb=settings.memory_mb, cpu_seconds=settings.timeout,
                       max_response_bytes=settings.max_response_bytes, max_log_bytes=settings.max_log_bytes,
                       max_recursion_depth=settings.max_recursion_depth),

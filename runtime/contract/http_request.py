@@ -4,8 +4,8 @@ Owns: ``check_http(method, args, stringify) -> HttpRequest``: the fields of §8.
 types and defaults (``encodeBodyAsJSON`` false, ``followRedirects`` false), ``url`` or the URL
 components of §8.7.4 (``scheme`` default ``http``), header values as arrays, ``body`` and
 ``form`` never together, ``digestAuth``/``authUrl`` refused by name. Part of the one service
-contract (``runtime.contract.services`` re-exports it). Pure: no I/O; which addresses may be
-reached is the HTTP client's decision (``runtime.services.http_client``).
+contract (``runtime.contract.services`` re-exports it). Must not do I/O or decide which addresses may be
+reached: that is the HTTP client's decision (``runtime.services.http_client``).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from runtime.host.pool import FunctionRunner, WorkerPool
 from runtime.http.access_log import AccessLog
 from runtime.http.events import EventSink, RequestEvent
 from runtime.protocol.messages import Reply
+from runtime.services.host import ServiceHost
 from runtime.settings import Settings
 
 log = logging.getLogger("atlas_fn.server")
@@ -204,7 +205,7 @@ def _to_response(reply: Reply) -> web.Response:
 
 
 def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[], Any] | None = None,
-              sinks: Iterable[EventSink] = ()) -> web.Application:
+              sinks: Iterable[EventSink] = (), services: ServiceHost | None = None) -> web.Application:
     """The aiohttp application for a snapshot (``runtime.app.snapshot``). The worker pool starts and
     stops with it (cleanup_ctx); tests may pass ``runner_factory`` for an in-process runner,
     and ``sinks`` receive every request's event (default: the access log)."""
@@ -233,16 +234,18 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
             web_app[RUNNER] = runner_factory()
             yield
             return
+        host = services or ServiceHost(snapshot.boot.services, app_dir=snapshot.app.root, data=settings.data)
         workers = WorkerPool(snapshot.boot, size=settings.pool_size, timeout=settings.timeout,
                              memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
                              max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth,
-                             queue_timeout=settings.queue_timeout)
+                             queue_timeout=settings.queue_timeout, services=host)
         await workers.start()
         web_app[RUNNER] = workers
         try:
             yield
         finally:
             await workers.close()
+            await host.close()
 
     web_app.cleanup_ctx.append(pool)
     web_app.router.add_route("*", "/{tail:.*}", front.handle)

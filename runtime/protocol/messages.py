@@ -61,6 +61,7 @@ class Boot:
     values: Mapping[str, Any] = field(repr=False)  # resolved values, secrets too: never in a repr
     environment: Mapping[str, Any]
     limits: Limits = field(default_factory=Limits)
+    services: Mapping[str, str] = field(default_factory=dict)  # the app's services: name -> type
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +146,7 @@ def write_boot(boot: Boot) -> bytes:
     limits = boot.limits
     return encode_call((BOOT, functions, dict(boot.app), dict(boot.values), dict(boot.environment),
                         (limits.memory_mb, limits.cpu_seconds, limits.max_response_bytes,
-                         limits.max_log_bytes, limits.max_recursion_depth)))
+                         limits.max_log_bytes, limits.max_recursion_depth), dict(boot.services)))
 
 
 def write_call(call: Call, call_id: int | None = None) -> bytes:
@@ -172,8 +173,8 @@ def read_from_server(meta: bytes, body: bytes) -> Boot | Call | ServiceResult:
     if kind == SERVICE_RESULT:
         return ServiceResult(*value[1:])
     if kind == BOOT:
-        _, functions, app, values, environment, limits = value
-        return Boot(tuple(FunctionArtifact(*f) for f in functions), app, values, environment, Limits(*limits))
+        _, functions, app, values, environment, limits, services = value
+        return Boot(tuple(FunctionArtifact(*f) for f in functions), app, values, environment, Limits(*limits), services)
     raise ProtocolError(f"unknown message kind {kind!r} from the server")
 
 

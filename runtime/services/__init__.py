@@ -1,2 +1,2 @@
 """Server-side services that guest calls reach (data, HTTP): run in the server process, on its
-event loop. Nothing here trusts what a worker sends; nothing here runs guest code."""
+event loop. Must not trust what a worker sends, or run guest code."""

@@ -28,6 +28,7 @@ from runtime.contract.http_request import check_http
 from runtime.contract.services import ServiceFailed
 from runtime.protocol.messages import ServiceRequest, ServiceResult
 from runtime.services.http_client import HttpClient, parse_allow
+from runtime.values.pymongo_types import to_pymongo
 from runtime.services.mongodb import MongoService
 from runtime.services.store import Store, default_data_dir
 from runtime.values import ejson
@@ -140,7 +141,7 @@ async def _run(request: ServiceRequest, app: AppServices) -> str:
         raise ServiceFailed(contract.NOT_SUPPORTED, f"service {service!r} is a {kind} service: atlas-fn does not run "
                                                    f"third-party service actions ({operation[:40]!r} was called)")
     try:
-        args = ejson.parse(request.args)
+        args = to_pymongo(ejson.parse(request.args))  # the driver writes pymongo's types, not the guest's
     except ValueError as exc:
         raise ServiceFailed(contract.INVALID_PARAMETER, f"{operation}: the arguments are not valid EJSON: {exc}") from None
     if kind == contract.HTTP_TYPE:

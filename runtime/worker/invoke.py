@@ -23,13 +23,10 @@ from runtime.contract.response import Response
 from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
 from runtime.worker.engines import engine
-from runtime.errors import GuestError, TimeLimitExceeded
-from runtime.worker.engines.base import Host, Invocation
+from runtime.errors import GuestError, LimitExceeded, TimeLimitExceeded
+from runtime.worker.engines.base import Host, Invocation, ServiceFailed, function_name
+from runtime.worker.engines.python import reset_between_calls
 from runtime.worker.output import GuestOutput
-
-
-class LimitExceeded(Exception):
-    """A limit of atlas-fn's own, reported without an exception type name."""
 
 
 class Invoker:
@@ -45,6 +42,8 @@ class Invoker:
             if configure is not None:
                 configure(boot.limits)
             self.functions[function.key] = (chosen, chosen.load(function))
+        self.names = {function_name(key): key for key in self.functions}  # context.functions.execute
+        self.services = boot.services
         self.app = boot.app
         self.values = boot.values
         self.environment = boot.environment
@@ -59,6 +58,35 @@ class Invoker:
             prepare = getattr(chosen, "prepare", None)
             if prepare is not None:
                 prepare()
+
+    def execute(self, args: str, host: _CallHost) -> str:
+        """``context.functions.execute`` from a running call: ``args`` is the canonical EJSON of
+        ``{"name", "arguments"}``; the callee's return value comes back as canonical EJSON. A
+        Python callee runs in this worker (a JavaScript caller's JavaScript callees run inside its
+        own context, never here). Failures reach the caller as catchable errors."""
+        from runtime.values import ejson
+
+        request = ejson.parse(args)
+        name = request.get("name") if type(request) is dict else None
+        if type(name) is not str or type(request.get("arguments")) is not list:
+            raise ServiceFailed("InvalidParameter", "context.functions.execute: a function name and an argument list")
+        key = self.names.get(name)
+        if key is None:
+            raise ServiceFailed("FunctionNotFound", f"function not found: '{name}'")
+        chosen, loaded = self.functions[key]
+        execute = getattr(chosen, "execute", None)
+        if execute is None:
+            raise ServiceFailed("FunctionExecutionError", f"context.functions.execute: '{name}' is {chosen.name}, which "
+                                                          "another engine's function cannot call; allowed: Python functions")
+        nested = host.nested()
+        invocation = Invocation(None, "http", {}, self.app, self.values, self.environment, Response(),
+                                Console(self.max_log_bytes), nested, self.services)
+        try:
+            return execute(loaded, ejson.to_canonical(request["arguments"]), invocation)
+        except ServiceFailed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the callee's failure is the caller's catchable error
+            raise ServiceFailed(type(exc).__name__, _describe(exc).partition(": ")[2] or type(exc).__name__) from None
 
     def call(self, call: Call, host: Host) -> Reply:
         console = Console(self.max_log_bytes)
@@ -88,6 +116,7 @@ class Invoker:
             # Finalise this call's garbage now, inside its own time limit and console: a cycle left
             # behind would otherwise run its finalisers (a generator's `finally:`) during a later call.
             gc.collect()
+            reset_between_calls()  # and leave no cache a later call could time or read (red-team F6)
         if self.output is not None:
             self.output.end()
         return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body)
@@ -102,8 +131,9 @@ class Invoker:
         argument = build_argument(method=call.method, raw_query=call.raw_query, headers=headers, body=call.body,
                                   kind=call.kind, service_type=call.service_type)  # type: ignore[arg-type]
         response = Response()
-        outcome = chosen.run(loaded, Invocation(argument, call.service_type, request, self.app, self.values,
-                                                self.environment, response, console, host))
+        invocation = Invocation(argument, call.service_type, request, self.app, self.values, self.environment,
+                                response, console, _CallHost(self, host), self.services)
+        outcome = chosen.run(loaded, invocation)
         touched, status, set_body, out_headers = response.state()
         final_status, final_body = rules.decide(
             kind=call.kind, touched=touched, status=status, body=set_body,  # type: ignore[arg-type]
@@ -118,6 +148,29 @@ class Invoker:
         return final_status, tuple(out_headers), final_body or b""
 
 
+class _CallHost:
+    """A call's ``Host``: ``functions.execute`` runs the callee here, in this worker and call (its
+    console and response are the caller's); every other service goes to the server."""
+
+    __slots__ = ("_invoker", "_outer", "_depth")
+
+    def __init__(self, invoker: Invoker, outer: Host, depth: int = 0) -> None:
+        self._invoker = invoker
+        self._outer = outer
+        self._depth = depth
+
+    def service(self, service: str, operation: str, args: str) -> str:
+        if service != "functions" or operation != "execute":
+            return self._outer.service(service, operation, args)
+        return self._invoker.execute(args, self)
+
+    def nested(self) -> "_CallHost":
+        if self._depth >= MAX_EXECUTE_DEPTH:
+            raise ServiceFailed("FunctionExecutionError", f"context.functions.execute nested more than {MAX_EXECUTE_DEPTH} deep")
+        return _CallHost(self._invoker, self._outer, self._depth + 1)
+
+
+MAX_EXECUTE_DEPTH = 32
 MAX_ERROR_CHARS = 1000
 
 

@@ -14,7 +14,7 @@ import pytest
 from runtime.values import ejson
 from runtime.errors import TimeLimitExceeded
 from runtime.worker.engines.javascript import CompileFailed, JavaScriptError, compile as compile_js
-from runtime.worker.engines.javascript.engine import function_name
+from runtime.worker.engines.base import function_name
 from tests.javascript.harness import StandInHost, run
 
 PACKAGES = Path(__file__).resolve().parents[1] / "fixtures" / "js_packages" / "node_modules"

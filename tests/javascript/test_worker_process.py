@@ -9,6 +9,7 @@ is where the engine meets the worker's rlimits, its CPU budget and its recycling
 from __future__ import annotations
 
 import json
+import marshal
 import subprocess
 from typing import Callable, Iterator
 
@@ -18,6 +19,7 @@ from runtime.host.pool import WORKER_ARGV
 from runtime.protocol import frames, messages
 from runtime.values import ejson
 from runtime.worker.engines.javascript import compile as compile_js
+from runtime.worker.engines.python.compiler import compile_function
 
 SOURCES = {
     "functions/good.js": "exports = function(payload) { return {ok: true, q: payload.query, body: payload.body.text()} }",
@@ -33,11 +35,19 @@ SOURCES = {
 }
 
 
+PYTHON = {  # the callees of calls_python.js, run by the Python engine in the same worker
+    "functions/py/double.py": "def exports(n, oid):\n    return [n * 2, oid]\n",
+    "functions/py/fails.py": "def exports():\n    raise ValueError('it failed')\n",
+}
+
+
 class Worker:
     def __init__(self, memory_mb: int = 256, cpu_seconds: float = 1.0) -> None:
         self.process = subprocess.Popen(WORKER_ARGV, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/")
         artifacts = tuple(messages.FunctionArtifact(key, "javascript", key, compile_js(text, key)) for key, text in SOURCES.items())
+        artifacts += tuple(messages.FunctionArtifact(key, "python", key, marshal.dumps(compile_function(text, key)))
+                           for key, text in PYTHON.items())
         limits = messages.Limits(memory_mb=memory_mb, cpu_seconds=cpu_seconds)
         self.send(messages.write_boot(messages.Boot(artifacts, {"id": "local"}, {}, {"tag": "", "values": {}}, limits)))
         assert type(self.read()) is messages.Ready
@@ -91,21 +101,12 @@ def test_a_javascript_call_in_the_worker_process(worker: Worker) -> None:
     assert json.loads(reply.body) == {"ok": True, "q": {"a": "1"}, "body": "hello"}
 
 
-def test_execute_of_a_python_function_crosses_the_wall_as_ejson(worker: Worker) -> None:
-    seen = []
-
-    def services(request: messages.ServiceRequest) -> messages.ServiceResult:
-        seen.append(request)
-        args = ejson.parse(request.args)
-        if args["name"] == "py/fails":
-            return messages.ServiceResult(request.call_id, request.request_id, False, error=("FunctionError", "it failed"))
-        return messages.ServiceResult(request.call_id, request.request_id, True, ejson.to_canonical([args["arguments"][0] * 2, args["arguments"][1]]))
-
-    reply = worker.call("calls_python", services)
+def test_execute_of_a_python_function_runs_it_in_the_worker_as_ejson(worker: Worker) -> None:
+    """Spec §8.8: JavaScript to Python runs the callee in the same worker and call (no service
+    request leaves the worker); values cross as canonical EJSON; its failure is catchable."""
+    reply = worker.call("calls_python")  # services=None: a request to the server would fail the test
     assert reply.error is None, reply
-    assert json.loads(reply.body) == {"got": [42, "5d505646cf6d4fe581014ab2"], "failed": "FunctionError: it failed"}
-    assert [(r.service, r.operation) for r in seen] == [("functions", "execute")] * 2
-    assert json.loads(seen[0].args) == {"name": "py/double", "arguments": [{"$numberInt": "21"}, {"$oid": "5d505646cf6d4fe581014ab2"}]}
+    assert json.loads(reply.body) == {"got": [42, "5d505646cf6d4fe581014ab2"], "failed": "ValueError: it failed"}
 
 
 def test_an_infinite_loop_ends_at_the_engines_limit_and_the_worker_lives_on(worker: Worker) -> None:

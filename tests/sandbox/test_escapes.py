@@ -82,8 +82,8 @@ def test_context_values_are_copies() -> None:
     assert run(source, values={"list": [1, 2, 3]})[0] == [1, 2, 3]
 
 
-def test_unbuilt_context_members_say_so() -> None:
-    fails_with("def exports(p, r):\n    return context.functions\n", AttributeError, "context.functions is not available in atlas-fn yet")
+def test_unknown_context_members_say_so() -> None:
+    fails_with("def exports(p, r):\n    return context.nothing\n", AttributeError, "context.nothing does not exist")
 
 
 def test_print_and_console_go_to_the_call_log() -> None:

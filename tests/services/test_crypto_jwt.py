@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from runtime.values import cipher, jwt
-from runtime.values.bsontypes import Binary
+from runtime.values.bsontypes import BSON, Binary
 
 # §9 #9
 AES_CIPHERTEXT = "WPBuIvJ6Bity43Uh822dW8QlVYVJaFUiDeUjlTiJXzptUuTYIKPlXekBQAJb"
@@ -37,7 +37,7 @@ EC_KEYS = {bits: _pems(ec.generate_private_key(curve)) for bits, curve in
 
 
 def test_vector_9_decrypt_the_documented_ciphertext() -> None:
-    plain = cipher.decrypt("aes", Binary.fromBase64(AES_CIPHERTEXT), AES_KEY)
+    plain = cipher.decrypt("aes", BSON.Binary.fromBase64(AES_CIPHERTEXT), AES_KEY)
     assert type(plain) is Binary and plain.text() == "MongoDB is great!"
     raw = base64.b64decode(AES_CIPHERTEXT)
     assert raw[:12].hex() == "58f06e22f27a062b72e37521" and raw[-16:].hex() == "895f3a6d52e4d820a3e55de90140025b"
@@ -57,7 +57,7 @@ def test_encrypt_and_decrypt_refusals_name_what_is_allowed() -> None:
     with pytest.raises(ValueError, match=r"utils.crypto.encrypt: the encryption type must be 'aes', got 'des'"):
         cipher.encrypt("des", "x", "k" * 16)
     with pytest.raises(ValueError, match=r"does not decrypt with this key"):
-        cipher.decrypt("aes", Binary.fromBase64(AES_CIPHERTEXT), "x" * 32)
+        cipher.decrypt("aes", BSON.Binary.fromBase64(AES_CIPHERTEXT), "x" * 32)
     with pytest.raises(ValueError, match=r"shorter than a nonce and a tag \(28 bytes\)"):
         cipher.decrypt("aes", b"short", "k" * 16)
     with pytest.raises(TypeError, match=r"the message must be a string or a BSON.Binary, got 'dict'"):

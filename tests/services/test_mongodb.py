@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from typing import Any
 
 import pytest
 from bson import Decimal128, Int64, ObjectId
@@ -14,9 +15,16 @@ from runtime.contract import services as contract
 from runtime.protocol.messages import ServiceRequest
 from runtime.services.router import AppServices, handle
 from runtime.values import ejson
-from runtime.values.bsontypes import Binary
+from bson.binary import Binary  # host-side values: the router speaks pymongo's types
 from runtime.worker.engines.base import ServiceFailed
-from tests.services.conftest import LoopThread, call
+from runtime.values.pymongo_types import to_pymongo
+from tests.services.conftest import LoopThread
+from tests.services.conftest import call as call_guest
+
+
+def call(*args: Any, **kwargs: Any) -> Any:
+    """What the guest would get, as the host-side types these tests compare with."""
+    return to_pymongo(call_guest(*args, **kwargs))
 
 UTC = datetime.timezone.utc
 TYPED = {

@@ -13,7 +13,7 @@ An engine binds the guest API onto these values; it does not re-decide the rules
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
 from runtime.contract.response import Response
@@ -52,6 +52,7 @@ class Invocation:
     response: Response
     console: Console
     host: Host
+    services: Mapping[str, str] = field(default_factory=dict)  # the app's services: name -> type
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +76,13 @@ class Engine(Protocol):
         raise (the worker maps them to envelopes); ``MemoryError`` and ``RecursionError``
         mean what they mean in Python."""
         ...
+
+
+def function_name(key: str) -> str:
+    """The name ``context.functions.execute`` uses for a function file's key (its path): the
+    path below the last ``functions`` folder, without the extension (``utils/add``)."""
+    parts = key.replace("\\", "/").split("/")
+    if "functions" in parts:
+        parts = parts[len(parts) - parts[::-1].index("functions"):]
+    name = "/".join(parts)
+    return name.rsplit(".", 1)[0] if name.endswith((".js", ".cjs", ".mjs", ".py")) else name

@@ -26,7 +26,7 @@ import quickjs
 from runtime.protocol.messages import FunctionArtifact, Limits
 from runtime.values import ejson
 from runtime.errors import GuestError, TimeLimitExceeded
-from runtime.worker.engines.base import Invocation, Outcome
+from runtime.worker.engines.base import Invocation, Outcome, function_name
 from runtime.worker.engines.javascript.bridge import Bridge
 
 JS_DIR = Path(__file__).with_name("js")
@@ -264,16 +264,6 @@ def _engine_failure(exc: quickjs.JSException) -> BaseException:
         return MemoryError("the function exceeded the JavaScript heap limit")
     name, _, message = first.partition(": ")
     return js_error(name, message)
-
-
-def function_name(key: str) -> str:
-    """The name ``context.functions.execute`` uses for a function file's key (its path):
-    the path below the last ``functions`` folder, without the extension (``utils/add``)."""
-    parts = key.replace("\\", "/").split("/")
-    if "functions" in parts:
-        parts = parts[len(parts) - parts[::-1].index("functions"):]
-    name = "/".join(parts)
-    return name.rsplit(".", 1)[0] if name.endswith((".js", ".cjs", ".mjs")) else name
 
 
 ENGINE = JavaScriptEngine()

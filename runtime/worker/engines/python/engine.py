@@ -18,6 +18,7 @@ from runtime.values.bsontypes import Binary
 from runtime.worker.engines.base import Invocation, Outcome
 from runtime.worker.engines.python import load_exports
 from runtime.worker.engines.python.guest import AttrDict, Context, Values, to_attrdicts
+from runtime.worker.engines.python.services import build_services
 
 
 class PythonEngine:
@@ -28,14 +29,29 @@ class PythonEngine:
 
     def run(self, loaded: CodeType, invocation: Invocation) -> Outcome:
         argument = _argument(invocation.service_type, invocation.argument)
-        context = Context(request=invocation.request, values=Values(invocation.values), app=invocation.app,
-                          environment=invocation.environment)
-        exports, printer = load_exports(loaded, {"context": context}, invocation.console)
+        exports, printer = load_exports(loaded, {"context": _context(invocation)}, invocation.console)
         try:
             result = exports(argument, invocation.response)
         finally:
             printer.flush()
         return Outcome(_serialiser(result))
+
+    def execute(self, loaded: CodeType, arguments: str, invocation: Invocation) -> str:
+        """``context.functions.execute`` of this function: ``arguments`` is the canonical EJSON
+        of the argument list; the return value comes back as canonical EJSON."""
+        args = ejson.parse(arguments, mapping=AttrDict)
+        exports, printer = load_exports(loaded, {"context": _context(invocation)}, invocation.console)
+        try:
+            result = exports(*args)
+        finally:
+            printer.flush()
+        return ejson.to_canonical(result)
+
+
+def _context(invocation: Invocation) -> Context:
+    services, http = build_services(invocation.host, invocation.services)
+    return Context(request=invocation.request, values=Values(invocation.values), app=invocation.app,
+                   environment=invocation.environment, host=invocation.host, services=services, http=http)
 
 
 def _argument(service_type: str, payload: Any) -> Any:

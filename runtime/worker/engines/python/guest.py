@@ -119,19 +119,37 @@ class Values:
         return to_attrdicts(self._values.get(name))
 
 
+class Functions:
+    """``context.functions.execute(name, ...args)`` (spec §8.8): the callee runs in this worker,
+    in the same call; arguments and the result cross as canonical EJSON."""
+
+    __slots__ = ("_host",)
+
+    def __init__(self, host: Any) -> None:
+        self._host = host
+
+    def execute(self, name: Any, *args: Any) -> Any:
+        if type(name) is not str:
+            raise TypeError("context.functions.execute: the name must be a string")
+        text = self._host.service("functions", "execute", ejson.to_canonical({"name": name, "arguments": list(args)}))
+        return ejson.parse(text, mapping=AttrDict)
+
+
 class Context:
-    """The per-call ``context`` (contract §8.2). Members not yet built say so by name.
+    """The per-call ``context`` (contract §8.2).
 
     ``request``, ``app``, ``environment`` and ``user`` are built from plain data on first
-    read (most functions read one or none), each a fresh copy owned by this call."""
+    read (most functions read one or none), each a fresh copy owned by this call;
+    ``services``, ``http`` and ``functions`` reach the worker's host (service requests)."""
 
-    __slots__ = ("values", "_plain", "_built")
-
-    _LATER = ("functions", "services", "http")
+    __slots__ = ("values", "functions", "services", "http", "_plain", "_built")
 
     def __init__(self, *, request: Mapping[str, Any], values: Values, app: Mapping[str, Any],
-                 environment: Mapping[str, Any]) -> None:
+                 environment: Mapping[str, Any], host: Any = None, services: Any = None, http: Any = None) -> None:
         self.values = values
+        self.functions = Functions(host)
+        self.services = services
+        self.http = http
         self._plain = {"request": request, "app": app, "environment": environment}
         self._built: dict[str, Any] = {}
 
@@ -156,8 +174,6 @@ class Context:
         return True  # every call runs as system: atlas-fn has no users (contract §8.2)
 
     def __getattr__(self, name: str) -> Any:
-        if name in Context._LATER:
-            raise AttributeError(f"context.{name} is not available in atlas-fn yet")
         raise AttributeError(f"context.{name} does not exist")
 
 

@@ -1,0 +1,52 @@
+"""The server's side of a worker's service requests, for one served app.
+
+Owns: ``ServiceHost``, the handler the worker pool calls for every ``ServiceRequest``: it opens
+the app's services (``runtime.services.router.open_services``: the embedded store or
+``ATLAS_FN_MONGODB_URI``, the HTTP client) on first use or when ``open`` is awaited, answers
+through ``router.handle``, and closes them with the server. Must not trust what a worker sent
+(``router.handle`` checks it) or build HTTP answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Mapping
+
+from runtime.protocol.messages import ServiceRequest, ServiceResult
+from runtime.services.router import AppServices, handle, open_services
+
+
+class ServiceHost:
+    def __init__(self, names: Mapping[str, str], *, app_dir: Path | None, data: str = "",
+                 environ: Mapping[str, str] = os.environ) -> None:
+        self.names = dict(names)
+        self.app_dir = app_dir
+        self.data = data  # "" = <app>/.atlas-fn/data, "memory" = a throw-away store, else a folder
+        self.environ = environ
+        self._services: AppServices | None = None
+        self._opening = asyncio.Lock()
+
+    async def open(self) -> AppServices:
+        async with self._opening:
+            if self._services is None:
+                memory = self.data == "memory"
+                data_dir = Path(self.data) if self.data and not memory else None
+                self._services = await open_services(self.names, app_dir=self.app_dir, data_dir=data_dir,
+                                                     memory=memory, environ=self.environ)
+            return self._services
+
+    @property
+    def store_uri(self) -> str | None:
+        """The embedded store's URI for the start banner (it holds no credentials), or None."""
+        store = self._services.store if self._services is not None else None
+        return store.uri if store is not None else None
+
+    async def __call__(self, request: ServiceRequest) -> ServiceResult:
+        return await handle(request, await self.open())
+
+    async def close(self) -> None:
+        if self._services is not None:
+            await self._services.close()
+            self._services = None
