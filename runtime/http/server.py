@@ -53,6 +53,7 @@ class Front:
         self.sinks = tuple(sinks) or (AccessLog(),)
         self.in_flight = 0
         self.unsent = 0  # bytes of large answers not yet read by their callers
+        self.log_page: str | None = None  # the path of a served page showing a request by co_id, if any
         self._ids = itertools.count(1)
         self._id_prefix = f"{int(time.time()) & 0xFFFFFF:06x}{os.getpid() & 0xFFFF:04x}"
 
@@ -168,8 +169,22 @@ class Front:
         except RequestPayloadError:  # e.g. a chunk size that is not hex, after the handler started reading
             raise CallerError("the request body is malformed: its chunked framing or length is broken") from None
 
+    def _link(self, request: web.Request, co_id: str) -> str:
+        """The envelope's ``link`` (§5): the request's entry in the log page, addressed by the
+        server's own socket (never the caller's ``Host``, which a caller controls), and only when
+        that page is served; "" otherwise (atlas-fn has no log page yet: the request log names
+        the co_id)."""
+        if self.log_page is None:
+            return ""
+        sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+        if not sockname:
+            return ""
+        host, port = sockname[0], sockname[1]
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{port}{self.log_page}?co_id={co_id}"
+
     def _error(self, request: web.Request, error: AtlasFnError, co_id: str) -> web.Response:
-        link = f"{request.scheme}://{request.host}/_atlas-fn/logs?co_id={co_id}"
+        link = self._link(request, co_id)
         headers = {"Allow": ", ".join(error.allow)} if isinstance(error, MethodNotAllowed) else None
         return web.Response(status=error.status, body=json.dumps(error.envelope(link), separators=(",", ":")).encode(),
                             content_type="application/json", headers=headers)
