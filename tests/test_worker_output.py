@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.host.pool import STDERR_LINES_PER_READ, WorkerPool
+from runtime.host.pool import WorkerPool
+from runtime.host.worker_process import STDERR_LINES_PER_READ
 from runtime.protocol import messages
 
 from tests.conftest import ROOT, Serve, write_app

@@ -4,7 +4,7 @@ Owns: what ``atlas-fn serve`` and ``atlas-fn check`` do before anything listens 
 app folder, compile every function file (per engine) and every ``can_evaluate`` rule, decide
 each route's call spec, and raise *one* ``ConfigError`` holding every problem of every step,
 each with its file and JSON path or line. The ``Snapshot`` is frozen: the server and a
-generation of workers share it, and a reload swaps it whole. Runs no user code.
+generation of workers share it, and a reload swaps it whole. Must not run user code.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Owns: the aiohttp application, the checks that need no body (route, method, size
 concurrency), reading the body, handing the request to the pure call pipeline
 (``runtime.contract.pipeline``), the call to the worker pool, turning its reply or any
 ``AtlasFnError`` into the HTTP answer, and one ``RequestEvent`` per request for the sinks
-(the access log first). Decisions live in ``runtime.contract``; processes in ``runtime.host``.
+(the access log first). Must not hold decisions that belong in ``runtime.contract``, or own
+processes (``runtime.host`` does).
 """
 
 from __future__ import annotations
