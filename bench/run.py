@@ -3,6 +3,8 @@
     python bench/run.py                # full run, about 4 minutes
     python bench/run.py --quick        # smoke run: 1 s per load, one repetition
     python bench/run.py --out FILE     # results as JSON (default bench/results/latest.json)
+    python bench/run.py --baseline DIR # also DIR's server (another atlas-fn tree), paired, new/old
+    python bench/run.py --subjects signed,open   # load only these atlas-fn subjects (and the ceiling)
 
 Run it from the repository root with the project's interpreter (.venv/bin/python). It needs
 ``wrk`` (Debian: ``apt-get install -y wrk``) and exits with 2 without it.
@@ -21,6 +23,11 @@ What it does, in order (bench/README.md explains how to read the results):
    memory (RSS, PSS, USS) of the server and of each worker, and signed throughput at c=64
    with 1, 2 and 4 workers (again alternating, with the ceiling in the rotation);
 5. prints the table and the verdict on each target of issue 5 §2, and writes every raw run.
+
+With ``--baseline DIR`` a second server runs DIR's code (``python -m runtime serve`` with cwd
+and PYTHONPATH = DIR, the same interpreter) on the same bench app; after checking that it
+answers exactly as this tree's server does, its subjects (``baseline-open``, ...) run in the
+same rotation, each next to its twin, and every pair's new/old ratios are reported.
 
 The harness only measures; it never changes the code it measures. Exit status: 0 when the
 run completed (whatever the verdicts), 1 when a subject failed its check or a server did not
@@ -60,6 +67,7 @@ WRK_INSTALL = "apt-get install -y wrk"
 APP_ID = "bench-abcde"
 SECRET = "bench-secret-7d1f"
 SUBJECTS = ("ceiling", "open", "signed", "endpoint")
+BASELINE_PREFIX = "baseline-"  # --baseline DIR: the other tree's server, as subjects baseline-open, ...
 LOADS = ((1, 1), (2, 64))  # (wrk threads, connections): concurrency 1 and 64
 WORKER_COUNTS = (1, 2, 4)
 STARTUP_FUNCTIONS = 200
@@ -176,16 +184,18 @@ class Server:
 
     LISTENING = re.compile(r"listening on (http://\S+)")
 
-    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
+    def __init__(self, name: str, argv: list[str], log_path: Path, cwd: Path = ROOT,
+                 env: dict[str, str] | None = None) -> None:
         self.name = name
         self.argv = argv
+        self.cwd = cwd
         self.log_path = log_path
         self.lines: list[str] = []
         self.url = ""
         self._listening = threading.Event()
         self._log = open(log_path, "wb")
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log,
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=self._log,
                                      stdin=subprocess.DEVNULL, text=True, start_new_session=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -244,11 +254,61 @@ class HarnessError(Exception):
     """The run cannot go on: a server did not start or a subject answered wrongly."""
 
 
-def start_atlas_fn(name: str, app: Path, functions: Path, logs: Path, workers: int | None = None) -> Server:
+def start_atlas_fn(name: str, app: Path, functions: Path, logs: Path, workers: int | None = None,
+                   source: Path = ROOT) -> Server:
+    """``python -m runtime serve`` with the code of the source tree ``source`` (this one by
+    default; ``--baseline DIR`` for the other): the same interpreter, cwd and PYTHONPATH = the tree."""
     argv = [sys.executable, "-m", "runtime", "serve", "--app", str(app), "--functions", str(functions), "--port", "0"]
     if workers is not None:
         argv += ["--workers", str(workers)]
-    return Server(name, argv, logs / f"{name}.stderr.log")
+    return Server(name, argv, logs / f"{name}.stderr.log", cwd=source, env=source_env(source))
+
+
+def source_env(source: Path) -> dict[str, str] | None:
+    """The environment that makes ``import runtime`` load ``source``'s code: PYTHONPATH first.
+    None (inherit unchanged) for this tree, which is how the harness has always started it."""
+    if source == ROOT:
+        return None
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(source), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def runtime_root(source: Path) -> Path:
+    """Where ``import runtime`` resolves when started as start_atlas_fn starts ``source``."""
+    done = subprocess.run([sys.executable, "-c", "import runtime, os; print(os.path.abspath(runtime.__file__))"],
+                          cwd=source, env=source_env(source), capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise HarnessError(f"cannot import runtime from {source}:\n{done.stderr.strip()}")
+    return Path(done.stdout.strip()).resolve().parent.parent
+
+
+WORKER_PATH = re.compile(r"sys\.path\.insert\(0, ('[^']*'|\"[^\"]*\")\)")
+
+
+def worker_roots(server: Server) -> list[str]:
+    """The source tree each worker of ``server`` imports ``runtime`` from. A worker is started as
+    ``python -I -c "import sys; sys.path.insert(0, PATH); from runtime... import main; main()"``
+    with an empty environment in /: the same import is resolved here with that interpreter, path,
+    flag, environment and folder (the path alone is not the answer: the import may fall through
+    it to an installed copy). "?" where the command line is not of that form."""
+    roots = []
+    for pid in server.children():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        code = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else ""
+        found = WORKER_PATH.search(code)
+        if not found:
+            roots.append("?")
+            continue
+        probe = (f"import sys; sys.path.insert(0, {found.group(1)}); import os, runtime; "
+                 "print(os.path.realpath(runtime.__file__))")
+        done = subprocess.run([argv[0], "-I", "-c", probe], env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
+                              capture_output=True, text=True, timeout=60)
+        roots.append(str(Path(done.stdout.strip()).parent.parent) if done.returncode == 0 else "?")
+    return roots
 
 
 def start_ceiling(logs: Path) -> Server:
@@ -314,25 +374,31 @@ def _expect(subject: str, answer: Answer, status: int, test: Callable[[Answer], 
                            f"{answer.headers.get('Content-Type', '')!r} {answer.body[:300]!r}")
 
 
-def check_subjects(urls: dict[str, str]) -> dict[str, str]:
-    """One request per subject, asserting status and body, before any load. Returns the bodies."""
-    seen: dict[str, str] = {}
+def check_subjects(urls: dict[str, str], prefix: str = "") -> dict[str, Answer]:
+    """One request per subject, asserting status and body, before any load. Returns the answers
+    (``signed-forged`` is the forged-signature request). ``urls`` has the keys ceiling (optional),
+    open, signed and endpoint; ``prefix`` names the server in errors ("baseline-")."""
+    answers: dict[str, Answer] = {}
 
-    a = fetch(urls["ceiling"], "POST", SIGNED_BODY, _signed_headers())
-    _expect("ceiling", a, 200, lambda x: len(x.body) == 60 and json.loads(x.body)["ok"] is True, "a 60-byte JSON body")
-    seen["ceiling"] = a.body.decode()
+    if "ceiling" in urls:
+        a = fetch(urls["ceiling"], "POST", SIGNED_BODY, _signed_headers())
+        _expect("ceiling", a, 200, lambda x: len(x.body) == 60 and json.loads(x.body)["ok"] is True,
+                "a 60-byte JSON body")
+        answers["ceiling"] = a
 
     a = fetch(urls["open"])
-    _expect("open", a, 200, lambda x: x.body == b'{"ok":true,"subject":"open","n":{"$numberInt":"42"}}'
+    _expect(prefix + "open", a, 200, lambda x: x.body == b'{"ok":true,"subject":"open","n":{"$numberInt":"42"}}'
             and x.headers.get("Content-Type", "").startswith("application/json"), "the canonical EJSON document")
-    seen["open"] = a.body.decode()
+    answers["open"] = a
 
     a = fetch(urls["signed"], "POST", SIGNED_BODY, _signed_headers())
-    _expect("signed", a, 202, lambda x: x.body == b'{"received":"ord_8f14e45fceea167a","items":2}'
+    _expect(prefix + "signed", a, 202, lambda x: x.body == b'{"received":"ord_8f14e45fceea167a","items":2}'
             and x.headers.get("Content-Type") == "application/json", "the setBody bytes and setHeader's Content-Type")
-    seen["signed"] = a.body.decode()
+    answers["signed"] = a
     forged = fetch(urls["signed"], "POST", SIGNED_BODY, {**_signed_headers(), "X-Hook-Signature": "sha256=" + "0" * 64})
-    _expect("signed (forged signature)", forged, 401, lambda x: b"IncomingWebhookAuthFailed" in x.body, "a 401 envelope")
+    _expect(prefix + "signed (forged signature)", forged, 401, lambda x: b"IncomingWebhookAuthFailed" in x.body,
+            "a 401 envelope")
+    answers["signed-forged"] = forged
 
     def endpoint_ok(x: Answer) -> bool:
         doc = json.loads(x.body)
@@ -340,9 +406,41 @@ def check_subjects(urls: dict[str, str]) -> dict[str, str]:
                 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", str(doc["createdAt"])) is not None)
 
     a = fetch(urls["endpoint"])
-    _expect("endpoint", a, 200, endpoint_ok, 'JSON {"id": <24 hex>, "createdAt": <ISO date>, "status": "ok"}')
-    seen["endpoint"] = a.body.decode()
-    return seen
+    _expect(prefix + "endpoint", a, 200, endpoint_ok, 'JSON {"id": <24 hex>, "createdAt": <ISO date>, "status": "ok"}')
+    answers["endpoint"] = a
+    return answers
+
+
+# Headers that differ between any two answers (the clock), left out of the comparison.
+VOLATILE_HEADERS = {"date"}
+CO_ID = re.compile(rb"co_id=[0-9a-f]+")  # the request id in an error's log link
+
+
+def compare_answers(new: dict[str, Answer], old: dict[str, Answer], new_base: str, old_base: str) -> list[str]:
+    """How the baseline's answers differ from this tree's, for the same requests: status, header
+    names and values (but VOLATILE_HEADERS) and body, with each server's own address and the
+    request id (co_id) of an error's log link masked; for endpoint, whose body holds a fresh
+    ObjectId and its date, the body's keys and its "status". An empty list: the same answers."""
+    def masked(data: bytes, base: str) -> bytes:
+        return CO_ID.sub(b"co_id=*", data.replace(base.encode(), b"http://SERVER"))
+
+    differences = []
+    for subject in ("open", "signed", "signed-forged", "endpoint"):
+        a, b = new[subject], old[subject]
+        if a.status != b.status:
+            differences.append(f"{subject}: status {a.status} here, {b.status} in the baseline")
+        ha = {k.lower(): masked(v.encode(), new_base) for k, v in a.headers.items() if k.lower() not in VOLATILE_HEADERS}
+        hb = {k.lower(): masked(v.encode(), old_base) for k, v in b.headers.items() if k.lower() not in VOLATILE_HEADERS}
+        if ha != hb:
+            differences.append(f"{subject}: headers {sorted(ha.items())} here, {sorted(hb.items())} in the baseline")
+        if subject == "endpoint":
+            da, db = json.loads(a.body), json.loads(b.body)
+            same = set(da) == set(db) and da.get("status") == db.get("status")
+        else:
+            same = masked(a.body, new_base) == masked(b.body, old_base)
+        if not same:
+            differences.append(f"{subject}: body {a.body[:200]!r} here, {b.body[:200]!r} in the baseline")
+    return differences
 
 
 def _signed_headers() -> dict[str, str]:
@@ -438,18 +536,19 @@ def run_wrk(target: Target, threads: int, connections: int, seconds: int) -> dic
 
 
 def load_rounds(targets: list[Target], loads: tuple[tuple[int, int], ...], reps: int, seconds: int,
-                label: str) -> list[Run]:
-    """reps x loads x targets wrk runs, alternating the targets inside each repetition."""
+                label: str, rotation: Callable[[int], list[Target]] | None = None) -> list[Run]:
+    """reps x loads x targets wrk runs, alternating the targets inside each repetition (in the
+    order ``rotation(rep)`` gives, when given: the same targets, possibly reordered)."""
     runs: list[Run] = []
     total = reps * len(loads) * len(targets)
     for rep in range(reps):
         for threads, connections in loads:
-            for target in targets:
+            for target in (rotation(rep) if rotation else targets):
                 run = Run(target.subject, threads, connections, rep)
                 run.data = run_wrk(target, threads, connections, seconds)
                 runs.append(run)
                 d = run.data
-                print(f"  [{label} {len(runs):2d}/{total}] rep {rep + 1} c={connections:<2d} {target.subject:<10s} "
+                print(f"  [{label} {len(runs):2d}/{total}] rep {rep + 1} c={connections:<2d} {target.subject:<17s} "
                       f"{d['rps']:9.0f} req/s  p50 {d['latency_us']['p50'] / 1000:6.2f} ms  "
                       f"p99 {d['latency_us']['p99'] / 1000:6.2f} ms"
                       + (f"  non-2xx {d['non_2xx']}" if d["non_2xx"] else "")
@@ -489,6 +588,56 @@ def summarise(runs: list[Run], baseline: str = "ceiling") -> list[dict[str, Any]
             "socket_errors": sum(r.data["socket_errors"] for r in mine),
         })
     return rows
+
+
+def paired_rotation(targets: list[Target], prefix: str = BASELINE_PREFIX) -> Callable[[int], list[Target]]:
+    """Each subject runs next to its baseline twin; who goes first flips every repetition
+    (ceiling, open, baseline-open, signed, baseline-signed, ... then ceiling, baseline-open,
+    open, ...), so that neither tree always runs right after the same one."""
+    def order(rep: int) -> list[Target]:
+        out = []
+        for target in targets:
+            if target.subject.startswith(prefix):
+                continue
+            twin = next((t for t in targets if t.subject == prefix + target.subject), None)
+            pair = [target] if twin is None else [target, twin] if rep % 2 == 0 else [twin, target]
+            out.extend(pair)
+        return out
+    return order
+
+
+def summarise_pairs(runs: list[Run], prefix: str = BASELINE_PREFIX) -> list[dict[str, Any]]:
+    """Per subject with a baseline twin, per concurrency: this tree (new) against the baseline
+    (old). ``*_ratio`` = new median / old median; ``*_paired`` = the median of the per-repetition
+    ratios new/old (same repetition, same concurrency), with their min and max."""
+    def metric(run: Run, name: str) -> float:
+        return run.data["rps"] if name == "rps" else run.data["latency_us"][name] / 1000
+
+    by = {(r.subject, r.connections, r.rep): r for r in runs}
+    pairs = []
+    keys = dict.fromkeys((r.subject, r.connections) for r in runs)
+    for subject, connections in keys:
+        if subject.startswith(prefix) or (prefix + subject, connections) not in keys:
+            continue
+        new = [r for r in runs if r.subject == subject and r.connections == connections]
+        old = [r for r in runs if r.subject == prefix + subject and r.connections == connections]
+        row: dict[str, Any] = {"subject": subject, "baseline_subject": prefix + subject, "concurrency": connections,
+                               "reps": len(new)}
+        for name, key in (("rps", "rps"), ("p50", "p50_ms"), ("p99", "p99_ms")):
+            new_median = statistics.median(metric(r, name) for r in new)
+            old_median = statistics.median(metric(r, name) for r in old)
+            per_rep = [metric(r, name) / metric(by[(prefix + subject, connections, r.rep)], name)
+                       for r in new if (prefix + subject, connections, r.rep) in by]
+            row[key] = {"new": new_median, "old": old_median, "ratio": new_median / old_median,
+                        "paired": statistics.median(per_rep), "paired_min": min(per_rep),
+                        "paired_max": max(per_rep), "paired_all": per_rep}
+        row["cpu_us_per_request"] = {
+            side: {k: statistics.median(r.data["cpu_us_per_request"][k] for r in group) for k in ("front", "workers")}
+            for side, group in (("new", new), ("old", old))}
+        row["errors"] = {side: sum(r.data["non_2xx"] + r.data["socket_errors"] for r in group)
+                         for side, group in (("new", new), ("old", old))}
+        pairs.append(row)
+    return pairs
 
 
 def measure_startup(root: Path, logs: Path, samples: int) -> dict[str, Any]:
@@ -566,26 +715,31 @@ def machine() -> dict[str, Any]:
     }
 
 
-def runtime_fingerprint() -> str:
+def runtime_fingerprint(root: Path = ROOT) -> str:
     """sha256 over runtime/**/*.py as they are on disk: the exact code measured, committed or not."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "runtime").rglob("*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted((root / "runtime").rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
 def verdicts(rows: list[dict[str, Any]], startup: dict[str, Any], worker_mb: float) -> list[dict[str, Any]]:
-    def row(subject: str, c: int) -> dict[str, Any]:
-        return next(r for r in rows if r["subject"] == subject and r["concurrency"] == c)
+    def row(subject: str, c: int) -> dict[str, Any] | None:
+        return next((r for r in rows if r["subject"] == subject and r["concurrency"] == c), None)
 
-    signed64, ceiling64 = row("signed", 64), row("ceiling", 64)
-    out = [
-        ("signed_throughput", signed64["rps_ratio"], 0.5, ">=",
-         f"{signed64['rps_ratio']:.0%} of ceiling ({signed64['rps']:,.0f} vs {ceiling64['rps']:,.0f} req/s)"),
-        ("signed_p99", signed64["p99_ratio"], 3.0, "<=",
-         f"{signed64['p99_ratio']:.1f} x ceiling's p99 ({signed64['p99_ms']:.2f} vs {ceiling64['p99_ms']:.2f} ms)"),
-        ("open_p50", row("open", 1)["p50_ms"], 1.0, "<=", f"{row('open', 1)['p50_ms']:.2f} ms"),
-        ("signed_p50", row("signed", 1)["p50_ms"], 1.0, "<=", f"{row('signed', 1)['p50_ms']:.2f} ms"),
+    signed64, ceiling64, open1, signed1 = row("signed", 64), row("ceiling", 64), row("open", 1), row("signed", 1)
+    out = []
+    if signed64 and ceiling64:  # (--subjects may leave a subject out: its targets are then not judged)
+        out += [
+            ("signed_throughput", signed64["rps_ratio"], 0.5, ">=",
+             f"{signed64['rps_ratio']:.0%} of ceiling ({signed64['rps']:,.0f} vs {ceiling64['rps']:,.0f} req/s)"),
+            ("signed_p99", signed64["p99_ratio"], 3.0, "<=",
+             f"{signed64['p99_ratio']:.1f} x ceiling's p99 ({signed64['p99_ms']:.2f} vs {ceiling64['p99_ms']:.2f} ms)")]
+    if open1:
+        out.append(("open_p50", open1["p50_ms"], 1.0, "<=", f"{open1['p50_ms']:.2f} ms"))
+    if signed1:
+        out.append(("signed_p50", signed1["p50_ms"], 1.0, "<=", f"{signed1['p50_ms']:.2f} ms"))
+    out += [
         ("startup", startup["median_to_first_200_s"], 2.0, "<=",
          f"{startup['median_to_first_200_s']:.2f} s (median of {len(startup['samples'])})"),
         ("worker_memory", worker_mb, 40.0, "<=", f"largest idle worker {worker_mb:.1f} MB RSS"),
@@ -609,6 +763,24 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
         print("  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
 
 
+def print_pairs(pairs: list[dict[str, Any]], title: str) -> None:
+    print(f"\n{title}")
+    head = ("subject", "c", "", "new", "old", "new/old", "paired new/old", "min", "max")
+    body = []
+    for p in pairs:
+        for key, label, fmt in (("rps", "req/s", "{:,.0f}"), ("p50_ms", "p50 ms", "{:.3f}"), ("p99_ms", "p99 ms", "{:.3f}")):
+            m = p[key]
+            body.append((p["subject"], str(p["concurrency"]), label, fmt.format(m["new"]), fmt.format(m["old"]),
+                         f"{m['ratio']:.3f}", f"{m['paired']:.3f}", f"{m['paired_min']:.3f}", f"{m['paired_max']:.3f}"))
+    widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
+    for line in [head, *body]:
+        print("  " + "  ".join(cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
+    for p in pairs:
+        if p["errors"]["new"] or p["errors"]["old"]:
+            print(f"  WARNING: {p['subject']} c={p['concurrency']}: errors under load, new {p['errors']['new']}, "
+                  f"old {p['errors']['old']}; its ratios are not comparable")
+
+
 def print_memory(label: str, mem: dict[str, Any]) -> None:
     def mb(m: dict[str, Any], key: str) -> str:
         return f"{m.get(key, 0) / 1024:5.1f}"
@@ -630,7 +802,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5; --quick 1)")
     parser.add_argument("--reps", type=int, help="repetitions (default 3; --quick 1)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (apps, server logs, wrk scripts)")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="a second atlas-fn source tree (e.g. an older checkout): its server serves the same "
+                             "bench app as the subjects baseline-open, baseline-signed, baseline-endpoint, in the "
+                             "same rotation, and each pair's new/old ratios are reported")
+    parser.add_argument("--subjects", metavar="LIST",
+                        help=f"comma-separated atlas-fn subjects to load, of {', '.join(SUBJECTS[1:])} (default all; "
+                             "the ceiling always runs)")
     args = parser.parse_args(argv)
+
+    subjects = [x.strip() for x in (args.subjects or ",".join(SUBJECTS[1:])).split(",") if x.strip()]
+    unknown = [x for x in subjects if x not in SUBJECTS[1:]]
+    if unknown or not subjects:
+        parser.error(f"--subjects: {', '.join(unknown) or 'none given'}; choose from {', '.join(SUBJECTS[1:])}")
+    args.subjects = [x for x in SUBJECTS[1:] if x in subjects]
+    if args.baseline is not None:
+        args.baseline = args.baseline.resolve()
+        if not (args.baseline / "runtime" / "__main__.py").is_file():
+            parser.error(f"--baseline: {args.baseline} is not an atlas-fn source tree (no runtime/__main__.py)")
+        if args.baseline == ROOT:
+            parser.error("--baseline: that is this tree")
 
     if shutil.which("wrk") is None:
         print(f"bench: wrk is not installed; it is the load generator. Install it with:\n\n    {WRK_INSTALL}\n",
@@ -664,13 +855,37 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def baseline_info(source: Path) -> dict[str, Any]:
+    """What the baseline tree is: its commit, uncommitted runtime/ files and code fingerprint."""
+    def git(*argv: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(source), *argv], capture_output=True, text=True,
+                                  timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {"dir": str(source), "git_head": git("rev-parse", "--short", "HEAD"),
+            "git_dirty_runtime": [line.strip() for line in git("status", "--porcelain", "--", "runtime").splitlines()],
+            "runtime_sha256": runtime_fingerprint(source)}
+
+
 def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], seconds: int, reps: int,
         startup_samples: int) -> dict[str, Any]:
     info = machine()
     print(f"bench: {info['cpus']} CPUs ({info['cpu']}), Python {info['python']}, aiohttp {info['aiohttp']}, "
           f"{info['wrk']}; atlas-fn {info['git_head']}"
           + (f" with uncommitted runtime/ changes ({len(info['git_dirty_runtime'])} files)" if info["git_dirty_runtime"] else ""))
+    baseline = None
+    if args.baseline is not None:
+        baseline = baseline_info(args.baseline)
+        for source in (ROOT, args.baseline):  # each server must load its own tree's code
+            if (found := runtime_root(source)) != source:
+                raise HarnessError(f"started from {source}, `import runtime` loads {found}/runtime instead")
+        print(f"bench: baseline {baseline['dir']} at {baseline['git_head'] or '?'}"
+              + (f" with uncommitted runtime/ changes ({len(baseline['git_dirty_runtime'])} files)"
+                 if baseline["git_dirty_runtime"] else ""))
     print(f"bench: {seconds} s per wrk run, {reps} repetitions, loads -t1 -c1 and -t2 -c64; "
+          f"subjects ceiling, {', '.join(args.subjects)}{' and their baseline twins' if baseline else ''}; "
           f"load average {' '.join(info['loadavg_start'])}", flush=True)
 
     app, functions = write_bench_app(tmp / "bench")
@@ -678,12 +893,34 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
     servers.append(ceiling)
     main_server = start_atlas_fn("atlas-fn", app, functions, logs)
     servers.append(main_server)
+    old_server = None
+    if args.baseline is not None:
+        old_server = start_atlas_fn("atlas-fn-baseline", app, functions, logs, source=args.baseline)
+        servers.append(old_server)
     base = {"ceiling": ceiling.wait_listening(), "atlas-fn": main_server.wait_listening()}
     pool_line = next((s for s in main_server.lines if "listening on" in s), "")
     urls = {"ceiling": base["ceiling"] + "/ceiling", "open": base["atlas-fn"] + webhook_path("open"),
             "signed": base["atlas-fn"] + webhook_path("signed"), "endpoint": base["atlas-fn"] + ENDPOINT_PATH}
-    seen = check_subjects(urls)
+    answers = check_subjects(urls)
+    seen = {k: a.body.decode() for k, a in answers.items() if k != "signed-forged"}
     print(f"bench: {pool_line.strip()}\nbench: every subject answered as expected", flush=True)
+    if old_server is not None and baseline is not None:
+        old_base = old_server.wait_listening()
+        old_urls = {"open": old_base + webhook_path("open"), "signed": old_base + webhook_path("signed"),
+                    "endpoint": old_base + ENDPOINT_PATH}
+        old_answers = check_subjects(old_urls, prefix=BASELINE_PREFIX)
+        differences = compare_answers(answers, old_answers, base["atlas-fn"], old_base)
+        if differences:
+            raise HarnessError("the baseline does not serve the same answers as this tree:\n  " + "\n  ".join(differences))
+        baseline["main_server"] = next((s for s in old_server.lines if "listening on" in s), "").strip()
+        baseline["worker_roots"] = {"new": worker_roots(main_server), "old": worker_roots(old_server)}
+        for side, server, source in (("new", main_server, ROOT), ("old", old_server, args.baseline)):
+            wrong = [r for r in baseline["worker_roots"][side] if r not in ("?", str(source))]
+            if wrong:
+                raise HarnessError(f"{server.name}'s workers run the code of {', '.join(wrong)}, not of {source}")
+        baseline["memory_fresh"] = memory_of(old_server)
+        print(f"bench: baseline {baseline['main_server']}\nbench: the baseline answers the same (status, headers, "
+              f"bodies; workers from {', '.join(sorted(set(baseline['worker_roots']['old'])))})", flush=True)
     mem_fresh = memory_of(main_server)
 
     scripts = tmp / "wrk"
@@ -695,19 +932,26 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
         return lambda: (server.pid, server.children())
 
     # The ceiling gets the signed subject's exact request: same method, body and headers.
-    targets = [Target("ceiling", urls["ceiling"], post, procs(ceiling)),
-               Target("open", urls["open"], get, procs(main_server)),
-               Target("signed", urls["signed"], post, procs(main_server)),
-               Target("endpoint", urls["endpoint"], get, procs(main_server))]
+    scripts_of = {"open": get, "signed": post, "endpoint": get}
+    targets = [Target("ceiling", urls["ceiling"], post, procs(ceiling))]
+    for subject in args.subjects:
+        targets.append(Target(subject, urls[subject], scripts_of[subject], procs(main_server)))
+        if old_server is not None:
+            targets.append(Target(BASELINE_PREFIX + subject, old_urls[subject], scripts_of[subject], procs(old_server)))
     print("bench: warm-up (1 s per subject at c=64, not recorded)", flush=True)
     for target in targets:
         run_wrk(target, 2, 64, 1)
-    print("bench: load", flush=True)
-    runs = load_rounds(targets, LOADS, reps, seconds, "load")
+    print("bench: load" + (" (each subject beside its baseline twin, who goes first flipping every repetition)"
+                           if old_server else ""), flush=True)
+    runs = load_rounds(targets, LOADS, reps, seconds, "load", paired_rotation(targets) if old_server else None)
     rows = summarise(runs)
+    pairs = summarise_pairs(runs) if old_server else []
     time.sleep(1.0)
     mem_after = memory_of(main_server)
     main_server.stop()
+    if old_server is not None and baseline is not None:
+        baseline["memory_after_load"] = memory_of(old_server)
+        old_server.stop()
 
     print(f"bench: signed at c=64 with --workers {', '.join(map(str, WORKER_COUNTS))} (ceiling in the rotation)", flush=True)
     sweep_servers = {}
@@ -737,6 +981,10 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
 
     print_table(rows, f"Results: median of {reps} repetitions of {seconds} s; ratios are paired per repetition "
                       "(same repetition, same concurrency), median quoted")
+    if pairs and baseline is not None:
+        print_pairs(pairs, f"This tree ({info['git_head']}) against the baseline ({baseline['git_head'] or '?'}, "
+                           f"{baseline['dir']}): medians of {reps} repetitions; new/old = ratio of the medians; "
+                           "paired = median of the per-repetition ratios, with their min and max")
     print_table(sweep_rows, "Signed at c=64 by worker count (--workers N)")
     failed = [r for r in rows + sweep_rows if r["non_2xx"] or r["socket_errors"]]
     for r in failed:
@@ -748,6 +996,8 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
     print("\nIdle memory (MB)")
     print_memory("bench app, fresh  ", mem_fresh)
     print_memory("bench app, after load", mem_after)
+    if baseline is not None:
+        print_memory("baseline, after load ", baseline["memory_after_load"])
     print_memory(f"{STARTUP_FUNCTIONS}-function app  ", startup["idle_memory"])
     print("\nTargets (issue 5 §2)")
     for v in verdict:
@@ -759,9 +1009,11 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
     return {
         "issue": 5, "quick": args.quick, "command": " ".join([Path(sys.executable).name, "bench/run.py", *(sys.argv[1:])]),
         "machine": info, "settings": {"seconds_per_run": seconds, "reps": reps, "loads": [list(x) for x in LOADS],
+                                      "subjects": ["ceiling", *args.subjects],
                                       "worker_counts": list(WORKER_COUNTS), "signed_body_bytes": len(SIGNED_BODY),
                                       "main_server": pool_line.strip(), "access_log_lines": access_lines},
-        "subject_answers": seen, "summary": rows, "workers_summary": sweep_rows,
+        "baseline": baseline,
+        "subject_answers": seen, "summary": rows, "baseline_pairs": pairs, "workers_summary": sweep_rows,
         "runs": [{"subject": r.subject, "threads": r.threads, "connections": r.connections, "rep": r.rep, **r.data}
                  for r in runs],
         "workers_runs": [{"subject": r.subject, "threads": r.threads, "connections": r.connections, "rep": r.rep, **r.data}
