@@ -101,6 +101,6 @@ def test_the_guest_context_has_no_switch_nothing_sets() -> None:
 
     from runtime.worker.engines.python.guest import Context, Values
 
-    assert list(inspect.signature(Context).parameters) == ["request", "values", "app", "environment", "host", "services", "http"]
+    assert list(inspect.signature(Context).parameters) == ["request", "values", "app", "environment", "host", "reach"]
     context = Context(request={}, values=Values({}), app={}, environment={})
     assert context.runningAsSystem() is True and context.user == {"type": "system", "data": {}, "identities": []}

@@ -67,12 +67,17 @@ def decode_header_pairs(raw: Any) -> list[tuple[str, str]]:
     return [(n.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for n, v in raw]
 
 
-def build_context_request(*, method: str, url: str, raw_query: str, headers: list[tuple[str, str]],
+def header_map(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The request's headers as Go's ``http.Header``: canonical name → its values, in order."""
+    return _header_map(headers)
+
+
+def build_context_request(*, method: str, url: str, raw_query: str, headers: list[tuple[str, str]] | dict[str, list[str]],
                           remote: str, kind: Kind, route: str) -> dict[str, Any]:
     """``context.request`` (§3.3) as plain data. ``raw_query`` has had its ``secret`` removed
     (the call pipeline does it once); ``webhookUrl`` is the route for endpoints and ``url``
-    without its query for webhooks."""
-    header_map = _header_map(headers)
+    without its query for webhooks. ``headers``: the pairs, or their ``header_map`` already made."""
+    header_map = headers if type(headers) is dict else _header_map(headers)  # type: ignore[arg-type]
     return {
         "remoteIPAddress": remote,
         "requestHeaders": {name: list(values) for name, values in header_map.items()},
@@ -86,7 +91,7 @@ def build_context_request(*, method: str, url: str, raw_query: str, headers: lis
     }
 
 
-def build_argument(*, method: str, raw_query: str, headers: list[tuple[str, str]], body: bytes,
+def build_argument(*, method: str, raw_query: str, headers: list[tuple[str, str]] | dict[str, list[str]], body: bytes,
                    kind: Kind, service_type: str) -> dict[str, Any] | bytes:
     """The function's first argument as plain data (§3.1, §3.2), from a query whose ``secret``
     was removed:
@@ -101,7 +106,7 @@ def build_argument(*, method: str, raw_query: str, headers: list[tuple[str, str]
         return body
     if kind == "webhook" and service_type == "twilio":
         return _first_values(_parse_pairs(body))
-    header_map = _header_map(headers)
+    header_map = headers if type(headers) is dict else _header_map(headers)  # type: ignore[arg-type]
     query = _first_values(parse_query(raw_query))
     if method in _FORM_METHODS and body and _media_type(_first(header_map, "Content-Type")) == _FORM_TYPE:
         for key, value in _first_values(_parse_pairs(body)).items():

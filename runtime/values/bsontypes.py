@@ -96,7 +96,7 @@ class _ObjectIdSource:
     ran in the same worker. Within a call the counter keeps them unique; across calls two ids
     collide only if 40 random bits do, in the same second."""
 
-    __slots__ = ("random", "counter")
+    __slots__ = ("random", "counter", "used")
 
     def __init__(self) -> None:
         self.reset()
@@ -104,8 +104,10 @@ class _ObjectIdSource:
     def reset(self) -> None:
         drawn = os.urandom(8)
         self.random, self.counter = drawn[:5], int.from_bytes(drawn[5:], "big")
+        self.used = False
 
     def next(self) -> bytes:
+        self.used = True
         self.counter = (self.counter + 1) & 0xFFFFFF
         return (int(time.time()) & 0xFFFFFFFF).to_bytes(4, "big") + self.random + self.counter.to_bytes(3, "big")
 
@@ -114,8 +116,10 @@ _OBJECT_IDS = _ObjectIdSource()
 
 
 def reset_object_ids() -> None:
-    """New random bytes and counter for the ObjectIds of the next call (see ``_ObjectIdSource``)."""
-    _OBJECT_IDS.reset()
+    """New random bytes and counter for the ObjectIds of the next call (see ``_ObjectIdSource``),
+    when this call made any (one that made none left nothing to learn from)."""
+    if _OBJECT_IDS.used:
+        _OBJECT_IDS.reset()
 
 
 class ObjectId(_ReadOnly):

@@ -18,7 +18,7 @@ import gc
 from typing import Any
 
 from runtime.contract import response_rules as rules
-from runtime.contract.request import build_argument, build_context_request, decode_header_pairs
+from runtime.contract.request import build_argument, build_context_request, decode_header_pairs, header_map
 from runtime.contract.response import Response
 from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
@@ -123,7 +123,7 @@ class Invoker:
 
     def _call(self, call: Call, host: Host, console: Console) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         chosen, loaded = self.functions[call.function]
-        headers = decode_header_pairs(call.headers)
+        headers = header_map(decode_header_pairs(call.headers))  # once, for both builders
         request = call.request
         if request is None:
             request = build_context_request(method=call.method, url=call.url, raw_query=call.raw_query, headers=headers,

@@ -49,9 +49,9 @@ class PythonEngine:
 
 
 def _context(invocation: Invocation) -> Context:
-    services, http = build_services(invocation.host, invocation.services)
     return Context(request=invocation.request, values=Values(invocation.values), app=invocation.app,
-                   environment=invocation.environment, host=invocation.host, services=services, http=http)
+                   environment=invocation.environment, host=invocation.host,
+                   reach=lambda: build_services(invocation.host, invocation.services))
 
 
 def _argument(service_type: str, payload: Any) -> Any:

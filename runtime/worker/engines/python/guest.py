@@ -142,16 +142,25 @@ class Context:
     read (most functions read one or none), each a fresh copy owned by this call;
     ``services``, ``http`` and ``functions`` reach the worker's host (service requests)."""
 
-    __slots__ = ("values", "functions", "services", "http", "_plain", "_built")
+    __slots__ = ("values", "_host", "_reach", "_plain", "_built")
 
     def __init__(self, *, request: Mapping[str, Any], values: Values, app: Mapping[str, Any],
-                 environment: Mapping[str, Any], host: Any = None, services: Any = None, http: Any = None) -> None:
+                 environment: Mapping[str, Any], host: Any = None, reach: Any = None) -> None:
         self.values = values
-        self.functions = Functions(host)
-        self.services = services
-        self.http = http
+        self._host = host
+        self._reach = reach  # builds (services, http) on first read: most calls read neither
         self._plain = {"request": request, "app": app, "environment": environment}
         self._built: dict[str, Any] = {}
+
+    def _reached(self, index: int) -> Any:
+        built = self._built.get("reach")
+        if built is None:
+            built = self._built["reach"] = self._reach() if self._reach is not None else (None, None)
+        return built[index]
+
+    services = property(lambda self: self._reached(0))
+    http = property(lambda self: self._reached(1))
+    functions = property(lambda self: Functions(self._host))
 
     def _member(self, name: str) -> Any:
         built = self._built.get(name)
