@@ -91,7 +91,7 @@ def test_the_signature_and_the_format_are_decided_from_the_spec(app: Path) -> No
     assert (decision.call.format, decision.call.body, decision.call.route) == ("JSON", body, "/signed")
     unsigned = prepare_call(spec(app, "/signed"), request(body=body))
     assert isinstance(unsigned.error, AuthFailed) and unsigned.call is None
-    assert prepare_call(spec(app, "/signed"), dataclasses.replace(signed, headers=CIMultiDictProxy(CIMultiDict(
+    assert prepare_call(spec(app, "/signed"), signed._replace(headers=CIMultiDictProxy(CIMultiDict(
         {"Endpoint-Signature": crypto.signature("hunter2", body)})))).call.format == "EJSON"  # type: ignore[union-attr]
 
 

@@ -11,8 +11,7 @@ aiohttp or know about processes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from runtime.contract import validation
 from runtime.contract.call_spec import CallSpec
@@ -22,8 +21,7 @@ from runtime.errors import CallerError, NoMatchingRule
 from runtime.protocol.messages import Call
 
 
-@dataclass(frozen=True, slots=True)
-class IncomingRequest:
+class IncomingRequest(NamedTuple):
     """One request as plain values. ``url`` is ``scheme://host/path`` without the query;
     ``raw_query`` is the query as received without ``?`` ("" when none), ``secret`` included;
     ``headers`` looks up a header's first value case-insensitively; ``raw_headers`` are the
@@ -38,8 +36,7 @@ class IncomingRequest:
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """What the pipeline decided: the validation verdict (for the log and the inspector), and
     either the call to run or the caller error to answer with."""
 

@@ -7,12 +7,10 @@ request path (an exception from a sink is logged and dropped by the front).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class RequestEvent:
+class RequestEvent(NamedTuple):
     co_id: str
     method: str
     path: str  # decoded, as routed

@@ -13,8 +13,8 @@ An engine binds the guest API onto these values; it does not re-decide the rules
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, NamedTuple, Protocol
 
 from runtime.contract.response import Response
 from runtime.errors import ServiceFailed  # noqa: F401 - re-exported (runtime.worker.main imports it here)
@@ -31,8 +31,7 @@ class Host(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Invocation:
+class Invocation(NamedTuple):
     """One call as plain values. ``argument`` is the first argument, engine-neutral:
 
     * endpoints and ``http`` webhooks: ``{"query": {..}, "headers": {..: [..]}, "body": bytes | None}``;
@@ -52,11 +51,10 @@ class Invocation:
     response: Response
     console: Console
     host: Host
-    services: Mapping[str, str] = field(default_factory=dict)  # the app's services: name -> type
+    services: Mapping[str, str] = MappingProxyType({})  # the app's services: name -> type
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What the function returned, as the response table needs it: ``serialise(fmt)`` gives
     the return value as bytes in ``"EJSON"`` (canonical) or ``"JSON"``, or None when the
     function returned nothing (undefined / None)."""
