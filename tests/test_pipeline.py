@@ -4,7 +4,6 @@ table resolves to (each with its rule, never a failed lookup)."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
