@@ -12,8 +12,7 @@ when a function that has been fast turns slow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Mapping, TypeVar
+from typing import Iterable, Mapping, NamedTuple, TypeVar
 
 QUEUE_BEHIND_SECONDS = 0.002  # a call is written behind another only while that one is this young
 FAST_SECONDS = 0.001  # ... and only if that one's function last ran in less than this
@@ -22,10 +21,10 @@ NEVER_RAN = float("inf")  # the last run of a function that never ran, died or o
 K = TypeVar("K")
 
 
-@dataclass(frozen=True, slots=True)
-class Busy:
+class Busy(NamedTuple):
     """A worker as the policy sees it: ready and alive, with ``queued`` calls written to it
-    (the first running since ``started``, a call of ``function``)."""
+    (the first running since ``started``, a call of ``function``). A named tuple: the pool
+    makes one per busy worker on every dispatch that finds no idle worker."""
 
     queued: int
     started: float

@@ -187,9 +187,9 @@ class WorkerPool:
                 return worker
         if self.depth == 1:
             return None
-        busy = ((w, dispatch.Busy(len(w.calls), w.calls[0].started, w.calls[0].function))
-                for w in self.workers if w.calls and not w.dead and w.ready.done())
-        return dispatch.choose(busy, self.clock(), self.depth, self.last_run)
+        busy = [(w, dispatch.Busy(len(w.calls), w.calls[0].started, w.calls[0].function))
+                for w in self.workers if 0 < len(w.calls) < self.depth and not w.dead and w.ready.done()]
+        return dispatch.choose(busy, self.clock(), self.depth, self.last_run) if busy else None
 
     def _released(self, worker: _Worker) -> None:
         """``worker`` finished a call (or started): it is idle or may take more; serve the waiters."""
