@@ -136,3 +136,18 @@ async def test_a_worker_that_cannot_be_replaced_is_tried_again_until_it_can(tmp_
         assert reply.body == b"fast:back"
     finally:
         await pool.close()
+
+
+def test_workers_import_this_tree_s_runtime_and_the_standard_http() -> None:
+    """The worker's bootstrap puts the folder holding ``runtime`` first on its path: never
+    ``runtime/`` itself, which made ``import http`` find ``runtime/http`` and left workers
+    loading whichever copy of atlas-fn is installed (found by the bench's baseline check)."""
+    import subprocess
+
+    from runtime.host.pool import WORKER_ARGV, _PACKAGE_ROOT
+
+    assert Path(_PACKAGE_ROOT, "runtime", "host", "pool.py").is_file()
+    probe = WORKER_ARGV[-1].replace("from runtime.worker.main import main; main()",
+                                    "import http, runtime; print(http.__file__); print(runtime.__file__)")
+    out = subprocess.run([*WORKER_ARGV[:-1], probe], capture_output=True, text=True, timeout=30, env={}).stdout.split()
+    assert "runtime" not in Path(out[0]).parts and out[1] == str(Path(_PACKAGE_ROOT, "runtime", "__init__.py"))

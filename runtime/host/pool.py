@@ -36,7 +36,7 @@ from runtime.host.worker_process import _Call, _Worker
 
 log = logging.getLogger("atlas_fn.host")
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the package runtime/
 _BOOTSTRAP = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from runtime.worker.main import main; main()"
 WORKER_ARGV = (sys.executable, "-I", "-c", _BOOTSTRAP)
 FD_RESERVE = 16  # descriptors kept for spawning workers (a spawn takes about six)
