@@ -96,8 +96,8 @@ def write(root: Path, files: dict[str, Any]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             path.write_bytes(content)
-        elif isinstance(content, str):
-            path.write_text(content)
+        elif isinstance(content, str):  # as the text it is; a lone surrogate (a drawn JSON string) as its bytes
+            path.write_bytes(content.encode("utf-8", "surrogatepass"))
         else:
             path.write_text(json.dumps(content, indent=2))
     return root
