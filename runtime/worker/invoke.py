@@ -35,13 +35,15 @@ class Invoker:
     def __init__(self, boot: Boot, output: GuestOutput | None = None, collect: bool = False) -> None:
         self.output = output  # the interpreter's own writes during a call (runtime.worker.output)
         self.collect = collect  # gc.collect() at the end of each call (the worker process does)
-        self.functions: dict[str, tuple[Any, Any]] = {}
-        for function in boot.functions:
-            chosen = engine(function.engine)
+        engines = {name: engine(name) for name in dict.fromkeys(f.engine for f in boot.functions)}
+        for chosen in engines.values():
             configure = getattr(chosen, "configure", None)  # an engine with limits of its own (JavaScript)
             if configure is not None:
                 configure(boot.limits)
-            self.functions[function.key] = (chosen, chosen.load(function))
+        self.functions: dict[str, tuple[Any, Any]] = {
+            function.key: (engines[function.engine], engines[function.engine].load(function)) for function in boot.functions}
+        # what idle() calls between calls, found once: engines that can get the next call ready
+        self._prepare = [prepare for chosen in engines.values() if (prepare := getattr(chosen, "prepare", None)) is not None]
         self.names = {function_name(key): key for key in self.functions}  # context.functions.execute
         self.services = boot.services
         self.app = boot.app
@@ -54,10 +56,8 @@ class Invoker:
     def idle(self) -> None:
         """Between calls (after a reply is written): engines that can get the next call ready do
         (the JavaScript engine builds its next context, so the prelude is off the request path)."""
-        for chosen in {id(c): c for c, _ in self.functions.values()}.values():
-            prepare = getattr(chosen, "prepare", None)
-            if prepare is not None:
-                prepare()
+        for prepare in self._prepare:
+            prepare()
 
     def execute(self, args: str, host: _CallHost) -> str:
         """``context.functions.execute`` from a running call: ``args`` is the canonical EJSON of
