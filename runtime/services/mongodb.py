@@ -104,11 +104,17 @@ class MongoService:
         self._inflight.add(work)
         try:
             async with asyncio.timeout(self.op_timeout):
-                return await _OPERATIONS[operation](client, args)
+                result = await _OPERATIONS[operation](client, args)
+            if work in self._cut_off:
+                # The store died while this ran, and the driver answered anyway (it may swallow the
+                # cancel while it closes a connection): the answer is not trusted, the error is the same.
+                raise asyncio.CancelledError
+            return result
         except asyncio.CancelledError:
             if work not in self._cut_off:
                 raise
-            work.uncancel()  # cancelled by _store_died, not by its caller
+            if work.cancelling():
+                work.uncancel()  # cancelled by _store_died, not by its caller
             raise ServiceFailed(contract.MONGODB_ERROR, f"{operation}: the data store stopped while the operation "
                                                        "ran (atlas-fn is restarting it); the operation may or may "
                                                        "not have been applied") from None

@@ -110,7 +110,7 @@ def test_killed_mid_operation_is_an_error_then_the_store_is_restarted(loop_threa
 
         mongodb.listeners = (Sent(),)
 
-        async def kill_during_an_operation() -> BaseException | None:
+        async def kill_during_an_operation() -> BaseException:
             await mongodb.close()  # a fresh client with the listener
             await mongodb.run("count", {**WHERE, "query": {}, "limit": 0})  # leaves a pooled connection
             os.kill(first_pid, signal.SIGSTOP)  # the store cannot answer: the operation stays in flight
@@ -120,10 +120,10 @@ def test_killed_mid_operation_is_an_error_then_the_store_is_restarted(loop_threa
             assert not operation.done()
             os.kill(first_pid, signal.SIGKILL)
             try:
-                await asyncio.wait_for(operation, 15)
+                answer = await asyncio.wait_for(operation, 15)
             except ServiceFailed as exc:
                 return exc
-            return None
+            return AssertionError(f"the operation answered {answer!r} after the store was killed")
 
         error = loop_thread.run(kill_during_an_operation())
         assert isinstance(error, ServiceFailed), error
