@@ -1,4 +1,5 @@
-"""The request log: one line per request, then the function's console lines (``  | …``).
+"""The request log: one line per request, then the function's console lines (``  | …``) and, for
+a failed call, its traceback in the user's files (``  ! …``).
 
 Owns: formatting a ``RequestEvent`` as log text a caller or a function cannot forge (what
 ``runtime.contract.log_text`` refuses is escaped, in one linear pass), and writing the lines of one event-loop turn as one
@@ -39,7 +40,8 @@ class AccessLog:
             line += f" legacy-webhook caller={event.remote} user-agent={event.user_agent!r}"
         if event.error:
             line += f" error={event.error!r}"
-        self.add("\n".join([line, *(f"  | {log_text.console_line(text)}" for text in event.logs)]))
+        self.add("\n".join([line, *(f"  | {log_text.console_line(text)}" for text in event.logs),
+                             *(f"  ! {log_text.console_line(text)}" for text in event.traceback.splitlines())]))
 
     def add(self, entry: str) -> None:
         try:

@@ -23,6 +23,7 @@ class RequestEvent(NamedTuple):
     legacy: bool  # a legacy webhook URL: the log names the caller
     remote: str
     user_agent: str
+    traceback: str = ""  # a failed call's traceback in the user's files (runtime.worker.guest_traceback); never sent to the caller
 
 
 class EventSink(Protocol):

@@ -86,7 +86,7 @@ class Front:
     def _event(request: web.Request, co_id: str, trace: "_Trace", status: int, started: float) -> RequestEvent:
         return RequestEvent(co_id, request.method, request.path, trace.function, trace.verdict, status,
                             (time.perf_counter() - started) * 1000, trace.error, trace.logs, trace.legacy,
-                            request.remote or "", request.headers.get("User-Agent", ""))
+                            request.remote or "", request.headers.get("User-Agent", ""), trace.traceback)
 
     def _emit(self, event: RequestEvent) -> None:
         for sink in self.sinks:
@@ -121,6 +121,7 @@ class Front:
             self.in_flight -= 1
         trace.logs = reply.logs
         if reply.error is not None:
+            trace.traceback = reply.traceback
             raise FunctionError(reply.error[1] or "the function failed")
         response = _to_response(reply)
         if len(reply.body) <= STREAM_ABOVE_BYTES:
@@ -194,7 +195,7 @@ class Front:
 class _Trace:
     """What the front learnt about a request on its way, for its event."""
 
-    __slots__ = ("function", "verdict", "error", "logs", "legacy", "reading_body")
+    __slots__ = ("function", "verdict", "error", "logs", "legacy", "reading_body", "traceback")
 
     def __init__(self) -> None:
         self.function = "-"
@@ -203,6 +204,7 @@ class _Trace:
         self.logs: tuple[str, ...] = ()
         self.legacy = False
         self.reading_body = False
+        self.traceback = ""
 
 
 def _to_response(reply: Reply) -> web.Response:

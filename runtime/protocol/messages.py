@@ -33,6 +33,8 @@ from runtime.protocol.frames import encode_call, encode_reply
 BOOT, CALL, SERVICE_RESULT = "boot", "call", "svc-result"
 READY, REPLY, SERVICE_REQUEST, LOG = "ready", "reply", "svc", "log"
 
+MAX_TRACEBACK_CHARS = 16 * 1024  # a reply's traceback text (a guest's deep recursion is cut, not refused)
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -104,7 +106,9 @@ class Ready(NamedTuple):
 
 class Reply(NamedTuple):
     """How a call ended: ``status``/``headers`` and the frame body, or ``error`` = (code,
-    message) for the §5 envelope. ``recycle``: replace this worker after this call."""
+    message) for the §5 envelope. ``recycle``: replace this worker after this call.
+    ``traceback``: on error, where in the user's files it happened (never in the HTTP answer;
+    at most ``MAX_TRACEBACK_CHARS``; ``runtime.worker.guest_traceback``)."""
 
     call_id: int
     status: int = 0
@@ -113,6 +117,7 @@ class Reply(NamedTuple):
     error: tuple[str, str] | None = None
     recycle: bool = False
     body: bytes = b""
+    traceback: str = ""
 
 
 class ServiceRequest(NamedTuple):
@@ -181,8 +186,8 @@ def write_ready(ready: Ready) -> bytes:
 
 
 def write_reply(reply: Reply) -> bytes:
-    return encode_reply([REPLY, reply.call_id, reply.status, reply.headers, reply.logs, reply.error, reply.recycle],
-                        reply.body)
+    return encode_reply([REPLY, reply.call_id, reply.status, reply.headers, reply.logs, reply.error, reply.recycle,
+                         reply.traceback], reply.body)
 
 
 def write_service_request(request: ServiceRequest) -> bytes:
@@ -200,16 +205,17 @@ def read_from_worker(meta: Any, body: bytes) -> Ready | Reply | ServiceRequest |
     if type(meta) is not list or not meta:
         raise ProtocolError("a worker message is not a list with a kind")
     kind = meta[0]
-    if kind == REPLY and len(meta) == 7:
-        _, call_id, status, headers, logs, error, recycle = meta
+    if kind == REPLY and len(meta) == 8:
+        _, call_id, status, headers, logs, error, recycle, trace = meta
         _check(type(call_id) is int and type(status) is int and type(recycle) is bool, "reply")
+        _check(type(trace) is str and len(trace) <= MAX_TRACEBACK_CHARS, "reply traceback")
         _check(type(headers) is list and all(type(h) is list and len(h) == 2 and type(h[0]) is str and type(h[1]) is str
                                              for h in headers), "reply headers")
         _check(type(logs) is list and all(type(line) is str for line in logs), "reply logs")
         if error is not None:
             _check(type(error) is list and len(error) == 2 and type(error[0]) is str and type(error[1]) is str, "reply error")
             error = (error[0], error[1])
-        return Reply(call_id, status, tuple((h[0], h[1]) for h in headers), tuple(logs), error, recycle, body)
+        return Reply(call_id, status, tuple((h[0], h[1]) for h in headers), tuple(logs), error, recycle, body, trace)
     if kind == SERVICE_REQUEST and len(meta) == 6:
         _, call_id, request_id, service, operation, args = meta
         _check(type(call_id) is int and type(request_id) is int and type(service) is str

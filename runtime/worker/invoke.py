@@ -26,6 +26,7 @@ from runtime.worker.engines import engine
 from runtime.errors import GuestError, LimitExceeded, TimeLimitExceeded
 from runtime.worker.engines.base import Host, Invocation, ServiceFailed, function_name
 from runtime.worker.engines.python import reset_between_calls
+from runtime.worker.guest_traceback import guest_traceback
 from runtime.worker.output import GuestOutput
 
 
@@ -45,6 +46,7 @@ class Invoker:
         # what idle() calls between calls, found once: engines that can get the next call ready
         self._prepare = [prepare for chosen in engines.values() if (prepare := getattr(chosen, "prepare", None)) is not None]
         self.names = {function_name(key): key for key in self.functions}  # context.functions.execute
+        self.files = frozenset(function.filename for function in boot.functions)  # the frames a traceback keeps
         self.services = boot.services
         self.app = boot.app
         self.values = boot.values
@@ -94,6 +96,7 @@ class Invoker:
             self.output.begin(console)
         error: tuple[str, str] | None = None
         recycle = False
+        trace = ""
         status, headers, body = 0, (), b""
         try:
             status, headers, body = self._call(call, host, console)
@@ -103,15 +106,19 @@ class Invoker:
             error = (exc.error_code, exc.message)
         except GuestError as exc:  # what JavaScript threw: "TypeError: …", or String(value) for a non-Error (§5)
             error = ("FunctionExecutionError", exc.text)
+            trace = guest_traceback(exc, self.files, exc.text)
         except MemoryError:
             limit = f" of {self.memory_mb} MB" if self.memory_mb else ""
             error, recycle = ("FunctionExecutionError", f"the function exceeded the memory limit{limit}"), True
         except RecursionError as exc:
             error = ("FunctionExecutionError", f"RecursionError: {exc}")
+            trace = guest_traceback(exc, self.files, error[1])
         except Exception as exc:  # noqa: BLE001 - any guest failure is the function's error
             error = ("FunctionExecutionError", _describe(exc))
+            trace = guest_traceback(exc, self.files, error[1])
         except BaseException as exc:  # noqa: BLE001 - SystemExit & co. must not end the worker
             error, recycle = ("FunctionExecutionError", _describe(exc)), True
+            trace = guest_traceback(exc, self.files, error[1])
         if self.collect:
             # Finalise this call's garbage now, inside its own time limit and console: a cycle left
             # behind would otherwise run its finalisers (a generator's `finally:`) during a later call.
@@ -119,7 +126,7 @@ class Invoker:
             reset_between_calls()  # and leave no cache a later call could time or read (red-team F6)
         if self.output is not None:
             self.output.end()
-        return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body)
+        return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body, trace)
 
     def _call(self, call: Call, host: Host, console: Console) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         chosen, loaded = self.functions[call.function]
