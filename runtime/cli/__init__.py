@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="compare only this webhook (repeatable)")
     diff.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="also write a machine-readable report")
     diff.set_defaults(run=_diff)
+
+    from runtime.cli import invoke
+    invoke.add_parser(commands, _app_flags)
     return parser
 
 
