@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import shlex
-import signal
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -39,23 +37,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # standard output is a closed pipe (`atlas-fn check | head -1`)
+        from runtime.cli.lifecycle import stdout_gone
+
+        stdout_gone()
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="atlas-fn", description="Run App Services webhook and endpoint functions locally.")
+    from importlib.metadata import version
+
+    from runtime.cli import help_text
+    parser = argparse.ArgumentParser(prog="atlas-fn", description=help_text.PROGRAM, epilog=help_text.PROGRAM_EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"atlas-fn {version('atlas-fn')}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve the app over HTTP")
+    serve = help_text.add(commands, "serve")
     _app_flags(serve)
     for setting in settings_module.DECLARED:
         serve.add_argument(setting.flag, dest=setting.name, metavar=setting.kind.__name__.upper(), help=_help(setting))
     serve.set_defaults(run=_serve)
 
-    check = commands.add_parser("check", help="load and compile everything, print every problem")
+    check = help_text.add(commands, "check")
     _app_flags(check)
     check.set_defaults(run=_check)
 
-    sign = commands.add_parser("sign", help="print the signature of a request body")
+    sign = help_text.add(commands, "sign")
     sign.add_argument("--secret", required=True)
     body = sign.add_mutually_exclusive_group(required=True)
     body.add_argument("--body", help="the body, exactly as it will be sent")
@@ -63,12 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--curl", metavar="URL", help="print a ready curl command for this URL instead")
     sign.set_defaults(run=_sign)
 
-    migrate = commands.add_parser("migrate", help="convert the app's HTTP-service webhooks into HTTPS endpoints")
+    migrate = help_text.add(commands, "migrate")
     _tool_flags(migrate)
     migrate.add_argument("--dry-run", dest="dry_run", action="store_true", help="print what would change; write nothing")
     migrate.set_defaults(run=_migrate)
 
-    diff = commands.add_parser("diff", help="send the same requests to each webhook and its converted endpoint; report every difference")
+    diff = help_text.add(commands, "diff")
     _tool_flags(diff)
     diff.add_argument("--request", dest="request_file", type=Path, metavar="FILE",
                       help="a JSON array of requests {method, query, headers, body} (default: one per webhook)")
@@ -130,8 +138,9 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.server").addFilter(_one_line)
     _raise_descriptor_limit()
-    asyncio.run(_run(prepared, settings))
-    return 0
+    from runtime.cli import lifecycle
+
+    return asyncio.run(lifecycle.run(prepared, settings, _route_table))
 
 
 def _raise_descriptor_limit() -> None:
@@ -149,35 +158,6 @@ def _raise_descriptor_limit() -> None:
             pass
 
 
-async def _run(prepared: Snapshot, settings: settings_module.Settings) -> None:
-    from aiohttp import web
-
-    from runtime.http.server import build_app
-    from runtime.http.serving import AtlasRunner
-
-    runner = AtlasRunner(build_app(prepared, settings), settings, shutdown_timeout=settings.shutdown_grace,
-                         access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise InternalError(f"cannot listen on {settings.host}:{settings.port}: {os.strerror(exc.errno) if exc.errno else exc}") from None
-    host, port = runner.addresses[0][:2]
-    print(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{_url_host(host)}:{port} "
-          f"with {settings.pool_size} workers", flush=True)
-    print(_route_table(prepared.routes), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    print("atlas-fn: stopping: no new connections; finishing calls in flight", flush=True)
-    await runner.cleanup()
-    print("atlas-fn: stopped", flush=True)
-
-
 def _one_line(record: logging.LogRecord) -> bool:
     """aiohttp logs every malformed request with its traceback: keep the one line, so a caller
     cannot flood the log (our handler answers every error itself; these are the parser's)."""
@@ -187,10 +167,6 @@ def _one_line(record: logging.LogRecord) -> bool:
         record.exc_info = None
         record.exc_text = None
     return True
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def _route_table(routes: RouteTable) -> str:

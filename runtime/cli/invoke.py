@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import textwrap
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -44,9 +45,9 @@ exit code: 0 for a 2xx answer, 1 otherwise."""
 def add_parser(commands: Any, app_flags: Callable[[argparse.ArgumentParser], None]) -> None:
     parser = commands.add_parser(
         "invoke", help="run one webhook or endpoint without a server and print its answer",
-        description="Run one webhook or endpoint through the same pipeline as HTTP (validation, can_evaluate, "
+        description=textwrap.fill("Run one webhook or endpoint through the same pipeline as HTTP (validation, can_evaluate, "
                     "the sandboxed worker, the response rules) without starting a server, and print the status, "
-                    "headers, body, console lines and, on error, the traceback with file and line.",
+                    "headers, body, console lines and, on error, the traceback with file and line.", 90),
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     app_flags(parser)
     parser.add_argument("target", metavar="TARGET",

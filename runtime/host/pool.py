@@ -252,6 +252,11 @@ class WorkerPool:
     def pids(self) -> list[int]:
         return sorted(w.pid for w in self.workers)
 
+    @property
+    def in_flight(self) -> int:
+        """Calls running on a worker or waiting for one (what a stopping server says it finishes)."""
+        return len(self.waiters) + sum(len(w.calls) for w in self.workers)
+
     async def close(self) -> None:
         self.closed = True
         if self._watchdog is not None:

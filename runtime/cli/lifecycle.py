@@ -1,0 +1,100 @@
+"""``atlas-fn serve`` from listening to exit: the banner, the signals, and output that may be gone.
+
+Owns: starting the runner on its socket, the start banner (address, workers, the time limit in
+force) and route table, and stopping (issue 12 §6). The first SIGINT or SIGTERM stops accepting
+and lets the calls in flight finish for up to ``shutdown_grace``, saying how many and how long;
+then their workers are killed (before, aiohttp waited the grace twice and Ctrl-C with a call
+in flight took 23 s). A second signal stops at once: the workers are killed, the exit code is
+128 + the signal (130 for Ctrl-C). Every line goes through ``say``: when standard output is a
+closed pipe (``atlas-fn serve | head -1``) the line is dropped and the server goes on, with no
+``BrokenPipeError`` traceback. Must not decide anything about requests, the app or settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from typing import Any, Callable, Iterable
+
+from runtime.app.snapshot import Snapshot
+from runtime.errors import InternalError
+from runtime.settings import Settings
+
+AT_ONCE_SECONDS = 2.0  # after a second signal: how long the stop may take before the process leaves anyway
+
+
+def say(text: str) -> None:
+    """Print a line of the server's own; a closed standard output is not an error (the line is lost)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        stdout_gone()
+
+
+def stdout_gone() -> None:
+    """Standard output is a closed pipe: point it at /dev/null, so that neither later lines nor the
+    interpreter's flush at exit raise (Python's documented answer to SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+async def run(prepared: Snapshot, settings: Settings, route_table: Callable[[Any], str], sinks: Iterable[Any] = ()) -> int:
+    from aiohttp import web
+
+    from runtime.http.server import RUNNER, build_app
+    from runtime.http.serving import AtlasRunner
+
+    runner = AtlasRunner(build_app(prepared, settings, sinks=sinks), settings, shutdown_timeout=settings.shutdown_grace,
+                         access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise InternalError(f"cannot listen on {settings.host}:{settings.port}: {os.strerror(exc.errno) if exc.errno else exc}") from None
+    host, port = runner.addresses[0][:2]
+    host = f"[{host}]" if ":" in host else host
+    say(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{host}:{port} "
+        f"with {settings.pool_size} workers, time limit {settings.timeout:g} s per call")
+    say(route_table(prepared.routes))
+    signals: asyncio.Queue[int] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, signals.put_nowait, sig)
+    first = await signals.get()
+    pool = runner.app[RUNNER]
+    in_flight = getattr(pool, "in_flight", 0)
+    again = "press Ctrl-C again" if first == signal.SIGINT else "send the signal again"
+    say(f"atlas-fn: stopping: no new connections; finishing {in_flight} "
+        f"call{'' if in_flight == 1 else 's'} in flight for up to {settings.shutdown_grace:g} s; {again} to stop at once")
+    stop_pool = getattr(pool, "close", None)
+    cleanup = asyncio.create_task(runner.cleanup())
+
+    def grace_is_over() -> None:
+        left = getattr(pool, "in_flight", 0)
+        say(f"atlas-fn: the grace of {settings.shutdown_grace:g} s is over: abandoning {left} call{'' if left == 1 else 's'} in flight")
+        if stop_pool is not None:
+            loop.create_task(stop_pool())
+
+    grace_over = loop.call_later(settings.shutdown_grace, grace_is_over)
+    second = asyncio.create_task(signals.get())
+    await asyncio.wait({cleanup, second}, return_when=asyncio.FIRST_COMPLETED)
+    grace_over.cancel()
+    if cleanup.done():
+        second.cancel()
+        cleanup.result()
+        say("atlas-fn: stopped")
+        return 0
+    say("atlas-fn: stopping at once: the calls in flight are abandoned")
+    if stop_pool is not None:
+        loop.create_task(stop_pool())
+    try:
+        await asyncio.wait_for(asyncio.shield(cleanup), AT_ONCE_SECONDS)
+    except (TimeoutError, asyncio.TimeoutError):
+        pass
+    say("atlas-fn: stopped")
+    return 128 + second.result()
