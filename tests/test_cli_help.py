@@ -27,7 +27,7 @@ def test_version_is_the_installed_package_s() -> None:
 
 
 def test_every_subcommand_is_listed() -> None:
-    assert {"serve", "check", "sign", "migrate", "diff", "invoke"} <= set(subcommands())
+    assert {"serve", "check", "sign", "migrate", "diff", "invoke", "replay"} <= set(subcommands())
 
 
 @pytest.mark.parametrize("name", sorted(subcommands()))

@@ -85,8 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="also write a machine-readable report")
     diff.set_defaults(run=_diff)
 
-    from runtime.cli import invoke
+    from runtime.cli import invoke, replay
     invoke.add_parser(commands, _app_flags)
+    replay.add_parser(commands, _app_flags)
+    serve.add_argument("--record", type=Path, metavar="DIR", default=None,
+                       help="write every request and its answer to DIR, secrets redacted (for 'atlas-fn replay')")
     return parser
 
 
@@ -140,7 +143,21 @@ def _serve(args: argparse.Namespace) -> int:
     _raise_descriptor_limit()
     from runtime.cli import lifecycle
 
-    return asyncio.run(lifecycle.run(prepared, settings, _route_table))
+    return asyncio.run(lifecycle.run(prepared, settings, _route_table, _recording(args.record)))
+
+
+def _recording(folder: Path | None) -> tuple[object, ...]:
+    """``serve``'s request-event sinks: the access log, and with ``--record`` the recorder."""
+    if folder is None:
+        return ()
+    from runtime.http.access_log import AccessLog
+    from runtime.http.recorder import Recorder
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InternalError(f"--record {folder}: cannot create the folder: {exc.strerror}") from None
+    return (AccessLog(), Recorder(folder))
 
 
 def _raise_descriptor_limit() -> None:

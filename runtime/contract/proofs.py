@@ -52,6 +52,15 @@ def signed(spec: CallSpec, body: bytes, raw_query: str,
     return raw_query, out
 
 
+def redacted_query(raw_query: str) -> str:
+    """The query as received, with the value of every ``secret`` parameter replaced."""
+    return _with_secret(raw_query, REDACTED, append=False)
+
+
+def redacted_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, REDACTED if name.lower() in SECRET_HEADERS else value) for name, value in headers]
+
+
 def _with_secret(raw_query: str, value: str, append: bool = True) -> str:
     segments = raw_query.split("&") if raw_query else []
     found = False

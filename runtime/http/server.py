@@ -52,6 +52,7 @@ class Front:
         self.settings = settings
         self.routes = snapshot.routes
         self.sinks = tuple(sinks) or (AccessLog(),)
+        self.recorders = tuple(sink for sink in self.sinks if hasattr(sink, "exchange"))  # runtime.http.recorder
         self.in_flight = 0
         self.unsent = 0  # bytes of large answers not yet read by their callers
         self.log_page: str | None = None  # the path of a served page showing a request by co_id, if any
@@ -79,7 +80,10 @@ class Front:
             error = InternalError("atlas-fn failed to answer this request; see the server log")
             response = self._error(request, error, co_id)
             trace.error = error.message
-        self._emit(self._event(request, co_id, trace, response.status, started))
+        event = self._event(request, co_id, trace, response.status, started)
+        self._emit(event)
+        for recorder in self.recorders:  # sinks that keep the raw request and answer too
+            recorder.exchange(event, request, trace.body, response, trace.answer)
         return response
 
     @staticmethod
@@ -105,7 +109,7 @@ class Front:
             raise TooManyRequests(f"more than {self.settings.max_concurrency} requests are in flight")
         self.in_flight += 1
         try:
-            body = await self._body(request, trace)
+            body = trace.body = await self._body(request, trace)
             trace.reading_body = False
             incoming = IncomingRequest(request.method, f"{request.scheme}://{request.host}{request.path}",
                                        request.raw_path.partition("?")[2], request.headers, request.raw_headers,
@@ -124,6 +128,7 @@ class Front:
             trace.traceback = reply.traceback
             raise FunctionError(reply.error[1] or "the function failed")
         response = _to_response(reply)
+        trace.answer = reply.body
         if len(reply.body) <= STREAM_ABOVE_BYTES:
             return response  # aiohttp writes it when the handler returns
         return await self._stream(request, response, reply.body)
@@ -195,7 +200,7 @@ class Front:
 class _Trace:
     """What the front learnt about a request on its way, for its event."""
 
-    __slots__ = ("function", "verdict", "error", "logs", "legacy", "reading_body", "traceback")
+    __slots__ = ("function", "verdict", "error", "logs", "legacy", "reading_body", "traceback", "body", "answer")
 
     def __init__(self) -> None:
         self.function = "-"
@@ -205,6 +210,8 @@ class _Trace:
         self.legacy = False
         self.reading_body = False
         self.traceback = ""
+        self.body: bytes | None = None  # the request body, once read
+        self.answer: bytes | None = None  # the function's answer body (None: the response's own, an envelope)
 
 
 def _to_response(reply: Reply) -> web.Response:
