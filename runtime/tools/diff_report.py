@@ -72,11 +72,15 @@ def render_text(report: Report) -> str:
             sent = f"{exchange.method}" + (f" ?{exchange.query}" if exchange.query else "")
             sent += f", {exchange.body_length}-byte body" if exchange.body_length is not None else ", no body"
             if not exchange.differences:
-                lines.append(f"  request {exchange.index} ({sent}): no difference (status {exchange.webhook.status})")
+                same = (f"both failed with the same answer (status {exchange.webhook.status}): the functions were "
+                        "not compared" if both_failed(exchange) else f"no difference (status {exchange.webhook.status})")
+                lines.append(f"  request {exchange.index} ({sent}): {same}")
                 continue
             known = sum(1 for d in exchange.differences if d.known)
+            failed = (f"; both failed (status {exchange.webhook.status} and {exchange.endpoint.status})"
+                      if both_failed(exchange) else "")
             lines.append(f"  request {exchange.index} ({sent}): {_plural(len(exchange.differences), 'difference')}"
-                         f" ({known} known)")
+                         f" ({known} known){failed}")
             for difference in exchange.differences:
                 what = f"header {difference.name}" if difference.part == "header" else difference.part
                 lines.append(f"    {what}: webhook {difference.webhook} | endpoint {difference.endpoint}")
@@ -89,9 +93,17 @@ def render_text(report: Report) -> str:
     missing = sum(1 for result in report.results if result.state in ("not_converted", "disabled"))
     lines.append(f"not compared: the headers {', '.join(IGNORED_HEADERS)} (they change with every answer or belong "
                  "to the connection), an error envelope's link and the URL path its message names")
+    failures = sum(1 for result in report.results for exchange in result.exchanges if both_failed(exchange))
     lines.append(f"result: {_plural(len(all_differences), 'difference')} ({known} known, "
-                 f"{len(all_differences) - known} unexpected), {missing} not converted; exit {report.exit_code}")
+                 f"{len(all_differences) - known} unexpected), {missing} not converted"
+                 + (f", {_plural(failures, 'request')} failed on both sides" if failures else "") + f"; exit {report.exit_code}")
     return "\n".join(lines)
+
+
+def both_failed(exchange: Any) -> bool:
+    """Both the webhook and its endpoint answered with an error (4xx or 5xx): whatever else, the
+    request reached neither function's success path, so "no difference" would say too much."""
+    return exchange.webhook.status >= 400 and exchange.endpoint.status >= 400
 
 
 def _plural(count: int, noun: str) -> str:
@@ -121,7 +133,7 @@ def render_json(report: Report) -> dict[str, Any]:
             "note": result.note, "webhook_path": result.webhook_path, "endpoint_path": result.endpoint_path,
             "requests": [{
                 "index": exchange.index, "method": exchange.method, "query": exchange.query,
-                "body_length": exchange.body_length,
+                "body_length": exchange.body_length, "both_failed": both_failed(exchange),
                 "webhook": _observed_json(exchange.webhook), "endpoint": _observed_json(exchange.endpoint),
                 "differences": [{"part": d.part, "name": d.name, "webhook": d.webhook, "endpoint": d.endpoint,
                                  "note": d.note, "known": d.known, "known_text": d.known_text}
