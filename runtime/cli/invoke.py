@@ -25,7 +25,7 @@ from multidict import CIMultiDict
 
 from runtime import settings as settings_module
 from runtime.app.snapshot import Snapshot
-from runtime.contract import log_text, proofs
+from runtime.contract import log_text, proofs, validation
 from runtime.contract.call_spec import CallSpec
 from runtime.contract.pipeline import IncomingRequest, prepare_call
 from runtime.contract.routing import endpoint_path, webhook_path
@@ -187,7 +187,7 @@ async def _invoke(snapshot: Snapshot, settings: settings_module.Settings, method
 
 
 def _signed(spec: CallSpec, body: bytes, raw_query: str, headers: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
-    if spec.validation in ("NO_VALIDATION",) or not spec.secret:
+    if spec.validation == validation.NO_VALIDATION or not spec.secret:
         raise ConfigError([ConfigProblem("--sign", "", f"{spec.name} has no secret to sign with (validation "
                                                        f"{spec.validation}); leave --sign out")])
     return proofs.signed(spec, body, raw_query, headers)

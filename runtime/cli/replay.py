@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from runtime import settings as settings_module
 from runtime.app.snapshot import Snapshot
-from runtime.contract import proofs
+from runtime.contract import proofs, validation
 from runtime.errors import AtlasFnError, ConfigError, ConfigProblem
 from runtime.tools.replay_check import Answer, differences
 
@@ -127,7 +127,7 @@ def _proved(snapshot: Snapshot, exchange: Any) -> tuple[str, list[tuple[str, str
         spec = snapshot.routes.resolve(exchange.method, path)
     except AtlasFnError:
         return exchange.target, headers
-    if not redacted or proofs.proof_header(spec) is None and spec.validation != "SECRET_AS_QUERY_PARAM":
+    if not redacted or proofs.proof_header(spec) is None and spec.validation != validation.SECRET_AS_QUERY_PARAM:
         return exchange.target, headers
     if not exchange.validated:
         spec = _with_secret(spec, WRONG_KEY)
