@@ -131,7 +131,8 @@ async def test_an_uncaught_error_is_400_function_execution_error(serve: Serve, a
 
 
 async def test_the_request_log_has_one_line_then_console_lines(serve: Serve, app: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Issue 2 §7: time, method, path, function, validation verdict, status, duration; console lines."""
+    """Issue 2 §7: time, method, path, function, validation verdict, status, duration; console lines;
+    issue 12 §6: then the failed call's traceback, with file and line."""
     caplog.set_level(logging.INFO, logger="atlas_fn.access")
     client = await serve(app, None, pool=False)
     await client.post(url("raises"))
@@ -139,7 +140,9 @@ async def test_the_request_log_has_one_line_then_console_lines(serve: Serve, app
     first, *rest = record.getMessage().split("\n")
     assert f" POST {url('raises')} fn=raises validation=NO_VALIDATION:ok (no validation) status=400 " in first
     assert first.endswith("error=\"KeyError: 'missing'\"")
-    assert rest == ["  | about to fail"]
+    assert rest == ["  | about to fail", "  ! Traceback (most recent call last):",
+                    '  !   File "app/services/t/incoming_webhooks/raises/source.py", line 3, in exports',
+                    "  ! KeyError: 'missing'"]
 
 
 async def test_a_failed_validation_logs_why_without_the_secret(serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
