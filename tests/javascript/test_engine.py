@@ -289,10 +289,13 @@ def test_absent_request_fields_are_undefined_not_null() -> None:
                  "context.request.remoteIPAddress, context.request.webhookUrl]", request=request) == ["undefined", "undefined", "1.2.3.4", "http://h/x"]
 
 
-def test_context_members_not_built_yet_say_so() -> None:
-    with pytest.raises(JavaScriptError) as info:
-        run("exports = () => context.services.get('mongodb-atlas')")
-    assert info.value.text == "Error: context.services is not available in atlas-fn yet"
+def test_context_services_and_http_are_there_and_ask_nothing_until_used() -> None:
+    """Spec §8.6.1: get(unknown) is undefined, answered in the worker; building the faces sends nothing."""
+    ran = run("exports = () => [typeof context.services.get('nope'), typeof context.services.get('mongodb-atlas').db('d').collection('c').find,"
+              " Object.keys(context.http).sort(), String(context.services.get('mongodb-atlas').db('d').collection('c'))]",
+              services={"mongodb-atlas": "mongodb-atlas"})
+    assert ran.json() == ["undefined", "function", ["delete", "get", "head", "patch", "post", "put"], "[object Collection]"]
+    assert ran.host.requests == []
 
 
 def test_values_are_copies_per_call() -> None:

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 import quickjs
 
+from runtime.contract import service_api
 from runtime.protocol.messages import FunctionArtifact, Limits
 from runtime.values import ejson
 from runtime.errors import GuestError, TimeLimitExceeded
@@ -31,8 +32,9 @@ from runtime.worker.engines.javascript.bridge import Bridge
 
 JS_DIR = Path(__file__).with_name("js")
 BLOCK = 20000  # lines per block of a call's line space (runner.js); the prelude is block 1
-_PARTS = ("prelude.js", "values.js", "api.js", "timers.js", "runner.js")
+_PARTS = ("prelude.js", "values.js", "api.js", "services.js", "timers.js", "runner.js")
 PRELUDE = ("\n" * (BLOCK - 1) + "(function (global) {\n'use strict';\n"
+           + f"const GUEST_API = {service_api.GUEST_API};\n"  # the services' guest face, one definition (runtime.contract)
            + "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in _PARTS) + "\n})(globalThis)")
 DEFAULT_TIME_LIMIT = 300.0       # contract §8.5
 TIME_SHARE = 0.9                 # of the worker's time limit (configure)
