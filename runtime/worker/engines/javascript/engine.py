@@ -141,12 +141,28 @@ class JavaScriptEngine:
 
     def run(self, loaded: LoadedScript, invocation: Invocation) -> Outcome:
         ready, self._ready = self._ready, None
+        return self._outcome(self._drive(ready, invocation, "start", _call_text(loaded, invocation)))
+
+    def execute(self, loaded: LoadedScript, arguments: str, invocation: Invocation) -> str:
+        """``context.functions.execute`` of this function from another engine's function (Python):
+        ``arguments`` is the canonical EJSON of the argument list; the settled return value comes
+        back as canonical EJSON ("null" for undefined). A context of its own, with the same
+        limits, on the caller's console and host; a thrown error raises as from ``run``."""
+        text = ejson.to_canonical({**_call_plain(loaded, invocation), "arguments": ejson.parse(arguments)})
+        answer = self._drive(None, invocation, "execute", text)
+        if answer[:1] != "0":
+            self._outcome(answer)  # raises what was thrown
+        return answer[1:] or "null"
+
+    def _drive(self, ready: tuple[Any, Bridge, Any] | None, invocation: Invocation, command: str, text: str) -> str:
+        """One course of a context: ``runner(command, text)``, then the job queue and the due
+        timers until the value settles (and the queue until no work is left); the settled text."""
         context, bridge, runner = ready if ready is not None else self._fresh()
         bridge.invocation = invocation
         wall_deadline = time.monotonic() + self.time_limit
         try:
             arm_time_limit(context, self.time_limit)
-            runner("start", _call_text(loaded, invocation))
+            runner(command, text)
             while True:
                 while context.execute_pending_job():
                     pass
@@ -176,7 +192,7 @@ class JavaScriptEngine:
             del context
         if bridge.outcome is None:
             raise js_error("Error", "the function's returned Promise never settled, and no pending work was left that could settle it")
-        return self._outcome(bridge.outcome)
+        return bridge.outcome
 
     @staticmethod
     def _outcome(text: str) -> Outcome:
@@ -210,12 +226,18 @@ def _call_text(loaded: LoadedScript, invocation: Invocation) -> str:
     argument = invocation.argument
     if invocation.service_type == "github":
         argument = ejson.parse(argument) if argument else {}
-    return ejson.to_canonical({
-        "argument": argument, "serviceType": invocation.service_type,
-        # §3.3: an absent field (None in Python) is `undefined` in JavaScript, not null
-        "request": {k: v for k, v in invocation.request.items() if v is not None}, "app": dict(invocation.app), "environment": dict(invocation.environment),
-        "main": {"key": loaded.key, "filename": loaded.filename, "source": loaded.source, "lines": loaded.lines},
-    })
+    return ejson.to_canonical({**_call_plain(loaded, invocation), "argument": argument, "serviceType": invocation.service_type})
+
+
+def _call_plain(loaded: LoadedScript, invocation: Invocation) -> dict[str, Any]:
+    """What every course of a context gets: ``context.request`` (§3.3: an absent field, None in
+    Python, is `undefined` in JavaScript, not null), ``app``, ``environment`` and the file."""
+    return {"request": {k: v for k, v in invocation.request.items() if v is not None}, "app": dict(invocation.app),
+            "environment": dict(invocation.environment), "main": _main(loaded)}
+
+
+def _main(loaded: LoadedScript) -> dict[str, Any]:
+    return {"key": loaded.key, "filename": loaded.filename, "source": loaded.source, "lines": loaded.lines}
 
 
 class _Disarm:
