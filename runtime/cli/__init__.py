@@ -16,7 +16,7 @@ import shlex
 import signal
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from runtime import settings as settings_module
 from runtime.contract import validation
@@ -149,10 +149,12 @@ def _raise_descriptor_limit() -> None:
 async def _run(prepared: Snapshot, settings: settings_module.Settings) -> None:
     from aiohttp import web
 
-    from runtime.http.server import build_app
+    from runtime.http.server import build_app, service_host
     from runtime.http.serving import AtlasRunner
 
-    runner = AtlasRunner(build_app(prepared, settings), settings, shutdown_timeout=settings.shutdown_grace,
+    services = service_host(prepared, settings)
+    data = await _open_data(services)
+    runner = AtlasRunner(build_app(prepared, settings, services=services), settings, shutdown_timeout=settings.shutdown_grace,
                          access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -164,6 +166,8 @@ async def _run(prepared: Snapshot, settings: settings_module.Settings) -> None:
     host, port = runner.addresses[0][:2]
     print(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{_url_host(host)}:{port} "
           f"with {settings.pool_size} workers", flush=True)
+    if data:
+        print(f"  {data}", flush=True)
     print(_route_table(prepared.routes), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -173,6 +177,17 @@ async def _run(prepared: Snapshot, settings: settings_module.Settings) -> None:
     print("atlas-fn: stopping: no new connections; finishing calls in flight", flush=True)
     await runner.cleanup()
     print("atlas-fn: stopped", flush=True)
+
+
+async def _open_data(services: Any) -> str | None:
+    """Start the app's data service with the server (not at the first call), so the banner can
+    say where the data is; the line to print, or None for an app without MongoDB services."""
+    from runtime.contract.services import MONGODB_TYPES
+
+    if not any(kind in MONGODB_TYPES for kind in services.names.values()):
+        return None
+    await services.open()  # a store that cannot start is an InternalError naming why
+    return services.describe()
 
 
 def _one_line(record: logging.LogRecord) -> bool:
