@@ -166,9 +166,9 @@ async def _run(prepared: Snapshot, settings: settings_module.Settings) -> None:
     host, port = runner.addresses[0][:2]
     print(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{_url_host(host)}:{port} "
           f"with {settings.pool_size} workers", flush=True)
-    if data:
-        print(f"  {data}", flush=True)
     print(_route_table(prepared.routes), flush=True)
+    if data:
+        print(f"atlas-fn: {data}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

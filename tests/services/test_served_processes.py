@@ -46,7 +46,7 @@ class Served:
         self.lines = Lines(self.proc.stdout)
         self.seen = self.lines.until(lambda line: "listening on" in line)
         self.base = re.search(r"listening on (http://127\.0\.0\.1:\d+)", self.seen[-1]).group(1)  # type: ignore[union-attr]
-        self.seen += self.lines.until(lambda line: "METHODS" in line)
+        self.seen += self.lines.until(lambda line: line.startswith("atlas-fn: data: "))
 
     def get(self, path: str) -> tuple[int, Any]:
         try:
