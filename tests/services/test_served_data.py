@@ -3,6 +3,7 @@ operation on the embedded store it started (a real SecantusDB process), BSON typ
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.conftest import Serve, write_app
@@ -81,3 +82,16 @@ async def test_functions_execute_runs_the_callee_in_the_worker(serve: Serve, tmp
     client = await serve(None, missing, workers=1, data="memory")
     body = await (await client.get(f"{HOOK}/calc")).json()
     assert body["error"] == "ServiceFailed: FunctionNotFound: function not found: 'nope'"
+
+
+async def test_the_example_apps_notes_function_stores_and_lists(serve: Serve) -> None:
+    """The README's quick start: the example app's data-using drop-in (functions/notes.js)."""
+    from tests.conftest import EXAMPLE_APP, EXAMPLE_FUNCTIONS, webhook_url
+
+    client = await serve(EXAMPLE_APP, EXAMPLE_FUNCTIONS, workers=1, data="memory")
+    url = webhook_url("notes", service="http")
+    for text in ("first", "second"):
+        stored = await client.post(url, data=f'{{"text":"{text}"}}')
+        assert stored.status == 201 and set(json.loads(await stored.text())["insertedId"]) == {"$oid"}
+    listed = await client.get(url)
+    assert await listed.json() == [{"text": "second"}, {"text": "first"}]
