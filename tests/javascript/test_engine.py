@@ -45,7 +45,7 @@ def test_there_is_no_node_module_object() -> None:
     assert value('exports = function() { return typeof module }') == "undefined"
     with pytest.raises(JavaScriptError) as info:
         run("module.exports = function() { return 1 }")
-    assert info.value.text.startswith("ReferenceError: module is not defined")
+    assert info.value.text.startswith("ReferenceError: 'module' is not defined")
 
 
 def test_exports_must_be_a_function_and_the_error_says_so() -> None:
@@ -177,11 +177,31 @@ def test_a_thrown_error_is_name_and_message_with_the_stack_in_the_users_file() -
         run(source)
     exc = info.value
     assert type(exc).__name__ == "TypeError" and exc.name == "TypeError"
-    assert exc.text == "TypeError: not a function"
+    assert exc.text == "TypeError: 'missing' is not a function"  # App Services' (otto's) wording, runtime/…/messages.py
     frames = exc.stack.splitlines()
     assert frames[0] == "    at helper (functions/main.js:2:12)"  # QuickJS points at the called name
     assert frames[1] == "    at exports (functions/main.js:5:10)"
     assert "<input>" not in exc.stack and len(frames) == 2
+
+
+@pytest.mark.parametrize(("source", "text"), [
+    # observed from App Services (mongodb/stitch-examples#99) for this very mistake
+    ("exports = () => context.https.post({url: 'x'})", "TypeError: Cannot access member 'post' of undefined"),
+    ("exports = () => { const o = null; return o.x }", "TypeError: Cannot access member 'x' of null"),
+    ("exports = function() {\n  var x;\n  return x();\n}", "TypeError: 'x' is not a function"),
+    ("exports = () => { const o = {a: {}}; return o.a.foo(2) }", "TypeError: 'foo' is not a function"),
+    ("exports = () => { const q = {}; q.f (); }", "TypeError: 'f' is not a function"),
+    ("exports = () => { const o = {}; o['k'](1) }", "TypeError: not a function"),  # no name to give: QuickJS's words
+    ("exports = () => nope + 1", "ReferenceError: 'nope' is not defined"),
+    ("exports = () => JSON.parse('{')", "SyntaxError: Expected property name or '}' in JSON at position 1 (line 1 column 2)"),
+    ("exports = () => { throw new TypeError('cannot read property \\'x\\' of undefined, said the guest') }",
+     "TypeError: cannot read property 'x' of undefined, said the guest"),
+])
+def test_runtime_errors_are_worded_as_app_services_worded_them(source: str, text: str) -> None:
+    """Contract §5 (`"<ErrorType>: <message>"`) in App Services' own words where they are known."""
+    with pytest.raises(JavaScriptError) as info:
+        run(source)
+    assert info.value.text == text
 
 
 def test_memory_exhausted_by_small_allocations_is_a_memory_error_too() -> None:

@@ -134,7 +134,7 @@ def test_execute_of_a_javascript_function_from_python_runs_it_in_the_worker_as_e
     assert reply.error is None, reply
     assert json.loads(reply.body) == {
         "got": {"sum": 42, "oid": "5d505646cf6d4fe581014ab2", "app": "local", "when": "1970-01-01T00:00:00.000Z"},
-        "isOid": True, "failed": "TypeError: cannot read property 'x' of null",
+        "isOid": True, "failed": "TypeError: Cannot access member 'x' of null",
         "chain": [10, "5d505646cf6d4fe581014ab2"]}
 
 
@@ -179,5 +179,5 @@ def test_the_envelope_text_of_a_thrown_error_and_of_a_thrown_non_error() -> None
         call = Call(1, key, "endpoint", "http", "GET", "http://h/x", "", (), "127.0.0.1", True, "/x", "JSON")
         return invoker.call(call, None).error  # type: ignore[arg-type]
 
-    assert error("functions/te.js") == ("FunctionExecutionError", "TypeError: cannot read property 'x' of undefined")
+    assert error("functions/te.js") == ("FunctionExecutionError", "TypeError: Cannot access member 'x' of undefined")
     assert error("functions/str.js") == ("FunctionExecutionError", "plain text")

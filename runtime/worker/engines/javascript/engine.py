@@ -29,6 +29,7 @@ from runtime.values import ejson
 from runtime.errors import GuestError, TimeLimitExceeded
 from runtime.worker.engines.base import Invocation, Outcome, function_name
 from runtime.worker.engines.javascript.bridge import Bridge
+from runtime.worker.engines.javascript.messages import app_services_message
 
 JS_DIR = Path(__file__).with_name("js")
 BLOCK = 20000  # lines per block of a call's line space (runner.js); the prelude is block 1
@@ -143,6 +144,12 @@ class JavaScriptEngine:
         ready, self._ready = self._ready, None
         return self._outcome(self._drive(ready, invocation, "start", _call_text(loaded, invocation)))
 
+    def _source_of(self, filename: str) -> str | None:
+        for script in self._scripts.values():
+            if script.filename == filename:
+                return script.source
+        return None
+
     def execute(self, loaded: LoadedScript, arguments: str, invocation: Invocation) -> str:
         """``context.functions.execute`` of this function from another engine's function (Python):
         ``arguments`` is the canonical EJSON of the argument list; the settled return value comes
@@ -194,8 +201,7 @@ class JavaScriptEngine:
             raise js_error("Error", "the function's returned Promise never settled, and no pending work was left that could settle it")
         return bridge.outcome
 
-    @staticmethod
-    def _outcome(text: str) -> Outcome:
+    def _outcome(self, text: str) -> Outcome:
         if text[:1] == "0":
             return value_outcome(text[1:])
         error = json.loads(text[1:])
@@ -204,7 +210,8 @@ class JavaScriptEngine:
         # `throw null` cannot be told apart and is reported the same way (the context is dropped anyway).
         if (name == "InternalError" and message == "out of memory") or error.get("thrownNull"):
             raise MemoryError("the function exceeded the JavaScript heap limit")
-        raise js_error(name, message, map_stack(error["stack"], error["lines"]))
+        stack = map_stack(error["stack"], error["lines"])
+        raise js_error(name, app_services_message(name, message, stack, self._source_of), stack)
 
 
 def value_outcome(text: str) -> Outcome:
