@@ -27,7 +27,7 @@ from runtime.contract import service_api
 from runtime.protocol.messages import FunctionArtifact, Limits
 from runtime.values import ejson
 from runtime.errors import GuestError, TimeLimitExceeded
-from runtime.worker.engines.base import Invocation, Outcome, function_name
+from runtime.worker.engines.base import Invocation, Outcome, execute_name
 from runtime.worker.engines.javascript.bridge import Bridge
 from runtime.worker.engines.javascript.messages import app_services_message
 
@@ -122,7 +122,7 @@ class JavaScriptEngine:
         data = marshal.loads(function.artifact)  # noqa: S302 - made by our compiler in our server
         script = LoadedScript(function.key, data["filename"], data["source"], data["lines"], data["files"])
         self._scripts[function.key] = script
-        self._by_name[function_name(function.key)] = script
+        self._by_name[execute_name(function)] = script
         return script
 
     def prepare(self) -> None:
