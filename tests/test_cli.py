@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import EXAMPLE_APP, EXAMPLE_FUNCTIONS, ROOT, write_app
 from tests.example_app import assert_example_check_summary, assert_example_routes, expected_rows, parse_route_table
-from tests.waiting import Lines, wait_for_cpu
+from tests.waiting import Lines, wait_for_cpu, worker_pids
 
 ATLAS_FN = [sys.executable, "-m", "runtime"]
 DOCS_SIGNATURE = "sha256=828ee180512eaf8a6229eda7eea72323f68e9c0f0093b11a578b0544c5777862"  # contract §9 #1
@@ -70,6 +70,8 @@ def server():  # type: ignore[no-untyped-def]
         proc.wait()
         raise AssertionError(banner + proc.stderr.read())  # type: ignore[union-attr]
     table = [lines.next() for _ in range(1 + len(expected_rows()))]
+    # the example app has the default mongodb-atlas service: its store starts with the server (issue 11 §1)
+    assert lines.next().startswith("atlas-fn: data: embedded store at mongodb://127.0.0.1:")
     yield proc, match.group(1), table, lines
     if proc.poll() is None:
         proc.kill()
@@ -88,8 +90,9 @@ def test_serve_answers_the_docs_signed_curl_example_and_stops_cleanly(server) ->
     done = subprocess.run(["bash", "-c", command + " -s -i"], capture_output=True, text=True, timeout=30)
     assert done.stdout.startswith("HTTP/1.1 201"), done.stdout
     assert done.stdout.endswith('{"received":"MESSAGE","length":{"$numberInt":"21"}}')
-    workers = children(proc.pid)
-    assert len(workers) == 2
+    processes = children(proc.pid)
+    assert len(worker_pids(proc.pid)) == 2 and len(processes) == 3  # two workers and the data store
+    workers = processes
     proc.send_signal(signal.SIGTERM)
     # the table printed had no more rows than those checked: the next line is the goodbye
     assert lines.next().startswith("atlas-fn: stopping: ")
@@ -180,6 +183,7 @@ def test_the_example_app_checks_hold_with_a_function_a_user_dropped_in(tmp_path:
         lines = Lines(proc.stdout)  # type: ignore[arg-type]
         assert "listening on http://127.0.0.1:" in lines.next()
         table = [lines.next() for _ in range(1 + len(expected_rows(app, functions)))]
+        assert lines.next().startswith("atlas-fn: data: embedded store at ")
         assert "METHODS" in table[0] and "VALIDATION" in table[0]
         assert any("/api/client/v2.0/app/example-abcde/service/webhooks/incoming_webhook/signed" in row and "VERIFY_PAYLOAD" in row
                    for row in table)
@@ -208,7 +212,7 @@ def serving(functions: Path, workers: int, env: dict[str, str] | None = None):  
     try:
         banner = Lines(proc.stdout).next()  # type: ignore[arg-type]
         base = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner).group(1)  # type: ignore[union-attr]
-        yield proc, base, children(proc.pid)
+        yield proc, base, worker_pids(proc.pid)
     finally:
         if proc.poll() is None:
             proc.kill()

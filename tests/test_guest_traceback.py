@@ -73,7 +73,7 @@ async def test_a_javascript_error_is_logged_with_file_line_and_column(client: An
     assert "jsboom.js" not in await response.text()
     entry = next(r.getMessage() for r in caplog.records if "fn=jsboom" in r.getMessage())
     assert entry.splitlines()[1:] == [
-        "  ! TypeError: cannot read property 'deeper' of undefined",
+        "  ! TypeError: Cannot access member 'deeper' of undefined",  # App Services' (otto's) wording
         "  !     at helper (functions/jsboom.js:2:10)",
         "  !     at exports (functions/jsboom.js:5:10)",
     ]

@@ -50,7 +50,7 @@ def compile_all(sources: Iterable[FunctionSource], show: Any = str,
         except CompileFailed as failed:
             problems.extend(ConfigProblem(shown, _where(p), p.message) for p in failed.problems)
             continue
-        compiled.append(FunctionArtifact(function_key(source), source.language, shown, artifact))
+        compiled.append(FunctionArtifact(function_key(source), source.language, shown, artifact, source.name))
     return tuple(compiled), problems
 
 

@@ -151,7 +151,7 @@ def _header(text: str) -> tuple[str, str]:
 async def _invoke(snapshot: Snapshot, settings: settings_module.Settings, method: str, path: str, raw_query: str,
                   headers: list[tuple[str, str]], body: bytes, sign: bool) -> tuple[int, list[tuple[str, str]], bytes, Reply | None]:
     from runtime.host.pool import WorkerPool
-    from runtime.services.host import ServiceHost
+    from runtime.http.server import service_host
 
     try:
         spec = snapshot.routes.resolve(method, path)
@@ -169,7 +169,7 @@ async def _invoke(snapshot: Snapshot, settings: settings_module.Settings, method
     if decision.error is not None:
         return _envelope(decision.error)
     assert decision.call is not None
-    services = ServiceHost(snapshot.boot.services, app_dir=snapshot.app.root, data=settings.data)
+    services = service_host(snapshot, settings)
     pool = WorkerPool(snapshot.boot, size=1, timeout=settings.timeout, memory_mb=settings.memory_mb, max_queue=1,
                       max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=1,
                       queue_timeout=settings.queue_timeout, services=services)

@@ -44,11 +44,12 @@ def stdout_gone() -> None:
 async def run(prepared: Snapshot, settings: Settings, route_table: Callable[[Any], str], sinks: Iterable[Any] = ()) -> int:
     from aiohttp import web
 
-    from runtime.http.server import RUNNER, build_app
+    from runtime.http.server import RUNNER, build_app, service_host
     from runtime.http.serving import AtlasRunner
 
-    runner = AtlasRunner(build_app(prepared, settings, sinks=sinks), settings, shutdown_timeout=settings.shutdown_grace,
-                         access_log=None, handle_signals=False)
+    services = service_host(prepared, settings)
+    runner = AtlasRunner(build_app(prepared, settings, sinks=sinks, services=services), settings,
+                         shutdown_timeout=settings.shutdown_grace, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
@@ -65,10 +66,44 @@ async def run(prepared: Snapshot, settings: Settings, route_table: Callable[[Any
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, signals.put_nowait, sig)
-    first = await signals.get()
-    pool = runner.app[RUNNER]
+    # the data store starts after listening (a call that needs data meanwhile waits for it), and a
+    # signal that comes while it starts stops the server as at any other time
+    opening = asyncio.ensure_future(_open_data(services))
+    signalled = asyncio.ensure_future(signals.get())
+    await asyncio.wait((opening, signalled), return_when=asyncio.FIRST_COMPLETED)
+    failed = opening.done() and opening.exception() is not None
+    if opening.done() and not failed and opening.result():
+        say(f"atlas-fn: {opening.result()}")
+    try:
+        return await _stop(runner, settings, signals, SIGNAL_NONE if failed else await signalled, RUNNER)
+    finally:
+        signalled.cancel()
+        opening.cancel()
+        await asyncio.gather(opening, signalled, return_exceptions=True)
+        if failed:
+            raise opening.exception()  # type: ignore[misc]  # a store that cannot start: InternalError naming why
+
+
+SIGNAL_NONE = 0  # the server stops by itself (its data store could not start)
+
+
+async def _open_data(services: Any) -> str | None:
+    """Start the app's data service with the server (not at the first call), so the banner can
+    say where the data is; the line to print, or None for an app without MongoDB services."""
+    from runtime.contract.services import MONGODB_TYPES
+
+    if not any(kind in MONGODB_TYPES for kind in services.names.values()):
+        return None
+    await services.open()  # a store that cannot start is an InternalError naming why
+    return services.describe()
+
+
+async def _stop(runner: Any, settings: Settings, signals: "asyncio.Queue[int]", first: int, runner_key: Any) -> int:
+    """After the first signal: calls in flight finish for up to the grace; a second signal stops at once."""
+    loop = asyncio.get_running_loop()
+    pool = runner.app[runner_key]
     in_flight = getattr(pool, "in_flight", 0)
-    again = "press Ctrl-C again" if first == signal.SIGINT else "send the signal again"
+    again = "press Ctrl-C again" if first in (signal.SIGINT, SIGNAL_NONE) else "send the signal again"
     say(f"atlas-fn: stopping: no new connections; finishing {in_flight} "
         f"call{'' if in_flight == 1 else 's'} in flight for up to {settings.shutdown_grace:g} s; {again} to stop at once")
     stop_pool = getattr(pool, "close", None)

@@ -229,6 +229,12 @@ def _to_response(reply: Reply) -> web.Response:
     return web.Response(status=reply.status, body=reply.body or None, headers=out)  # pairs: repeated names kept
 
 
+def service_host(snapshot: Snapshot, settings: Settings) -> ServiceHost:
+    """The server's side of the snapshot's service requests, as the settings say."""
+    return ServiceHost(snapshot.boot.services, app_dir=snapshot.app.root, data=settings.data,
+                       mongodb_uri=settings.mongodb_uri, http_allow=settings.http_allow)
+
+
 def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[], Any] | None = None,
               sinks: Iterable[EventSink] = (), services: ServiceHost | None = None) -> web.Application:
     """The aiohttp application for a snapshot (``runtime.app.snapshot``). The worker pool starts and
@@ -259,7 +265,7 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
             web_app[RUNNER] = runner_factory()
             yield
             return
-        host = services or ServiceHost(snapshot.boot.services, app_dir=snapshot.app.root, data=settings.data)
+        host = services or service_host(snapshot, settings)
         workers = WorkerPool(snapshot.boot, size=settings.pool_size, timeout=settings.timeout,
                              memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
                              max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth,

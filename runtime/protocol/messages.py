@@ -56,6 +56,7 @@ class FunctionArtifact:
     engine: str
     filename: str
     artifact: bytes
+    name: str = ""  # the app's name for it (runtime.app: ``utils/add``; 2018 layouts' ``functions/<name>/source.js``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,7 @@ class LogEvent(NamedTuple):
 # --- server → worker -------------------------------------------------------------------------
 
 def write_boot(boot: Boot) -> bytes:
-    functions = tuple((f.key, f.engine, f.filename, f.artifact) for f in boot.functions)
+    functions = tuple((f.key, f.engine, f.filename, f.artifact, f.name) for f in boot.functions)
     limits = boot.limits
     return encode_call((BOOT, functions, dict(boot.app), dict(boot.values), dict(boot.environment),
                         (limits.memory_mb, limits.cpu_seconds, limits.max_response_bytes,

@@ -24,7 +24,7 @@ from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
 from runtime.worker.engines import engine
 from runtime.errors import GuestError, LimitExceeded, TimeLimitExceeded
-from runtime.worker.engines.base import Host, Invocation, ServiceFailed, function_name
+from runtime.worker.engines.base import Host, Invocation, ServiceFailed, execute_name
 from runtime.worker.engines.python import reset_between_calls
 from runtime.worker.guest_traceback import guest_traceback
 from runtime.worker.output import GuestOutput
@@ -45,7 +45,7 @@ class Invoker:
             function.key: (engines[function.engine], engines[function.engine].load(function)) for function in boot.functions}
         # what idle() calls between calls, found once: engines that can get the next call ready
         self._prepare = [prepare for chosen in engines.values() if (prepare := getattr(chosen, "prepare", None)) is not None]
-        self.names = {function_name(key): key for key in self.functions}  # context.functions.execute
+        self.names = {execute_name(function): function.key for function in boot.functions}  # context.functions.execute
         self.files = frozenset(function.filename for function in boot.functions)  # the frames a traceback keeps
         self.services = boot.services
         self.app = boot.app

@@ -76,9 +76,15 @@ class Engine(Protocol):
         ...
 
 
+def execute_name(function: FunctionArtifact) -> str:
+    """The name ``context.functions.execute`` finds a function by: the app's name for it (the
+    loader decides, layouts differ), else one derived from its key (artifacts made by hand)."""
+    return function.name or function_name(function.key)
+
+
 def function_name(key: str) -> str:
-    """The name ``context.functions.execute`` uses for a function file's key (its path): the
-    path below the last ``functions`` folder, without the extension (``utils/add``)."""
+    """A name for a function file's key (its path) when the app gave none: the path below the
+    last ``functions`` folder, without the extension (``utils/add``)."""
     parts = key.replace("\\", "/").split("/")
     if "functions" in parts:
         parts = parts[len(parts) - parts[::-1].index("functions"):]

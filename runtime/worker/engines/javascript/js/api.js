@@ -54,19 +54,23 @@ function makeConsole() {
   return c;
 }
 
+/* utils.crypto and utils.jwt: one host operation per function of runtime/values/guest_utils.py. */
 function makeUtils() {
-  return {
-    crypto: {
-      hmac(...args) { return callValue("crypto.hmac", trimArgs(args)); },
-      hash(...args) { return callValue("crypto.hash", trimArgs(args)); },
-    },
-  };
+  const utils = {};
+  for (const space of ObjectKeys(GUEST_API.utils)) {
+    const functions = {};
+    for (const name of GUEST_API.utils[space]) {
+      const op = "utils." + space + "." + name;
+      functions[name] = method(name, (...args) => callValue(op, trimArgs(args)));
+    }
+    utils[space] = functions;
+  }
+  return utils;
 }
 
-const LATER = ["services", "http"];
 function makeContext(plain, functions) {
   const user = { type: "system", data: {}, identities: [] };
-  const context = {
+  return {
     request: plain.request,
     app: plain.app,
     environment: plain.environment,
@@ -77,16 +81,11 @@ function makeContext(plain, functions) {
         return callValue("values.get", [name]);
       },
     },
+    services: makeServices(),
+    http: makeHttp(GUEST_API.contextHttp),
     functions,
     runningAsSystem() { return true; },
   };
-  for (const name of LATER) {
-    ObjectDefineProperty(context, name, {
-      get() { throw new ErrorCtor("context." + name + " is not available in atlas-fn yet"); },
-      enumerable: false, configurable: true,
-    });
-  }
-  return context;
 }
 
 /* The first argument: {query, headers, body} with body a BSON.Binary or undefined (§3.1), the
