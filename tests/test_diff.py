@@ -242,9 +242,15 @@ def test_setbody_webhooks_show_no_difference(tmp_path: Path, capsys: pytest.Capt
         {"method": "DELETE", "query": {"page": "2"}, "webhook": "hooks/echo-method"},
         {"method": "PUT", "body": {"base64": "eyJtZXNzYWdlIjoiYmFzZTY0In0="}, "webhook": "hooks/setbody"},
     ]))
-    argv = ["diff", str(app), "--webhook", "hooks/setbody", "--webhook", "hooks/echo-method", "--request", str(requests)]
+    report = tmp_path / "report.json"
+    argv = ["diff", str(app), "--webhook", "hooks/setbody", "--webhook", "hooks/echo-method", "--request", str(requests),
+            "--json", str(report)]
     assert main(argv) == 0
     out = capsys.readouterr().out
+    marked = {(hook["webhook"], request["index"]): request["both_failed"]
+              for hook in json.loads(report.read_text())["webhooks"] for request in hook["requests"]}
+    assert marked == {("hooks/setbody", 1): False, ("hooks/setbody", 2): True,
+                      ("hooks/echo-method", 1): False, ("hooks/echo-method", 2): False}
     assert "  request 1 (POST, 26-byte body): no difference (status 201)\n" in out
     # setbody is POST only: both refuse, which is no evidence the functions agree (issue 12 §6)
     assert ("  request 2 (PUT, 20-byte body): both failed with the same answer (status 405): the functions were not "
