@@ -99,9 +99,27 @@ def test_a_runtime_error_prints_the_envelope_console_and_traceback_with_file_and
                     "\nconsole:\n  about to fail\n\n"
                     "Traceback (most recent call last):\n"
                     '  File "functions/boom.py", line 7, in exports\n'
+                    '    return helper(int(payload.query.get("n", "0")))\n'  # invoke adds the source line
                     '  File "functions/boom.py", line 2, in helper\n'
+                    "    return 10 / n\n"
                     "ZeroDivisionError: division by zero\n")
     assert invoke("boom", "-q", "n=5", cwd=tmp_path).returncode == 0
+
+
+def test_a_javascript_error_shows_the_mapped_stack_with_source_lines(tmp_path: Path) -> None:
+    write_app(tmp_path / "functions", {"jsboom.js": """\
+        function helper(x) {
+          return x.nope.deeper;
+        }
+        exports = function (payload, response) {
+          return helper({});
+        };
+        """})
+    done = invoke("jsboom", cwd=tmp_path)
+    assert done.returncode == 1
+    assert sections(done.stdout)[2].endswith(
+        "    at helper (functions/jsboom.js:2:10)\n      return x.nope.deeper;\n"
+        "    at exports (functions/jsboom.js:5:10)\n      return helper({});\n")
 
 
 def test_a_target_that_names_nothing_lists_what_can_be_invoked() -> None:

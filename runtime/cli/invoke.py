@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import textwrap
 import sys
 from pathlib import Path
@@ -88,9 +89,36 @@ def command(args: argparse.Namespace) -> int:
     if reply is not None and reply.logs:
         out.write("\nconsole:\n" + "".join(f"  {log_text.console_line(line)}\n" for line in reply.logs))
     if reply is not None and reply.traceback:
-        out.write("\n" + "".join(f"{log_text.console_line(line)}\n" for line in reply.traceback.splitlines()))
+        roots = [folder.parent for folder in (snapshot.app.root, snapshot.app.functions_dir) if folder is not None]
+        out.write("\n" + "".join(f"{log_text.console_line(line)}\n" for line in with_source(reply.traceback, roots)))
     out.flush()
     return 0 if 200 <= status <= 299 else 1
+
+
+_PYTHON_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in ')
+_JAVASCRIPT_FRAME = re.compile(r"^\s*at (?:.* \()?(?P<file>[^()\s]+):(?P<line>\d+):\d+\)?$")
+
+
+def with_source(traceback: str, roots: list[Path]) -> list[str]:
+    """The traceback's lines, each frame followed by its line of source when the file is one of
+    the app's (its shown name is relative to the parent of the app or functions folder); the
+    worker sends none, as it reads no files."""
+    out = []
+    for line in traceback.splitlines():
+        out.append(line)
+        frame = _PYTHON_FRAME.match(line) or _JAVASCRIPT_FRAME.match(line)
+        if frame is None:
+            continue
+        for root in roots:
+            try:
+                source = (root / frame["file"]).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue
+            number = int(frame["line"])
+            if 1 <= number <= len(source):
+                out.append(" " * (len(line) - len(line.lstrip()) + 2) + source[number - 1].strip())
+            break
+    return out
 
 
 def target_path(snapshot: Snapshot, target: str, method: str | None, has_body: bool) -> tuple[str, str]:
