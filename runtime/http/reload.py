@@ -68,6 +68,7 @@ class Reloader:
         self._watching: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
+        self.watching = asyncio.Event()  # set once the folders are watched: edits from then on are seen
 
     @property
     def generation(self) -> int:
@@ -96,6 +97,8 @@ class Reloader:
             return self.relevant(Path(path), roots)
 
         while not self._stop.is_set():
+            # awatch registers its watches before its first await: this runs once that is done
+            asyncio.get_running_loop().call_soon(self.watching.set)
             try:
                 async for _changes in watchfiles.awatch(*roots, watch_filter=relevant, stop_event=self._stop,
                                                         step=STEP_MS, debounce=DEBOUNCE_MS):
