@@ -208,7 +208,9 @@ async def test_no_worker_of_an_old_generation_is_left(reloading: Reloading, tmp_
     for n in range(1, 4):
         (functions / "n.py").write_text(fn(n))
         await answer_becomes(client, f"{HOOK}/n", is_(200, f'{{"$numberInt":"{n}"}}'), f"version {n}")
-        seen |= set(reloader.front.generation.runner.pids())
+        pool = reloader.front.generation.runner  # serving from its first worker; the second joins
+        await until(lambda: len(pool.pids()) == 2, what="the new generation's second worker")
+        seen |= set(pool.pids())
     current = set(reloader.front.generation.runner.pids())
     await until(lambda: not reloader.retiring and not any(alive(pid) for pid in seen - current),
                 what="every old generation retired, its workers gone")

@@ -89,13 +89,21 @@ class WorkerPool:
         self.last_run: dict[str, float] = {}  # function -> seconds its last call ran (inf: it died or overran)
         self._watchdog: asyncio.TimerHandle | None = None
 
-    async def start(self) -> None:
+    async def start(self, ready: int | None = None) -> None:
+        """Spawn the workers; return once all are ready, or with ``ready`` once that many are
+        (a reload's new generation serves from its first worker: on two cores, workers that
+        start together take about twice as long); the rest then start as replaced workers do."""
         self._hold_reserve()
-        results = await asyncio.gather(*(self._spawn() for _ in range(self.size)), return_exceptions=True)
+        now = self.size if ready is None else max(1, min(ready, self.size))
+        results = await asyncio.gather(*(self._spawn() for _ in range(now)), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             await self.close()
             raise errors[0]
+        for _ in range(self.size - now):
+            task = self.loop.create_task(self._respawn())
+            self._spawning.add(task)
+            task.add_done_callback(self._spawning.discard)
         self._watch()
 
     async def _spawn(self) -> None:

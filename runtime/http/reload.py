@@ -34,7 +34,7 @@ from runtime.settings import Settings
 log = logging.getLogger("atlas_fn.reload")
 logging.getLogger("watchfiles").setLevel(logging.WARNING)  # not "1 change detected" on every save: our lines say what changed
 
-STEP_MS = 50  # a batch is handed over once the folders were quiet this long (an editor's save is a burst) ...
+STEP_MS = 20  # a batch is handed over once the folders were quiet this long (an editor's save is a burst) ...
 DEBOUNCE_MS = 1600  # ... or after this long, if events keep coming
 SKIPPED_NAMES = ("__pycache__",)  # besides hidden entries (.atlas-fn/ holds the embedded store's files)
 
@@ -130,6 +130,7 @@ class Reloader:
         async with self._lock:
             current: Generation = self.front.generation
             source = self.source
+            started = time.perf_counter()
             try:
                 built: Built = await asyncio.get_running_loop().run_in_executor(
                     None, assemble, source.app_dir, source.functions_dir, self.settings, source.environ,
@@ -140,16 +141,18 @@ class Reloader:
             self._report(built)
             if built.snapshot is None or _same(built.snapshot, current.snapshot):
                 return False
+            built_in = time.perf_counter() - started
             try:
                 runner = await self.start_runner(built.snapshot.boot)
             except AtlasFnError as error:
                 log.error("atlas-fn: reload: cannot start workers for the new version (still serving generation %d): %s",
                           current.number, error.message)
                 return False
-            self._swap(current, Generation(current.number + 1, built.snapshot, runner))
+            took = f"built in {built_in * 1000:.0f} ms, workers up in {(time.perf_counter() - started - built_in) * 1000:.0f} ms"
+            self._swap(current, Generation(current.number + 1, built.snapshot, runner), took)
             return True
 
-    def _swap(self, old: Generation, new: Generation) -> None:
+    def _swap(self, old: Generation, new: Generation, took: str) -> None:
         self.front.generation = new  # the swap: new requests take the new generation from here on
         if self.services is not None:
             self.services.rename(new.snapshot.boot.services)
@@ -158,8 +161,8 @@ class Reloader:
         routes = len(new.snapshot.routes.rows())
         kept = f"; serving the last good version of {', '.join(self.kept)}" if self.kept else ""
         problems = f"; {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}" if self.problems else ""
-        log.info("atlas-fn: reloaded: generation %d, %d route%s%s%s", new.number, routes, "s" if routes != 1 else "",
-                 problems, kept)
+        log.info("atlas-fn: reloaded: generation %d, %d route%s%s%s (%s)", new.number, routes, "s" if routes != 1 else "",
+                 problems, kept, took)
         task = asyncio.get_running_loop().create_task(old.retire())
         self._retired.add(old)
         self.retiring.add(task)

@@ -238,14 +238,15 @@ def _to_response(reply: Reply) -> web.Response:
     return web.Response(status=reply.status, body=reply.body or None, headers=out)  # pairs: repeated names kept
 
 
-async def start_pool(boot: Boot, settings: Settings, host: ServiceHost) -> WorkerPool:
-    """A worker pool booted with ``boot``, started; closed again if its start fails or is cancelled."""
+async def start_pool(boot: Boot, settings: Settings, host: ServiceHost, ready: int | None = None) -> WorkerPool:
+    """A worker pool booted with ``boot``, started (with ``ready``: once that many workers are up);
+    closed again if its start fails or is cancelled."""
     workers = WorkerPool(boot, size=settings.pool_size, timeout=settings.timeout,
                          memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
                          max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth,
                          queue_timeout=settings.queue_timeout, services=host)
     try:
-        await workers.start()
+        await workers.start(ready)
     except BaseException:
         await workers.close()
         raise
@@ -288,7 +289,7 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
             runner = await start_pool(snapshot.boot, settings, host)
         web_app[RUNNER] = runner  # the first generation's (tests read its pids)
         front.generation = Generation(1, snapshot, runner)
-        reloader = Reloader(front, settings, source, None if host is None else (lambda boot: start_pool(boot, settings, host)),
+        reloader = Reloader(front, settings, source, None if host is None else (lambda boot: start_pool(boot, settings, host, 1)),
                             services=host)
         web_app[RELOADER] = reloader
         reloader.start()
