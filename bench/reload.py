@@ -8,7 +8,9 @@ starts it), then edits one file ``--edits`` times. For each edit: the clock star
 before the file is written, and a keep-alive client asks the route every 2 ms until the
 answer carries the new version; that moment ends the sample. Before the next edit it waits
 until the old generation's workers have gone (the server's children are back to
-``--workers`` processes), so each sample starts from a quiet server. Python and JavaScript
+``--workers`` processes and the spare one, runtime/http/reload.py) and none of them has used
+CPU for 100 ms (the spare has done its imports), so each sample starts from an idle server,
+as a user's next save does. Python and JavaScript
 edits alternate.
 
 What a sample holds: the watcher noticing the write and waiting for the burst to end
@@ -34,11 +36,12 @@ from urllib.parse import urlsplit
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from run import HarnessError, Server, machine  # noqa: E402
+from run import HarnessError, Server, cpu_ticks, machine  # noqa: E402
 
 APP_ID = "local"
 POLL_S = 0.002
 EDIT_DEADLINE_S = 30.0
+QUIET_S = 0.1  # no worker burned a clock tick for this long: the server is idle
 TARGET_MS = 300.0
 
 
@@ -74,11 +77,19 @@ class Client:
 
 
 def wait_quiet(server: Server, workers: int, deadline_s: float = EDIT_DEADLINE_S) -> None:
-    """Until only the current generation's workers are left (the old one has retired)."""
+    """Until only the current generation's workers and the spare are left (the old one has
+    retired) and none of them burns CPU over ``QUIET_S`` (the spare has done its imports):
+    a user's next save comes seconds later, not the moment the server has swapped."""
     deadline = time.monotonic() + deadline_s
-    while len(server.children()) > workers:
+    while True:
+        children = server.children()
+        if len(children) == workers + 1:
+            before = sum(cpu_ticks(pid) for pid in children)
+            time.sleep(QUIET_S)
+            if server.children() == children and sum(cpu_ticks(pid) for pid in children) == before:
+                return
         if time.monotonic() > deadline:
-            raise HarnessError(f"old workers still running after {deadline_s} s: {server.children()}")
+            raise HarnessError(f"the server was not quiet within {deadline_s} s: children {server.children()}")
         time.sleep(0.005)
 
 

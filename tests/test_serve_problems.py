@@ -99,15 +99,22 @@ def test_a_real_server_reloads_an_edit_and_leaves_no_old_worker(tmp_path: Path) 
     proc, base, out, err = start("--functions", str(functions), cwd=tmp_path)
     try:
         assert get(base + f"{HOOK}/hello") == (200, '"good"')
-        first = children(proc.pid)
+        first = children(proc.pid)  # the one worker, and the spare process the next generation boots
+        assert len(first) == 2
         (functions / "hello.py").write_text("def exports(payload, response):\n    return 'better'\n")
         reloaded = err.until(lambda line: "atlas-fn: reloaded" in line)[-1]
         assert reloaded.startswith("atlas-fn: reloaded: generation 2, 1 route")
         assert get(base + f"{HOOK}/hello") == (200, '"better"')
+
+        def settled() -> bool:  # the old worker gone; the spare is the new worker, and a new spare waits
+            now = [pid for pid in children(proc.pid) if alive(pid)]
+            return len(now) == 2 and len(set(now) & set(first)) == 1 and not any(
+                alive(pid) for pid in set(first) - set(now))
+
         deadline = time.monotonic() + DEADLINE
-        while any(alive(pid) for pid in first) and time.monotonic() < deadline:
+        while not settled() and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert not any(alive(pid) for pid in first), first
+        assert settled(), (first, children(proc.pid))
         (functions / "hello.py").write_text(BAD_SYNTAX)
         said = err.until(lambda line: "SyntaxError" in line)[-1]
         assert said.startswith("atlas-fn: reload: functions/hello.py: line 1: SyntaxError: expected ':'")

@@ -28,6 +28,7 @@ from runtime.contract.response import MAX_HEADERS, check_header
 from runtime.errors import (AtlasFnError, CallerError, FunctionError, InternalError, MethodNotAllowed, RequestTimeout,
                             RequestTooLarge, TooManyRequests)
 from runtime.host.pool import FunctionRunner, WorkerPool
+from runtime.host.worker_process import Spawned
 from runtime.http.access_log import AccessLog
 from runtime.http.events import EventSink, RequestEvent
 from runtime.http.generation import Generation
@@ -238,15 +239,17 @@ def _to_response(reply: Reply) -> web.Response:
     return web.Response(status=reply.status, body=reply.body or None, headers=out)  # pairs: repeated names kept
 
 
-async def start_pool(boot: Boot, settings: Settings, host: ServiceHost, ready: int | None = None) -> WorkerPool:
-    """A worker pool booted with ``boot``, started (with ``ready``: once that many workers are up);
-    closed again if its start fails or is cancelled."""
+async def start_pool(boot: Boot, settings: Settings, host: ServiceHost, ready: int | None = None,
+                     spawned: Spawned | None = None) -> WorkerPool:
+    """A worker pool booted with ``boot``, started (with ``ready``: once that many workers are up;
+    ``spawned``: a process started ahead, its first worker); closed again if its start fails or
+    is cancelled."""
     workers = WorkerPool(boot, size=settings.pool_size, timeout=settings.timeout,
                          memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
                          max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth,
                          queue_timeout=settings.queue_timeout, services=host)
     try:
-        await workers.start(ready)
+        await workers.start(ready, spawned)
     except BaseException:
         await workers.close()
         raise
@@ -289,8 +292,8 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
             runner = await start_pool(snapshot.boot, settings, host)
         web_app[RUNNER] = runner  # the first generation's (tests read its pids)
         front.generation = Generation(1, snapshot, runner)
-        reloader = Reloader(front, settings, source, None if host is None else (lambda boot: start_pool(boot, settings, host, 1)),
-                            services=host)
+        starter = None if host is None else (lambda boot, spare: start_pool(boot, settings, host, 1, spare))
+        reloader = Reloader(front, settings, source, starter, services=host)
         web_app[RELOADER] = reloader
         reloader.start()
         try:
