@@ -244,3 +244,33 @@ async def test_a_route_whose_function_failed_to_load_answers_the_envelope(reload
         "error_code": "FunctionSyntaxError", "link": ""}
     (functions / "bad.py").write_text(fn("mended"))
     await answer_becomes(client, f"{HOOK}/bad", is_(200, '"mended"'), "the mended function")
+
+
+async def test_an_editors_burst_of_events_is_one_reload(reloading: Reloading, tmp_path: Path) -> None:
+    """A save as editors do it (a backup, a temporary file renamed over the original, a
+    touch): several events, one rebuild. The next edit is the second: nothing came between."""
+    functions = write_app(tmp_path / "functions", {"hello.py": fn("one")})
+    client, reloader = await reloading(None, functions)
+    target = functions / "hello.py"
+    (functions / "hello.py~").write_text(target.read_text())
+    (functions / ".hello.py.swp").write_text("swap")
+    (functions / "hello.py.tmp").write_text(fn("two"))
+    (functions / "hello.py.tmp").rename(target)
+    target.touch()
+    await answer_becomes(client, f"{HOOK}/hello", is_(200, '"two"'), "the saved version")
+    target.write_text(fn("three"))
+    await answer_becomes(client, f"{HOOK}/hello", is_(200, '"three"'), "the next save")
+    assert reloader.reloads == 2
+
+
+def test_what_the_watcher_ignores(tmp_path: Path) -> None:
+    """Hidden entries (the embedded store's .atlas-fn/, editors' swap files) and __pycache__;
+    never node_modules/ (JavaScript packages are part of the app)."""
+    reloader = Reloader(front=None, settings=Settings(data=str(tmp_path / "data")), source=None, start_runner=None)
+    roots = [tmp_path / "app"]
+    assert reloader.relevant(tmp_path / "app/functions/hello.py", roots)
+    assert reloader.relevant(tmp_path / "app/functions/node_modules/pkg/index.js", roots)
+    assert not reloader.relevant(tmp_path / "app/.atlas-fn/data/journal", roots)
+    assert not reloader.relevant(tmp_path / "app/functions/.hello.py.swp", roots)
+    assert not reloader.relevant(tmp_path / "app/functions/__pycache__/x.pyc", roots)
+    assert not reloader.relevant(tmp_path / "data/collection.wt", [tmp_path])  # --data inside a watched folder
