@@ -274,3 +274,21 @@ def test_what_the_watcher_ignores(tmp_path: Path) -> None:
     assert not reloader.relevant(tmp_path / "app/functions/.hello.py.swp", roots)
     assert not reloader.relevant(tmp_path / "app/functions/__pycache__/x.pyc", roots)
     assert not reloader.relevant(tmp_path / "data/collection.wt", [tmp_path])  # --data inside a watched folder
+
+
+async def test_a_new_data_source_is_reachable_without_restarting_the_store(reloading: Reloading, tmp_path: Path) -> None:
+    """Spec §8.6.1: the services a call may reach are the app's. A data source added on disk
+    is reachable after the reload (the server's ServiceHost is renamed); the store keeps
+    running and keeps its data (a restarted in-memory store would have lost it)."""
+    count = ("def exports(payload, response):\n"
+             "    name = payload.query.get('svc')\n"
+             "    notes = context.services.get(name).db('t').collection('notes')\n"
+             "    notes.insertOne({'from': name})\n"
+             "    return notes.countDocuments({})\n")
+    app = write_app(tmp_path / "app", {"functions/count.py": count})
+    client, reloader = await reloading(app, data="memory")
+    assert (await (await client.get(f"{HOOK}/count?svc=mongodb-atlas")).text()) == '{"$numberInt":"1"}'
+    write_app(app, {"data_sources/mydb/config.json": {"name": "mydb", "type": "mongodb-atlas"}})
+    await until(lambda: "mydb" in reloader.front.generation.snapshot.boot.services, what="the new service in the boot")
+    resp = await client.get(f"{HOOK}/count?svc=mydb")
+    assert (resp.status, await resp.text()) == (200, '{"$numberInt":"2"}')  # the same store, its first note kept
