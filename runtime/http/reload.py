@@ -38,6 +38,7 @@ logging.getLogger("watchfiles").setLevel(logging.WARNING)  # not "1 change detec
 
 STEP_MS = 20  # a batch is handed over once the folders were quiet this long (an editor's save is a burst) ...
 DEBOUNCE_MS = 1600  # ... or after this long, if events keep coming
+WATCH_FIRST_PAUSE, WATCH_LAST_PAUSE = 1.0, 30.0  # seconds between tries to watch again after a failure
 SKIPPED_NAMES = ("__pycache__",)  # besides hidden entries (.atlas-fn/ holds the embedded store's files)
 
 
@@ -113,19 +114,23 @@ class Reloader:
         def relevant(change: Any, path: str) -> bool:
             return self.relevant(Path(path), roots)
 
+        pause = WATCH_FIRST_PAUSE
         while not self._stop.is_set():
             # awatch registers its watches before its first await: this runs once that is done
             asyncio.get_running_loop().call_soon(self.watching.set)
             try:
                 async for _changes in watchfiles.awatch(*roots, watch_filter=relevant, stop_event=self._stop,
                                                         step=STEP_MS, debounce=DEBOUNCE_MS):
+                    pause = WATCH_FIRST_PAUSE
                     await self.reload()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a folder gone, a watch limit: say so, try again
-                log.error("atlas-fn: reload: cannot watch %s (trying again in 1 s): %s",
-                          ", ".join(map(str, roots)), exc)
-                await asyncio.sleep(1.0)
+            except Exception as exc:  # noqa: BLE001 - a folder gone, a watch limit: say so once, try again
+                if pause == WATCH_FIRST_PAUSE:
+                    log.error("atlas-fn: reload: cannot watch %s (trying again, up to every %g s): %s",
+                              ", ".join(map(str, roots)), WATCH_LAST_PAUSE, exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, WATCH_LAST_PAUSE)
 
     def relevant(self, path: Path, roots: list[Path]) -> bool:
         """Whether an event on ``path`` may change the app: not a hidden entry (``.atlas-fn/``,
