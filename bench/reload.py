@@ -7,8 +7,8 @@ temporary folder, starts ``atlas-fn serve`` on it (a real process, hot reload on
 starts it), then edits one file ``--edits`` times. For each edit: the clock starts just
 before the file is written, and a keep-alive client asks the route every 2 ms until the
 answer carries the new version; that moment ends the sample. Before the next edit it waits
-until the old generation's workers have gone (the server's children are back to
-``--workers`` processes and the spare one, runtime/http/reload.py) and none of them has used
+until the old generation's workers have gone (the server's children are back to what they
+were: ``--workers`` processes, the spare one of runtime/http/reload.py, the data store) and none of them has used
 CPU for 100 ms (the spare has done its imports), so each sample starts from an idle server,
 as a user's next save does. Python and JavaScript
 edits alternate.
@@ -76,16 +76,17 @@ class Client:
         return resp.status, resp.read()
 
 
-def wait_quiet(server: Server, workers: int, deadline_s: float = EDIT_DEADLINE_S, idle: bool = True) -> None:
-    """Until only the current generation's workers and the spare are left (the old one has
-    retired) and none of them burns CPU over ``QUIET_S`` (the spare has done its imports):
-    a user's next save comes seconds later, not the moment the server has swapped."""
+def wait_quiet(server: Server, count: int, deadline_s: float = EDIT_DEADLINE_S, idle: bool = True) -> None:
+    """Until the server has ``count`` children again (the old generation has retired: the
+    current workers, the spare, the data store) and none of them burns CPU over ``QUIET_S``
+    (the spare has done its imports): a user's next save comes seconds later, not the moment
+    the server has swapped."""
     deadline = time.monotonic() + deadline_s
     while True:
         children = server.children()
-        if len(children) == workers + 1 and not idle:
+        if len(children) == count and not idle:
             return
-        if len(children) == workers + 1:
+        if len(children) == count:
             before = sum(cpu_ticks(pid) for pid in children)
             time.sleep(QUIET_S)
             if server.children() == children and sum(cpu_ticks(pid) for pid in children) == before:
@@ -139,14 +140,15 @@ def main(argv: list[str] | None = None) -> int:
                 status, body = client.get(f"{hook}/{name}")
                 if status != 200:
                     raise HarnessError(f"{name}: {status} {body[:200]!r} before any edit")
-            wait_quiet(server, args.workers)
+            count = len(server.children())  # --workers, the spare, the data store: all started before listening
+            wait_quiet(server, count)
             for version in range(1, args.edits + 1):
                 for language, name, source in (("python", "edit_py.py", python_source(version)),
                                                ("javascript", "edit_js.js", javascript_source(version))):
                     took = one_edit(client, functions / name, f"{hook}/{name.rsplit('.', 1)[0]}", source, version)
                     samples[language].append(took)
                     print(f"  [{language} {version}/{args.edits}] {took:.0f} ms", flush=True)
-                    wait_quiet(server, args.workers, idle=not args.back_to_back)
+                    wait_quiet(server, count, idle=not args.back_to_back)
         except HarnessError as error:
             print(f"bench/reload.py: {error}", file=sys.stderr)
             print(server.output_tail(), file=sys.stderr)

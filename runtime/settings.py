@@ -23,12 +23,13 @@ ENV_PREFIX = "ATLAS_FN_"
 
 
 def _setting(default: Any, help: str, *, unit: str = "", limits: tuple[float, float] | None = None,
-             over: str = "", shown: str = "") -> Any:
+             over: str = "", shown: str = "", secret: bool = False) -> Any:
     """One setting's declaration: a dataclass field whose metadata the rest derives from.
     ``unit`` is "s", "MB", "bytes" or a noun (``"requests"``); ``shown`` overrides how the
-    default reads in the README."""
-    return field(default=default, metadata={"help": help, "unit": unit, "limits": limits, "over": over,
-                                            "shown": shown})
+    default reads in the README; a ``secret`` one (it may hold credentials) is left out of the
+    settings' repr."""
+    return field(default=default, repr=not secret, metadata={"help": help, "unit": unit, "limits": limits, "over": over,
+                                                             "shown": shown})
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class Settings:
     host: str = _setting("127.0.0.1", "address to listen on")
     data: str = _setting("", "where the embedded data store keeps its files: a folder, or 'memory' for a throw-away "
                              "store; ATLAS_FN_MONGODB_URI uses your own cluster instead", shown="<app>/.atlas-fn/data")
+    mongodb_uri: str = _setting("", "a MongoDB deployment (Atlas, mongod, any server pymongo speaks to) that every "
+                                    "MongoDB service of the app uses instead of the embedded store; never shown, "
+                                    "logged or passed to a worker", shown="(the embedded store)", secret=True)
+    http_allow: str = _setting("", "hosts (names or addresses, comma-separated) that context.http may reach although "
+                                   "they are loopback, private or link-local", shown="(none)")
     port: int = _setting(8080, "port to listen on; 0 picks a free one", limits=(0, 65535))
     workers: int = _setting(0, "worker processes; 0 means the number of CPUs", limits=(0, 256),
                             shown="the number of CPUs")

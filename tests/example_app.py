@@ -30,8 +30,8 @@ CONFIGURED: dict[str, Row] = {
     "secret_query": ("GET", f"{SERVICE}/webhooks/incoming_webhook/secret_query", "secret_query", "SECRET_AS_QUERY_PARAM"),
     "signed": ("POST", f"{SERVICE}/webhooks/incoming_webhook/signed", "signed", "VERIFY_PAYLOAD"),
 }
-# functions/*.py that no config names: served as drop-ins
-DROP_INS = ("ping",)
+# function files that no config names: served as drop-ins (notes.js reads and writes data)
+DROP_INS = ("ping", "notes")
 FUNCTIONS = (*CONFIGURED, *DROP_INS)  # every function file the example ships
 ENDPOINTS = 0  # the example has no https_endpoints/
 
@@ -77,7 +77,7 @@ CHECK_SUMMARY = re.compile(r"ok: app '(?P<app>[^']*)': (?P<webhooks>\d+) webhook
 def assert_example_check_summary(stdout: str, app_dir: Path = EXAMPLE_APP,
                                  functions_dir: Path = EXAMPLE_FUNCTIONS) -> list[str]:
     """``atlas-fn check``'s one line on the example app: its id; its webhooks (four configured,
-    one drop-in) and no endpoint; its five function files; plus one webhook and one file per
+    two drop-ins) and no endpoint; its six function files; plus one webhook and one file per
     function a user added. Returns the added functions' names."""
     match = CHECK_SUMMARY.fullmatch(stdout)
     assert match, stdout

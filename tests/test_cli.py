@@ -70,6 +70,8 @@ def server():  # type: ignore[no-untyped-def]
         proc.wait()
         raise AssertionError(banner + proc.stderr.read())  # type: ignore[union-attr]
     table = [lines.next() for _ in range(1 + len(expected_rows()))]
+    # the example app has the default mongodb-atlas service: its store starts with the server (issue 11 §1)
+    assert lines.next().startswith("atlas-fn: data: embedded store at mongodb://127.0.0.1:")
     yield proc, match.group(1), table, lines
     if proc.poll() is None:
         proc.kill()
@@ -89,7 +91,7 @@ def test_serve_answers_the_docs_signed_curl_example_and_stops_cleanly(server) ->
     assert done.stdout.startswith("HTTP/1.1 201"), done.stdout
     assert done.stdout.endswith('{"received":"MESSAGE","length":{"$numberInt":"21"}}')
     workers = children(proc.pid)
-    assert len(workers) == 3  # --workers 2, and the spare hot reload keeps (runtime/http/reload.py)
+    assert len(workers) == 4  # two workers, the data store, and the spare hot reload keeps (runtime/http/reload.py)
     proc.send_signal(signal.SIGTERM)
     # the table printed had no more rows than those checked: the next line is the goodbye
     assert lines.next().startswith("atlas-fn: stopping: ")
@@ -181,6 +183,7 @@ def test_the_example_app_checks_hold_with_a_function_a_user_dropped_in(tmp_path:
         lines = Lines(proc.stdout)  # type: ignore[arg-type]
         assert "listening on http://127.0.0.1:" in lines.next()
         table = [lines.next() for _ in range(1 + len(expected_rows(app, functions)))]
+        assert lines.next().startswith("atlas-fn: data: embedded store at ")
         assert "METHODS" in table[0] and "VALIDATION" in table[0]
         assert any("/api/client/v2.0/app/example-abcde/service/webhooks/incoming_webhook/signed" in row and "VERIFY_PAYLOAD" in row
                    for row in table)

@@ -158,10 +158,13 @@ def _raise_descriptor_limit() -> None:
 async def _run(prepared: Snapshot, settings: settings_module.Settings, source: Any = None) -> None:
     from aiohttp import web
 
-    from runtime.http.server import build_app
+    from runtime.http.server import build_app, service_host
     from runtime.http.serving import AtlasRunner
 
-    runner = AtlasRunner(build_app(prepared, settings, source=source), settings, shutdown_timeout=settings.shutdown_grace,
+    services = service_host(prepared, settings)
+    data = await _open_data(services)
+    runner = AtlasRunner(build_app(prepared, settings, services=services, source=source), settings,
+                         shutdown_timeout=settings.shutdown_grace,
                          access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -174,6 +177,8 @@ async def _run(prepared: Snapshot, settings: settings_module.Settings, source: A
     print(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{_url_host(host)}:{port} "
           f"with {settings.pool_size} workers", flush=True)
     print(_route_table(prepared.routes), flush=True)
+    if data:
+        print(f"atlas-fn: {data}", flush=True)
     if source is not None and source.problems:
         from runtime.cli.serve_problems import serving_with
 
@@ -186,6 +191,17 @@ async def _run(prepared: Snapshot, settings: settings_module.Settings, source: A
     print("atlas-fn: stopping: no new connections; finishing calls in flight", flush=True)
     await runner.cleanup()
     print("atlas-fn: stopped", flush=True)
+
+
+async def _open_data(services: Any) -> str | None:
+    """Start the app's data service with the server (not at the first call), so the banner can
+    say where the data is; the line to print, or None for an app without MongoDB services."""
+    from runtime.contract.services import MONGODB_TYPES
+
+    if not any(kind in MONGODB_TYPES for kind in services.names.values()):
+        return None
+    await services.open()  # a store that cannot start is an InternalError naming why
+    return services.describe()
 
 
 def _one_line(record: logging.LogRecord) -> bool:

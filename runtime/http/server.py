@@ -239,6 +239,12 @@ def _to_response(reply: Reply) -> web.Response:
     return web.Response(status=reply.status, body=reply.body or None, headers=out)  # pairs: repeated names kept
 
 
+def service_host(snapshot: Snapshot, settings: Settings) -> ServiceHost:
+    """The server's side of the snapshot's service requests, as the settings say."""
+    return ServiceHost(snapshot.boot.services, app_dir=snapshot.app.root, data=settings.data,
+                       mongodb_uri=settings.mongodb_uri, http_allow=settings.http_allow)
+
+
 async def start_pool(boot: Boot, settings: Settings, host: ServiceHost, ready: int | None = None,
                      spawned: Spawned | None = None) -> WorkerPool:
     """A worker pool booted with ``boot``, started (with ``ready``: once that many workers are up;
@@ -288,7 +294,7 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
         if runner_factory is not None:
             runner = runner_factory()
         else:
-            host = services or ServiceHost(snapshot.boot.services, app_dir=snapshot.app.root, data=settings.data)
+            host = services or service_host(snapshot, settings)
             runner = await start_pool(snapshot.boot, settings, host)
         web_app[RUNNER] = runner  # the first generation's (tests read its pids)
         front.generation = Generation(1, snapshot, runner)

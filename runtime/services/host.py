@@ -20,11 +20,14 @@ from runtime.services.router import AppServices, handle, open_services
 
 class ServiceHost:
     def __init__(self, names: Mapping[str, str], *, app_dir: Path | None, data: str = "",
-                 environ: Mapping[str, str] = os.environ) -> None:
+                 environ: Mapping[str, str] = os.environ, mongodb_uri: str | None = None,
+                 http_allow: str | None = None) -> None:
         self.names = dict(names)
         self.app_dir = app_dir
         self.data = data  # "" = <app>/.atlas-fn/data, "memory" = a throw-away store, else a folder
         self.environ = environ
+        self._mongodb_uri = mongodb_uri  # the settings' (None: the environment's); never shown
+        self.http_allow = http_allow
         self._services: AppServices | None = None
         self._opening = asyncio.Lock()
 
@@ -34,7 +37,8 @@ class ServiceHost:
                 memory = self.data == "memory"
                 data_dir = Path(self.data) if self.data and not memory else None
                 self._services = await open_services(self.names, app_dir=self.app_dir, data_dir=data_dir,
-                                                     memory=memory, environ=self.environ)
+                                                     memory=memory, environ=self.environ,
+                                                     mongodb_uri=self._mongodb_uri, http_allow=self.http_allow)
             return self._services
 
     def rename(self, names: Mapping[str, str]) -> None:
@@ -49,6 +53,19 @@ class ServiceHost:
         """The embedded store's URI for the start banner (it holds no credentials), or None."""
         store = self._services.store if self._services is not None else None
         return store.uri if store is not None else None
+
+    def describe(self) -> str | None:
+        """The banner's line about data, once open: where the embedded store listens and keeps
+        its files, or that a deployment of the user's is used (its URI never shown); None for an
+        app without a MongoDB service."""
+        services = self._services
+        if services is None or services.mongodb is None:
+            return None
+        store = services.store
+        if store is None:
+            return "data: your MongoDB deployment (--mongodb-uri / ATLAS_FN_MONGODB_URI; the URI is not shown)"
+        where = store.data_dir if store.data_dir is not None else "memory: removed when atlas-fn stops"
+        return f"data: embedded store at {store.uri} ({where}); mongosh, Compass or pymongo can connect to it"
 
     async def __call__(self, request: ServiceRequest) -> ServiceResult:
         return await handle(request, await self.open())

@@ -60,19 +60,21 @@ class AppServices:
 
 async def open_services(service_names: Mapping[str, str] | None, *, app_dir: Path | None = None,
                         data_dir: Path | None = None, memory: bool = False,
-                        environ: Mapping[str, str] = os.environ) -> AppServices:
+                        environ: Mapping[str, str] = os.environ, mongodb_uri: str | None = None,
+                        http_allow: str | None = None) -> AppServices:
     """Start an app's services (``service_names`` None: an app without ``data_sources/``, which
     gets ``mongodb-atlas`` on the embedded store). The MongoDB service uses ``ATLAS_FN_MONGODB_URI`` when set,
     else an embedded store: in ``data_dir``, else ``<app_dir>/.atlas-fn/data/``, else (or with
     ``memory``) a temporary directory. The store is started only when the app has a MongoDB
     service. ``ATLAS_FN_HTTP_ALLOW`` (comma-separated hosts) lets ``context.http`` reach hosts
-    whose addresses are loopback, private or link-local."""
+    whose addresses are loopback, private or link-local. ``mongodb_uri``/``http_allow``, when
+    given (the server passes its settings), stand for those two variables."""
     names = dict(contract.DEFAULT_SERVICES if service_names is None else service_names)
-    http = HttpClient(allow=parse_allow(environ.get("ATLAS_FN_HTTP_ALLOW", "")))
+    http = HttpClient(allow=parse_allow(environ.get("ATLAS_FN_HTTP_ALLOW", "") if http_allow is None else http_allow))
     store = None
     mongodb = None
     if any(kind in contract.MONGODB_TYPES for kind in names.values()):
-        uri = environ.get("ATLAS_FN_MONGODB_URI", "").strip()
+        uri = (environ.get("ATLAS_FN_MONGODB_URI", "") if mongodb_uri is None else mongodb_uri).strip()
         if uri:
             mongodb = MongoService(uri=uri)
         else:

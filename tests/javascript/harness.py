@@ -63,7 +63,8 @@ def engine_with(files: dict[str, str], node_modules: Path | None = None, **limit
 
 def run(source: str, argument: Any = None, *, service_type: str = "http", others: dict[str, str] | None = None,
         host: StandInHost | None = None, node_modules: Path | None = None, filename: str = "functions/main.js",
-        engine: JavaScriptEngine | None = None, request: dict[str, Any] | None = None, **limits: Any) -> Ran:
+        engine: JavaScriptEngine | None = None, request: dict[str, Any] | None = None,
+        services: dict[str, str] | None = None, **limits: Any) -> Ran:
     engine = engine or engine_with({filename: source, **(others or {})}, node_modules, **limits)
     loaded = engine._scripts[filename]  # noqa: SLF001 - the test drives the engine directly
     host = host or StandInHost()
@@ -72,7 +73,8 @@ def run(source: str, argument: Any = None, *, service_type: str = "http", others
     if argument is None:
         argument = {"query": {"a": "1"}, "headers": {"Content-Type": ["application/json"]}, "body": b'{"k":1}'}
     invocation = Invocation(argument=argument, service_type=service_type, request=request or REQUEST, app=APP, values=VALUES,
-                            environment=ENVIRONMENT, response=response, console=console, host=host)
+                            environment=ENVIRONMENT, response=response, console=console, host=host,
+                            services=services or {})
     try:
         outcome = engine.run(loaded, invocation)
     except BaseException as exc:
@@ -81,7 +83,8 @@ def run(source: str, argument: Any = None, *, service_type: str = "http", others
     return Ran(outcome, response, console.lines(), host)
 
 
-def run_python(source: str, argument: Any = None, *, service_type: str = "http") -> Ran:
+def run_python(source: str, argument: Any = None, *, service_type: str = "http", host: StandInHost | None = None,
+               services: dict[str, str] | None = None) -> Ran:
     """The same call through the Python engine, for comparisons."""
     import marshal
 
@@ -90,13 +93,14 @@ def run_python(source: str, argument: Any = None, *, service_type: str = "http")
 
     loaded = PYTHON.load(FunctionArtifact("functions/main.py", "python", "functions/main.py",
                                           marshal.dumps(compile_function(source, "functions/main.py"))))
-    host = StandInHost()
+    host = host or StandInHost()
     console = Console()
     response = Response()
     if argument is None:
         argument = {"query": {"a": "1"}, "headers": {"Content-Type": ["application/json"]}, "body": b'{"k":1}'}
     invocation = Invocation(argument=argument, service_type=service_type, request=REQUEST, app=APP, values=VALUES,
-                            environment=ENVIRONMENT, response=response, console=console, host=host)
+                            environment=ENVIRONMENT, response=response, console=console, host=host,
+                            services=services or {})
     return Ran(PYTHON.run(loaded, invocation), response, console.lines(), host)
 
 

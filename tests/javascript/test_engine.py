@@ -45,7 +45,7 @@ def test_there_is_no_node_module_object() -> None:
     assert value('exports = function() { return typeof module }') == "undefined"
     with pytest.raises(JavaScriptError) as info:
         run("module.exports = function() { return 1 }")
-    assert info.value.text.startswith("ReferenceError: module is not defined")
+    assert info.value.text.startswith("ReferenceError: 'module' is not defined")
 
 
 def test_exports_must_be_a_function_and_the_error_says_so() -> None:
@@ -177,11 +177,31 @@ def test_a_thrown_error_is_name_and_message_with_the_stack_in_the_users_file() -
         run(source)
     exc = info.value
     assert type(exc).__name__ == "TypeError" and exc.name == "TypeError"
-    assert exc.text == "TypeError: not a function"
+    assert exc.text == "TypeError: 'missing' is not a function"  # App Services' (otto's) wording, runtime/…/messages.py
     frames = exc.stack.splitlines()
     assert frames[0] == "    at helper (functions/main.js:2:12)"  # QuickJS points at the called name
     assert frames[1] == "    at exports (functions/main.js:5:10)"
     assert "<input>" not in exc.stack and len(frames) == 2
+
+
+@pytest.mark.parametrize(("source", "text"), [
+    # observed from App Services (mongodb/stitch-examples#99) for this very mistake
+    ("exports = () => context.https.post({url: 'x'})", "TypeError: Cannot access member 'post' of undefined"),
+    ("exports = () => { const o = null; return o.x }", "TypeError: Cannot access member 'x' of null"),
+    ("exports = function() {\n  var x;\n  return x();\n}", "TypeError: 'x' is not a function"),
+    ("exports = () => { const o = {a: {}}; return o.a.foo(2) }", "TypeError: 'foo' is not a function"),
+    ("exports = () => { const q = {}; q.f (); }", "TypeError: 'f' is not a function"),
+    ("exports = () => { const o = {}; o['k'](1) }", "TypeError: not a function"),  # no name to give: QuickJS's words
+    ("exports = () => nope + 1", "ReferenceError: 'nope' is not defined"),
+    ("exports = () => JSON.parse('{')", "SyntaxError: Expected property name or '}' in JSON at position 1 (line 1 column 2)"),
+    ("exports = () => { throw new TypeError('cannot read property \\'x\\' of undefined, said the guest') }",
+     "TypeError: cannot read property 'x' of undefined, said the guest"),
+])
+def test_runtime_errors_are_worded_as_app_services_worded_them(source: str, text: str) -> None:
+    """Contract §5 (`"<ErrorType>: <message>"`) in App Services' own words where they are known."""
+    with pytest.raises(JavaScriptError) as info:
+        run(source)
+    assert info.value.text == text
 
 
 def test_memory_exhausted_by_small_allocations_is_a_memory_error_too() -> None:
@@ -289,10 +309,13 @@ def test_absent_request_fields_are_undefined_not_null() -> None:
                  "context.request.remoteIPAddress, context.request.webhookUrl]", request=request) == ["undefined", "undefined", "1.2.3.4", "http://h/x"]
 
 
-def test_context_members_not_built_yet_say_so() -> None:
-    with pytest.raises(JavaScriptError) as info:
-        run("exports = () => context.services.get('mongodb-atlas')")
-    assert info.value.text == "Error: context.services is not available in atlas-fn yet"
+def test_context_services_and_http_are_there_and_ask_nothing_until_used() -> None:
+    """Spec §8.6.1: get(unknown) is undefined, answered in the worker; building the faces sends nothing."""
+    ran = run("exports = () => [typeof context.services.get('nope'), typeof context.services.get('mongodb-atlas').db('d').collection('c').find,"
+              " Object.keys(context.http).sort(), String(context.services.get('mongodb-atlas').db('d').collection('c'))]",
+              services={"mongodb-atlas": "mongodb-atlas"})
+    assert ran.json() == ["undefined", "function", ["delete", "get", "head", "patch", "post", "put"], "[object Collection]"]
+    assert ran.host.requests == []
 
 
 def test_values_are_copies_per_call() -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from runtime.worker.engines.javascript import CompileFailed, JavaScriptError, compile as compile_js
-from tests.javascript.harness import engine_with, run
+from tests.javascript.harness import StandInHost, engine_with, run
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile_js"
@@ -37,6 +37,10 @@ _EXPECT = re.compile(r"// expect: (?P<outcome>[a-z-]+) (?P<rest>.*)\Z")
 _NAMED = re.compile(r"(?P<name>[A-Za-z]+) \"(?P<text>.*)\"\Z")
 KEY = "functions/hostile.js"
 LIMITS = {"time_limit": 2.0, "memory_limit": 32 * 1024 * 1024}
+# the app's services as the attacks see them; the stand-in server answers these two operations
+SERVICES = {"mongodb-atlas": "mongodb-atlas", "gh": "github", "web": "http"}
+ANSWERS = {"mongodb-atlas/find": lambda args: '[{"a":{"$numberInt":"1"}},{"a":{"$numberInt":"2"}}]',
+           "mongodb-atlas/findOne": lambda args: '{"a":{"$numberInt":"1"}}'}
 CHILD_CPU_SECONDS, CHILD_MEMORY_MB, CHILD_WALL_SECONDS = 1.0, 256, 20  # the engine stops at 0.9 s
 
 
@@ -74,16 +78,16 @@ def test_hostile_file(path: Path) -> None:
             compile_js(source, KEY)
         assert json.loads(rest) in str(failed.value)
     elif outcome == "ok":
-        assert run(source, filename=KEY, **LIMITS).json() == json.loads(rest)
+        assert run(source, filename=KEY, host=StandInHost(ANSWERS), services=SERVICES, **LIMITS).json() == json.loads(rest)
     elif outcome == "isolated":
         engine = engine_with({KEY: source}, **LIMITS)
-        values = [run(source, filename=KEY, engine=engine).json() for _ in range(2)]
+        values = [run(source, filename=KEY, engine=engine, host=StandInHost(ANSWERS), services=SERVICES).json() for _ in range(2)]
         assert values == [json.loads(rest)] * 2
     elif outcome == "runtime-error":
         named = _NAMED.match(rest)
         assert named, f"{path.name}: runtime-error <Name> \"<text>\""
         with pytest.raises(Exception) as info:
-            run(source, filename=KEY, **LIMITS)
+            run(source, filename=KEY, host=StandInHost(ANSWERS), services=SERVICES, **LIMITS)
         assert type(info.value).__name__ == named["name"], info.value
         assert named["text"] in str(info.value)
         assert isinstance(info.value, JavaScriptError)

@@ -32,12 +32,28 @@ SOURCES = {
       try { context.functions.execute("py/fails") } catch (e) { failed = e.name + ": " + e.message }
       return {got, failed};
     }""",
+    "functions/js/add.js": """exports = async function(a, b) {
+      await null;
+      return {sum: a + b, oid: BSON.ObjectId("5d505646cf6d4fe581014ab2"), app: context.app.id, when: new Date(0)};
+    }""",
+    "functions/js/throws.js": "exports = function() { const o = null; return o.x }",
+    "functions/js/chain.js": "exports = (n) => context.functions.execute('py/double', n, BSON.ObjectId('5d505646cf6d4fe581014ab2'))",
 }
 
 
 PYTHON = {  # the callees of calls_python.js, run by the Python engine in the same worker
     "functions/py/double.py": "def exports(n, oid):\n    return [n * 2, oid]\n",
     "functions/py/fails.py": "def exports():\n    raise ValueError('it failed')\n",
+    "functions/py/calls_js.py": (
+        "def exports(payload, response):\n"
+        "    got = context.functions.execute('js/add', 40, BSON.Long(2))\n"
+        "    try:\n"
+        "        context.functions.execute('js/throws')\n"
+        "        failed = None\n"
+        "    except Exception as error:\n"
+        "        failed = error.args[0]\n"
+        "    return {'got': got, 'isOid': isinstance(got['oid'], BSON.ObjectId), 'failed': failed,\n"
+        "            'chain': context.functions.execute('js/chain', 5)}\n"),
 }
 
 
@@ -67,9 +83,10 @@ class Worker:
         data = self.process.stdout.read(meta_len + body_len)
         return messages.read_from_worker(frames.decode_reply(data[:meta_len]), data[meta_len:])
 
-    def call(self, function: str, services: Callable[[messages.ServiceRequest], messages.ServiceResult] | None = None) -> messages.Reply:
+    def call(self, function: str, services: Callable[[messages.ServiceRequest], messages.ServiceResult] | None = None,
+             extension: str = ".js") -> messages.Reply:
         call_id = next(self.ids)
-        self.send(messages.write_call(messages.Call(call_id, f"functions/{function}.js", "endpoint", "http", "POST", "http://h/x",
+        self.send(messages.write_call(messages.Call(call_id, f"functions/{function}{extension}", "endpoint", "http", "POST", "http://h/x",
                                                     "a=1", ((b"Content-Type", b"text/plain"),), "127.0.0.1", True, "/x", "JSON", b"hello")))
         while True:
             message = self.read()
@@ -107,6 +124,18 @@ def test_execute_of_a_python_function_runs_it_in_the_worker_as_ejson(worker: Wor
     reply = worker.call("calls_python")  # services=None: a request to the server would fail the test
     assert reply.error is None, reply
     assert json.loads(reply.body) == {"got": [42, "5d505646cf6d4fe581014ab2"], "failed": "ValueError: it failed"}
+
+
+def test_execute_of_a_javascript_function_from_python_runs_it_in_the_worker_as_ejson(worker: Worker) -> None:
+    """Spec §8.8 / issue 10 §2: Python to JavaScript (an async callee, awaited), and back to
+    Python from there; values cross as canonical EJSON; a JS throw is the caller's catchable
+    error in App Services' message form."""
+    reply = worker.call("py/calls_js", extension=".py")
+    assert reply.error is None, reply
+    assert json.loads(reply.body) == {
+        "got": {"sum": 42, "oid": "5d505646cf6d4fe581014ab2", "app": "local", "when": "1970-01-01T00:00:00.000Z"},
+        "isOid": True, "failed": "TypeError: Cannot access member 'x' of null",
+        "chain": [10, "5d505646cf6d4fe581014ab2"]}
 
 
 def test_an_infinite_loop_ends_at_the_engines_limit_and_the_worker_lives_on(worker: Worker) -> None:
@@ -150,5 +179,5 @@ def test_the_envelope_text_of_a_thrown_error_and_of_a_thrown_non_error() -> None
         call = Call(1, key, "endpoint", "http", "GET", "http://h/x", "", (), "127.0.0.1", True, "/x", "JSON")
         return invoker.call(call, None).error  # type: ignore[arg-type]
 
-    assert error("functions/te.js") == ("FunctionExecutionError", "TypeError: cannot read property 'x' of undefined")
+    assert error("functions/te.js") == ("FunctionExecutionError", "TypeError: Cannot access member 'x' of undefined")
     assert error("functions/str.js") == ("FunctionExecutionError", "plain text")

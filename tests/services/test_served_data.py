@@ -3,6 +3,7 @@ operation on the embedded store it started (a real SecantusDB process), BSON typ
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.conftest import Serve, write_app
@@ -35,6 +36,30 @@ async def test_a_python_function_writes_and_reads_the_embedded_store(serve: Serv
     assert await listed.text() == ('[{"text":"a","n":{"$numberLong":"7"}},{"text":"b","n":{"$numberLong":"7"}}]')
 
 
+NOTES_JS = '''
+exports = async function (payload, response) {
+  const notes = context.services.get("mongodb-atlas").db("app").collection("notes");
+  if (payload.query.text) {
+    const inserted = await notes.insertOne({text: payload.query.text, n: BSON.Long.fromNumber(7), at: new Date(0)});
+    return {insertedId: inserted.insertedId};
+  }
+  return notes.find({}, {_id: 0}).sort({text: 1});  // a returned cursor is its documents (contract §4.2)
+};
+'''
+
+
+async def test_a_javascript_function_writes_and_reads_the_embedded_store(serve: Serve, tmp_path: Path) -> None:
+    """Issue 10 §2 / issue 11 §2: the original JS, Promises and all, through real workers and a real store."""
+    functions = write_app(tmp_path / "f", {"notes.js": NOTES_JS})
+    client = await serve(None, functions, workers=1, data="memory")
+    first = await client.get(f"{HOOK}/notes?text=b")
+    assert first.status == 200 and "$oid" in (await first.json())["insertedId"]
+    assert (await client.get(f"{HOOK}/notes?text=a")).status == 200
+    listed = await client.get(f"{HOOK}/notes")
+    assert await listed.text() == ('[{"text":"a","n":{"$numberInt":"7"},"at":{"$date":{"$numberLong":"0"}}},'
+                                   '{"text":"b","n":{"$numberInt":"7"},"at":{"$date":{"$numberLong":"0"}}}]')
+
+
 async def test_an_unknown_service_is_none(serve: Serve, tmp_path: Path) -> None:
     functions = write_app(tmp_path / "f", {"none.py": "def exports(payload, response):\n"
                                                       "    return context.services.get('nope') is None\n"})
@@ -57,3 +82,16 @@ async def test_functions_execute_runs_the_callee_in_the_worker(serve: Serve, tmp
     client = await serve(None, missing, workers=1, data="memory")
     body = await (await client.get(f"{HOOK}/calc")).json()
     assert body["error"] == "ServiceFailed: FunctionNotFound: function not found: 'nope'"
+
+
+async def test_the_example_apps_notes_function_stores_and_lists(serve: Serve) -> None:
+    """The README's quick start: the example app's data-using drop-in (functions/notes.js)."""
+    from tests.conftest import EXAMPLE_APP, EXAMPLE_FUNCTIONS, webhook_url
+
+    client = await serve(EXAMPLE_APP, EXAMPLE_FUNCTIONS, workers=1, data="memory")
+    url = webhook_url("notes", service="http")
+    for text in ("first", "second"):
+        stored = await client.post(url, data=f'{{"text":"{text}"}}')
+        assert stored.status == 201 and set(json.loads(await stored.text())["insertedId"]) == {"$oid"}
+    listed = await client.get(url)
+    assert await listed.json() == [{"text": "second"}, {"text": "first"}]

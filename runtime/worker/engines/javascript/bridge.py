@@ -3,7 +3,9 @@
 Owns: the table of operations guest JavaScript may ask of the worker (each a reviewed
 decision: console lines, the response setters, ``context.values.get``, ``utils.crypto``, the
 BSON checks and conversions JavaScript leaves to Python, ``require`` resolution,
-``functions.execute``, and the few ``node.*`` primitives of our built-in modules), with
+``functions.execute``, the ``service.*`` requests of ``context.services``/``context.http``
+(shaped by ``runtime.contract.service_api``, as the Python facade's), and the few ``node.*``
+primitives of our built-in modules), with
 strings in and out. Arguments and results that are values travel as canonical EJSON and are
 read with ``runtime.values.ejson``, so the rules stay Python's.
 
@@ -27,6 +29,8 @@ from typing import Any, Callable
 
 import bson
 
+from runtime.contract import service_api
+from runtime.contract import services as contract
 from runtime.values import crypto, ejson
 from runtime.values.bsontypes import BSON, Binary, utf8
 from runtime.worker.engines.base import Invocation, ServiceFailed
@@ -82,6 +86,12 @@ class Bridge:
             "require": self.require,
             "function.find": self.function_find,
             "function.execute": self.function_execute,
+            "service.get": self.values(self.service_get),
+            "service.name": self.values(_service_name),
+            "service.cursor": self.values(_cursor_check),
+            "service.mongodb": self.values(self.service_mongodb),
+            "service.http": self.values(self.service_http),
+            "service.call": self.values(self.service_call),
             "node.randomBytes": self.values(lambda args: Binary(os.urandom(_count(args))), ),
             "node.randomUUID": self.values(lambda args: str(uuid.uuid4())),
             "node.digest": self.values(lambda args: _digest(*args)),
@@ -154,6 +164,43 @@ class Bridge:
         files = loaded.files if loaded is not None else {}
         return json.dumps(modules.resolve(files, directory, name, function_file))
 
+    def _service(self, service: Any, operation: Any, wire: dict[str, Any]) -> Any:
+        """One service request, as the Python facade sends it (``service_api.wire_text``); the
+        server's answer is parsed here, so what reaches the engine is our own canonical EJSON."""
+        if type(service) is not str or type(operation) is not str:
+            raise TypeError("atlas-fn host: a service and an operation name")
+        try:
+            text = service_api.wire_text(wire)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{operation}: an argument cannot be sent to the service: {exc}") from None
+        return ejson.parse(self.invocation.host.service(service, operation, text))
+
+    def service_get(self, args: list[Any]) -> str | None:
+        (name,) = _arity(args, 1, "service.get")
+        return service_api.guest_service(self.invocation.services, name)
+
+    def service_mongodb(self, args: list[Any]) -> Any:
+        """[service, operation, database, collection, {positional arguments by wire name}, options]"""
+        service, operation, database, collection, given, options = _arity(args, 6, "service.mongodb")
+        if operation not in service_api.COLLECTION_METHODS or type(given) is not dict:
+            raise TypeError("atlas-fn host: service.mongodb takes a collection method and its arguments")
+        return self._service(service, operation, service_api.collection_args(operation, database, collection, given, options))
+
+    def service_http(self, args: list[Any]) -> Any:
+        """[service, method, request document]"""
+        service, method, request = _arity(args, 3, "service.http")
+        if method not in contract.HTTP_METHODS:
+            raise TypeError("atlas-fn host: service.http takes an HTTP method")
+        return self._service(service, method, service_api.http_args(method, request, {}))
+
+    def service_call(self, args: list[Any]) -> Any:
+        """[service, operation, {arguments}]: ``getDBNames``, ``getCollectionNames`` and the
+        actions of third-party services (which the server refuses by name)."""
+        service, operation, wire = _arity(args, 3, "service.call")
+        if type(wire) is not dict:
+            raise TypeError("atlas-fn host: service.call takes an arguments object")
+        return self._service(service, operation, wire)
+
     def function_find(self, name: str) -> str:
         found = self.find_function(name)
         if found is None:
@@ -171,6 +218,31 @@ class Bridge:
         # The server's answer must be EJSON before the guest reads it; written again by our own
         # serialiser, it is canonical and escapes what the engine could not take (lone surrogates).
         return ejson.to_canonical(ejson.parse(answer))
+
+
+def _arity(args: list[Any], n: int, what: str) -> list[Any]:
+    if len(args) != n:
+        raise TypeError(f"atlas-fn host: {what} takes {n} arguments")
+    return args
+
+
+def _service_name(args: list[Any]) -> None:
+    """``client.db(name)`` / ``database.collection(name)``: the name checked where the Python
+    facade checks it (runtime.contract.services), before any request."""
+    what, name = _arity(args, 2, "service.name")
+    check = {"db": contract.check_database_name, "collection": contract.check_collection_name}.get(what)
+    if check is None:
+        raise TypeError("atlas-fn host: service.name checks 'db' or 'collection'")
+    check(what, name)
+
+
+def _cursor_check(args: list[Any]) -> None:
+    operation, method, fetched = _arity(args, 3, "service.cursor")
+    if operation not in service_api.CURSOR_METHODS or method not in service_api.CURSOR_MODIFIERS or type(fetched) is not bool:
+        raise TypeError("atlas-fn host: service.cursor takes a cursor operation, a modifier and a flag")
+    refused = service_api.cursor_modifier_error(operation, method, fetched)
+    if refused is not None:
+        raise TypeError(refused)
 
 
 def _b64(text: str) -> bytes:

@@ -23,16 +23,19 @@ from typing import Any, Mapping
 
 import quickjs
 
+from runtime.contract import service_api
 from runtime.protocol.messages import FunctionArtifact, Limits
 from runtime.values import ejson
 from runtime.errors import GuestError, TimeLimitExceeded
 from runtime.worker.engines.base import Invocation, Outcome, function_name
 from runtime.worker.engines.javascript.bridge import Bridge
+from runtime.worker.engines.javascript.messages import app_services_message
 
 JS_DIR = Path(__file__).with_name("js")
 BLOCK = 20000  # lines per block of a call's line space (runner.js); the prelude is block 1
-_PARTS = ("prelude.js", "values.js", "api.js", "timers.js", "runner.js")
+_PARTS = ("prelude.js", "values.js", "api.js", "services.js", "timers.js", "runner.js")
 PRELUDE = ("\n" * (BLOCK - 1) + "(function (global) {\n'use strict';\n"
+           + f"const GUEST_API = {service_api.GUEST_API};\n"  # the services' guest face, one definition (runtime.contract)
            + "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in _PARTS) + "\n})(globalThis)")
 DEFAULT_TIME_LIMIT = 300.0       # contract §8.5
 TIME_SHARE = 0.9                 # of the worker's time limit (configure)
@@ -139,12 +142,34 @@ class JavaScriptEngine:
 
     def run(self, loaded: LoadedScript, invocation: Invocation) -> Outcome:
         ready, self._ready = self._ready, None
+        return self._outcome(self._drive(ready, invocation, "start", _call_text(loaded, invocation)))
+
+    def _source_of(self, filename: str) -> str | None:
+        for script in self._scripts.values():
+            if script.filename == filename:
+                return script.source
+        return None
+
+    def execute(self, loaded: LoadedScript, arguments: str, invocation: Invocation) -> str:
+        """``context.functions.execute`` of this function from another engine's function (Python):
+        ``arguments`` is the canonical EJSON of the argument list; the settled return value comes
+        back as canonical EJSON ("null" for undefined). A context of its own, with the same
+        limits, on the caller's console and host; a thrown error raises as from ``run``."""
+        text = ejson.to_canonical({**_call_plain(loaded, invocation), "arguments": ejson.parse(arguments)})
+        answer = self._drive(None, invocation, "execute", text)
+        if answer[:1] != "0":
+            self._outcome(answer)  # raises what was thrown
+        return answer[1:] or "null"
+
+    def _drive(self, ready: tuple[Any, Bridge, Any] | None, invocation: Invocation, command: str, text: str) -> str:
+        """One course of a context: ``runner(command, text)``, then the job queue and the due
+        timers until the value settles (and the queue until no work is left); the settled text."""
         context, bridge, runner = ready if ready is not None else self._fresh()
         bridge.invocation = invocation
         wall_deadline = time.monotonic() + self.time_limit
         try:
             arm_time_limit(context, self.time_limit)
-            runner("start", _call_text(loaded, invocation))
+            runner(command, text)
             while True:
                 while context.execute_pending_job():
                     pass
@@ -174,10 +199,9 @@ class JavaScriptEngine:
             del context
         if bridge.outcome is None:
             raise js_error("Error", "the function's returned Promise never settled, and no pending work was left that could settle it")
-        return self._outcome(bridge.outcome)
+        return bridge.outcome
 
-    @staticmethod
-    def _outcome(text: str) -> Outcome:
+    def _outcome(self, text: str) -> Outcome:
         if text[:1] == "0":
             return value_outcome(text[1:])
         error = json.loads(text[1:])
@@ -186,7 +210,8 @@ class JavaScriptEngine:
         # `throw null` cannot be told apart and is reported the same way (the context is dropped anyway).
         if (name == "InternalError" and message == "out of memory") or error.get("thrownNull"):
             raise MemoryError("the function exceeded the JavaScript heap limit")
-        raise js_error(name, message, map_stack(error["stack"], error["lines"]))
+        stack = map_stack(error["stack"], error["lines"])
+        raise js_error(name, app_services_message(name, message, stack, self._source_of), stack)
 
 
 def value_outcome(text: str) -> Outcome:
@@ -208,12 +233,18 @@ def _call_text(loaded: LoadedScript, invocation: Invocation) -> str:
     argument = invocation.argument
     if invocation.service_type == "github":
         argument = ejson.parse(argument) if argument else {}
-    return ejson.to_canonical({
-        "argument": argument, "serviceType": invocation.service_type,
-        # §3.3: an absent field (None in Python) is `undefined` in JavaScript, not null
-        "request": {k: v for k, v in invocation.request.items() if v is not None}, "app": dict(invocation.app), "environment": dict(invocation.environment),
-        "main": {"key": loaded.key, "filename": loaded.filename, "source": loaded.source, "lines": loaded.lines},
-    })
+    return ejson.to_canonical({**_call_plain(loaded, invocation), "argument": argument, "serviceType": invocation.service_type})
+
+
+def _call_plain(loaded: LoadedScript, invocation: Invocation) -> dict[str, Any]:
+    """What every course of a context gets: ``context.request`` (§3.3: an absent field, None in
+    Python, is `undefined` in JavaScript, not null), ``app``, ``environment`` and the file."""
+    return {"request": {k: v for k, v in invocation.request.items() if v is not None}, "app": dict(invocation.app),
+            "environment": dict(invocation.environment), "main": _main(loaded)}
+
+
+def _main(loaded: LoadedScript) -> dict[str, Any]:
+    return {"key": loaded.key, "filename": loaded.filename, "source": loaded.source, "lines": loaded.lines}
 
 
 class _Disarm:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from runtime.contract import service_api
 from runtime.contract import services as contract
 from runtime.values import ejson
 from runtime.worker.engines.base import Host, ServiceFailed
@@ -28,20 +29,11 @@ __all__ = ["build_services", "ServiceFailed"]
 
 
 def _send(host: Host, service: str, operation: str, args: Mapping[str, Any], where: str) -> Any:
-    wire = {k: v for k, v in args.items() if v is not None}
     try:
-        text = ejson.to_canonical(wire)
+        text = service_api.wire_text(args)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{where}: an argument cannot be sent to the service: {exc}") from None
     return ejson.parse(host.service(service, operation, text), mapping=AttrDict)
-
-
-def _options(where: str, options: Any) -> dict[str, Any]:
-    if options is None:
-        return {}
-    if not isinstance(options, dict):
-        raise TypeError(f"{where}: options must be an object, got '{type(options).__name__}'")
-    return dict(options)
 
 
 class Services:
@@ -54,14 +46,12 @@ class Services:
         self._names = dict(names)
 
     def get(self, name: Any) -> Any:
-        if type(name) is not str:
-            raise TypeError("context.services.get: the service name must be a string")
-        kind = self._names.get(name)
-        if kind is None:
+        face = service_api.guest_service(self._names, name)
+        if face is None:
             return None
-        if kind in contract.MONGODB_TYPES:
+        if face == "mongodb":
             return MongoClient(self._host, name)
-        if kind == contract.HTTP_TYPE:
+        if face == "http":
             return Http(self._host, name)
         return OtherService(self._host, name)
 
@@ -115,90 +105,61 @@ class Database:
 
 
 class Collection:
-    """``database.collection(name)``: the methods of §8.6.4–§8.6.6, synchronous."""
+    """``database.collection(name)``: the methods of §8.6.4–§8.6.6, synchronous, one per entry of
+    ``runtime.contract.service_api.COLLECTION_METHODS`` (added below the class)."""
 
     __slots__ = ("_host", "_service", "_db", "_name")
 
     def __init__(self, host: Host, service: str, db: str, name: str) -> None:
         self._host, self._service, self._db, self._name = host, service, db, name
 
-    def _run(self, operation: str, args: dict[str, Any], options: Any = None) -> Any:
-        where = f"collection.{operation}"
-        wire = {"database": self._db, "collection": self._name, **_options(where, options), **args}
-        return _send(self._host, self._service, operation, wire, where)
-
-    def find(self, query: Any = None, projection: Any = None, options: Any = None) -> Cursor:
-        return Cursor(self, "find", {"query": query, "projection": projection, **_options("collection.find", options)})
-
-    def aggregate(self, pipeline: Any, options: Any = None) -> Cursor:
-        return Cursor(self, "aggregate", {"pipeline": pipeline, **_options("collection.aggregate", options)})
-
-    def findOne(self, query: Any = None, projection: Any = None, options: Any = None) -> Any:  # noqa: N802
-        return self._run("findOne", {"query": query, "projection": projection}, options)
-
-    def insertOne(self, document: Any, options: Any = None) -> Any:  # noqa: N802
-        return self._run("insertOne", {"document": document}, options)
-
-    def insertMany(self, documents: Any, options: Any = None) -> Any:  # noqa: N802
-        return self._run("insertMany", {"documents": documents}, options)
-
-    def updateOne(self, query: Any, update: Any, options: Any = None) -> Any:  # noqa: N802
-        return self._run("updateOne", {"query": query, "update": update}, options)
-
-    def updateMany(self, query: Any, update: Any, options: Any = None) -> Any:  # noqa: N802
-        return self._run("updateMany", {"query": query, "update": update}, options)
-
-    def replaceOne(self, query: Any, replacement: Any, options: Any = None) -> Any:  # noqa: N802
-        return self._run("replaceOne", {"query": query, "replacement": replacement}, options)
-
-    def deleteOne(self, query: Any = None, options: Any = None) -> Any:  # noqa: N802
-        return self._run("deleteOne", {"query": query}, options)
-
-    def deleteMany(self, query: Any = None, options: Any = None) -> Any:  # noqa: N802
-        return self._run("deleteMany", {"query": query}, options)
-
-    def findOneAndUpdate(self, query: Any, update: Any, options: Any = None) -> Any:  # noqa: N802
-        return self._run("findOneAndUpdate", {"query": query, "update": update}, options)
-
-    def findOneAndReplace(self, query: Any, replacement: Any, options: Any = None) -> Any:  # noqa: N802
-        return self._run("findOneAndReplace", {"query": query, "replacement": replacement}, options)
-
-    def findOneAndDelete(self, query: Any = None, options: Any = None) -> Any:  # noqa: N802
-        return self._run("findOneAndDelete", {"query": query}, options)
-
-    def count(self, query: Any = None, options: Any = None) -> Any:
-        return self._run("count", {"query": query}, options)
-
-    def countDocuments(self, query: Any = None, options: Any = None) -> Any:  # noqa: N802
-        return self._run("countDocuments", {"query": query}, options)
-
-    def distinct(self, field: Any, query: Any = None, options: Any = None) -> Any:
-        return self._run("distinct", {"field": field, "query": query}, options)
-
-    def bulkWrite(self, operations: Any, options: Any = None) -> Any:  # noqa: N802
-        return self._run("bulkWrite", {"operations": operations}, options)
+    def _run(self, operation: str, given: dict[str, Any], options: Any = None) -> Any:
+        wire = service_api.collection_args(operation, self._db, self._name, given, options)
+        return _send(self._host, self._service, operation, wire, f"collection.{operation}")
 
     def __repr__(self) -> str:
         return f"[object Collection {self._db}.{self._name}]"
+
+
+def _collection_method(operation: str, parameters: tuple[str, ...]) -> Any:
+    names = (*parameters, "options")
+
+    def method(self: Collection, *args: Any, **named: Any) -> Any:
+        where = f"collection.{operation}"
+        if len(args) > len(names):
+            raise TypeError(f"{where}: takes at most {len(names)} arguments ({', '.join(names)}), got {len(args)}")
+        unknown = sorted(set(named) - set(names[len(args):]))
+        if unknown:
+            raise TypeError(f"{where}: unexpected argument {unknown[0]!r}; allowed: {', '.join(names)}")
+        given = {**dict(zip(names, args)), **named}
+        options = given.pop("options", None)
+        if operation in service_api.CURSOR_METHODS:
+            service_api.collection_args(operation, self._db, self._name, given, options)  # bad options fail here, not at the first read
+            return Cursor(self, operation, given, options)
+        return self._run(operation, given, options)
+    method.__name__ = method.__qualname__ = operation
+    return method
+
+
+for _operation, _parameters in service_api.COLLECTION_METHODS.items():
+    setattr(Collection, _operation, _collection_method(_operation, _parameters))
 
 
 class Cursor:
     """A ``find``/``aggregate`` cursor: ``sort``/``limit``/``skip`` chain until the first
     document is read (§8.6.3); ``next()`` gives None once exhausted (JavaScript's undefined)."""
 
-    __slots__ = ("_collection", "_operation", "_args", "_documents", "_position")
+    __slots__ = ("_collection", "_operation", "_args", "_options", "_documents", "_position")
 
-    def __init__(self, collection: Collection, operation: str, args: dict[str, Any]) -> None:
-        self._collection, self._operation, self._args = collection, operation, args
+    def __init__(self, collection: Collection, operation: str, args: dict[str, Any], options: Any) -> None:
+        self._collection, self._operation, self._args, self._options = collection, operation, args, options
         self._documents: list[Any] | None = None
         self._position = 0
 
     def _modify(self, method: str, name: str, value: Any) -> Cursor:
-        if self._documents is not None:
-            raise TypeError(f"cursor.{method}: cannot be called after the cursor has returned documents")
-        if self._operation == "aggregate" and method != "skip":
-            raise TypeError(f"cursor.{method}: an aggregate cursor has only next, toArray and skip; "
-                            f"add a ${method} stage to the pipeline")
+        refused = service_api.cursor_modifier_error(self._operation, method, self._documents is not None)
+        if refused is not None:
+            raise TypeError(refused)
         self._args[name] = value
         return self
 
@@ -213,7 +174,7 @@ class Cursor:
 
     def _fetch(self) -> list[Any]:
         if self._documents is None:
-            self._documents = list(self._collection._run(self._operation, dict(self._args)))
+            self._documents = list(self._collection._run(self._operation, dict(self._args), self._options))
         return self._documents
 
     def toArray(self) -> list[Any]:  # noqa: N802 - App Services name
@@ -241,10 +202,7 @@ class Http:
         self._host, self._service = host, service
 
     def _request(self, method: str, request: Any, fields: dict[str, Any]) -> Any:
-        where = f"http.{method}"
-        if request is not None and not isinstance(request, dict):
-            raise TypeError(f"{where}: the request must be an object, got '{type(request).__name__}'")
-        return _send(self._host, self._service, method, {**(request or {}), **fields}, where)
+        return _send(self._host, self._service, method, service_api.http_args(method, request, fields), f"http.{method}")
 
     def get(self, request: Any = None, **fields: Any) -> Any:
         return self._request("get", request, fields)

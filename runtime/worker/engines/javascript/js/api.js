@@ -63,10 +63,9 @@ function makeUtils() {
   };
 }
 
-const LATER = ["services", "http"];
 function makeContext(plain, functions) {
   const user = { type: "system", data: {}, identities: [] };
-  const context = {
+  return {
     request: plain.request,
     app: plain.app,
     environment: plain.environment,
@@ -77,16 +76,11 @@ function makeContext(plain, functions) {
         return callValue("values.get", [name]);
       },
     },
+    services: makeServices(),
+    http: makeHttp(GUEST_API.contextHttp),
     functions,
     runningAsSystem() { return true; },
   };
-  for (const name of LATER) {
-    ObjectDefineProperty(context, name, {
-      get() { throw new ErrorCtor("context." + name + " is not available in atlas-fn yet"); },
-      enumerable: false, configurable: true,
-    });
-  }
-  return context;
 }
 
 /* The first argument: {query, headers, body} with body a BSON.Binary or undefined (§3.1), the

@@ -118,28 +118,40 @@ function describe(e) {
   return { name: "", message: text, stack: "" };
 }
 
+/* The globals of a call; `plain` holds the call's request, app and environment (absent for a
+ * function another engine's function executes: it has the caller's context minus the request). */
+function installGlobals(plain) {
+  global.context = makeContext(plain, makeFunctions());
+  global.console = makeConsole();
+  global.utils = makeUtils();
+  global.EJSON = EJSON;
+  global.BSON = BSON;
+  global.require = makeRequire(plain.main.key, "", plain.main.filename);
+  for (const name of ObjectKeys(TIMER_API)) global[name] = TIMER_API[name];
+}
+function callAndSettle(plain, args) {
+  try {
+    const exported = loadFunctionFile(plain.main, true);
+    const value = ReflectApply(exported, undefined, args);
+    if (value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function") {
+      ReflectApply(PromiseThen, ReflectApply(PromiseResolve, PromiseCtor, [value]), [settleValue, settleError]);
+    } else settleValue(value);
+  } catch (e) { settleError(e); }
+}
+
 const RUNNER = {
   timers() { return runTimers(); },
   pendingTimers() { return TIMERS.size; },
   start(text) {
     const plain = fromEJSON(text, true);
-    const functions = makeFunctions();
-    const context = makeContext(plain, functions);
-    global.context = context;
-    global.console = makeConsole();
-    global.utils = makeUtils();
-    global.EJSON = EJSON;
-    global.BSON = BSON;
-    global.require = makeRequire(plain.main.key, "", plain.main.filename);
-    for (const name of ObjectKeys(TIMER_API)) global[name] = TIMER_API[name];
-    const response = makeResponse();
-    try {
-      const exported = loadFunctionFile(plain.main, true);
-      const value = ReflectApply(exported, undefined, [makeArgument(plain, plain.serviceType), response]);
-      if (value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function") {
-        ReflectApply(PromiseThen, ReflectApply(PromiseResolve, PromiseCtor, [value]), [settleValue, settleError]);
-      } else settleValue(value);
-    } catch (e) { settleError(e); }
+    installGlobals(plain);
+    callAndSettle(plain, [makeArgument(plain, plain.serviceType), makeResponse()]);
+  },
+  /* context.functions.execute from a Python function: the arguments are the caller's values. */
+  execute(text) {
+    const plain = fromEJSON(text, true);
+    installGlobals(plain);
+    callAndSettle(plain, ArrayIsArray(plain.arguments) ? plain.arguments : []);
   },
 };
 /* The one thing the prelude hands Python: runner(command, text). */

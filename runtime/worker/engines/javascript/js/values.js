@@ -194,10 +194,12 @@ function toEJSON(value, relaxed) {
   return walk(value, "", undefined);
 }
 
-/* The data service will hand out cursors; until then nothing is one. Hook: mark with CURSOR. */
-const CURSOR = SymbolCtor("atlasfn.cursor");
-function isCursor(v) { return v !== null && (typeof v === "object" || typeof v === "function") && v[CURSOR] === true; }
-function materialise(cursor) { return cursor.toArray(); }
+/* A cursor of the data service (services.js) returned as a value is materialised as an array of
+ * the documents it has not yet given (contract §4.2), through its own function, not its toArray
+ * (which answers a Promise, and which guest code may have replaced). */
+const CURSOR = SymbolCtor("atlasfn.cursor"), CURSOR_REST = SymbolCtor("atlasfn.cursor.rest");
+function isCursor(v) { return v !== null && (typeof v === "object" || typeof v === "function") && v[CURSOR] === true && typeof v[CURSOR_REST] === "function"; }
+function materialise(cursor) { return cursor[CURSOR_REST](); }
 
 /* ---- EJSON: text -> value ---------------------------------------------------------------- */
 function fromEJSON(text, relaxed) {
