@@ -7,8 +7,8 @@ temporary folder, starts ``atlas-fn serve`` on it (a real process, hot reload on
 starts it), then edits one file ``--edits`` times. For each edit: the clock starts just
 before the file is written, and a keep-alive client asks the route every 2 ms until the
 answer carries the new version; that moment ends the sample. Before the next edit it waits
-until the old generation's workers have gone (the server's children are back to what they
-were: ``--workers`` processes, the spare one of runtime/http/reload.py, the data store) and none of them has used
+until the old generation's workers have gone (the server's worker processes are back to
+``--workers`` and the spare one of runtime/http/reload.py) and none of them has used
 CPU for 100 ms (the spare has done its imports), so each sample starts from an idle server,
 as a user's next save does. Python and JavaScript
 edits alternate.
@@ -76,23 +76,35 @@ class Client:
         return resp.status, resp.read()
 
 
+def worker_processes(server: Server) -> list[int]:
+    """The server's children that run ``runtime.worker.main`` (workers and the spare; not the store)."""
+    found = []
+    for pid in server.children():
+        try:
+            if b"runtime.worker.main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
 def wait_quiet(server: Server, count: int, deadline_s: float = EDIT_DEADLINE_S, idle: bool = True) -> None:
-    """Until the server has ``count`` children again (the old generation has retired: the
-    current workers, the spare, the data store) and none of them burns CPU over ``QUIET_S``
-    (the spare has done its imports): a user's next save comes seconds later, not the moment
-    the server has swapped."""
+    """Until the server has ``count`` worker processes again (the old generation has retired:
+    the current workers and the spare) and none of them burns CPU over ``QUIET_S`` (the spare
+    has done its imports): a user's next save comes seconds later, not the moment the server
+    has swapped."""
     deadline = time.monotonic() + deadline_s
     while True:
-        children = server.children()
+        children = worker_processes(server)
         if len(children) == count and not idle:
             return
         if len(children) == count:
             before = sum(cpu_ticks(pid) for pid in children)
             time.sleep(QUIET_S)
-            if server.children() == children and sum(cpu_ticks(pid) for pid in children) == before:
+            if worker_processes(server) == children and sum(cpu_ticks(pid) for pid in children) == before:
                 return
         if time.monotonic() > deadline:
-            raise HarnessError(f"the server was not quiet within {deadline_s} s: children {server.children()}")
+            raise HarnessError(f"the server was not quiet within {deadline_s} s: workers {worker_processes(server)}")
         time.sleep(0.005)
 
 
@@ -140,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 status, body = client.get(f"{hook}/{name}")
                 if status != 200:
                     raise HarnessError(f"{name}: {status} {body[:200]!r} before any edit")
-            count = len(server.children())  # --workers, the spare, the data store: all started before listening
+            count = args.workers + 1  # and the spare process of runtime/http/reload.py
             wait_quiet(server, count)
             for version in range(1, args.edits + 1):
                 for language, name, source in (("python", "edit_py.py", python_source(version)),

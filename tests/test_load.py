@@ -64,7 +64,7 @@ import pytest
 from runtime.host import dispatch
 from runtime.http.server import RUNNER
 from tests.conftest import ROOT, Serve, call_in, write_app
-from tests.waiting import Lines, until
+from tests.waiting import Lines, until, worker_pids
 
 MEMORY_MB = 200
 TIMEOUT_S = 1
@@ -218,21 +218,6 @@ def mismatch(call: Call, got: Answer, base: str) -> str | None:
 
 # --- the server process and /proc ----------------------------------------------------------
 
-def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:  # kernels without CONFIG_PROC_CHILDREN: scan
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry.name))
-                except OSError:
-                    continue
-        return found
-
-
 def rss_kb(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -266,7 +251,7 @@ class Server:
     seen_workers: set[int] = field(default_factory=set)
 
     def workers(self) -> list[int]:
-        pids = children(self.proc.pid)
+        pids = worker_pids(self.proc.pid)
         self.seen_workers.update(pids)
         return pids
 

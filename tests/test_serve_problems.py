@@ -19,8 +19,8 @@ from runtime.app.snapshot import assemble
 from runtime.errors import FunctionNotLoaded
 from runtime.settings import Settings
 from tests.conftest import write_app
-from tests.test_cli import ATLAS_FN, alive, children, run
-from tests.waiting import DEADLINE, Lines
+from tests.test_cli import ATLAS_FN, alive, run
+from tests.waiting import DEADLINE, Lines, worker_pids
 
 HOOK = "/api/client/v2.0/app/local/service/http/incoming_webhook"
 GOOD = "def exports(payload, response):\n    return 'good'\n"
@@ -99,22 +99,22 @@ def test_a_real_server_reloads_an_edit_and_leaves_no_old_worker(tmp_path: Path) 
     proc, base, out, err = start("--functions", str(functions), cwd=tmp_path)
     try:
         assert get(base + f"{HOOK}/hello") == (200, '"good"')
-        first = children(proc.pid)  # the one worker, the spare process the next generation boots, the data store
-        assert len(first) == 3
+        first = worker_pids(proc.pid)  # the one worker, and the spare process the next generation boots
+        assert len(first) == 2
         (functions / "hello.py").write_text("def exports(payload, response):\n    return 'better'\n")
         reloaded = err.until(lambda line: "atlas-fn: reloaded" in line)[-1]
         assert reloaded.startswith("atlas-fn: reloaded: generation 2, 1 route")
         assert get(base + f"{HOOK}/hello") == (200, '"better"')
 
-        def settled() -> bool:  # the old worker gone, and only it (the spare is the new worker; the store stays)
-            now = [pid for pid in children(proc.pid) if alive(pid)]
+        def settled() -> bool:  # the old worker gone, and only it (the spare is the new worker, a new spare waits)
+            now = [pid for pid in worker_pids(proc.pid) if alive(pid)]
             gone = set(first) - set(now)
             return len(now) == len(first) and len(gone) == 1 and not any(alive(pid) for pid in gone)
 
         deadline = time.monotonic() + DEADLINE
         while not settled() and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert settled(), (first, children(proc.pid))
+        assert settled(), (first, worker_pids(proc.pid))
         (functions / "hello.py").write_text(BAD_SYNTAX)
         said = err.until(lambda line: "SyntaxError" in line)[-1]
         assert said.startswith("atlas-fn: reload: functions/hello.py: line 1: SyntaxError: expected ':'")

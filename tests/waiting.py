@@ -104,6 +104,20 @@ class Lines:
                 return seen
 
 
+def worker_pids(server: int) -> list[int]:
+    """The worker processes of an ``atlas-fn serve`` process: its children that run
+    ``runtime.worker.main`` (the embedded data store, also its child, is not one)."""
+    found = []
+    for task in Path(f"/proc/{server}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                if b"runtime.worker.main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+            except OSError:  # it exited meanwhile
+                continue
+    return found
+
+
 def cpu_ticks(pid: int) -> int | None:
     """utime + stime of ``pid`` in clock ticks, None once it is gone."""
     try:

@@ -162,7 +162,6 @@ async def _run(prepared: Snapshot, settings: settings_module.Settings, source: A
     from runtime.http.serving import AtlasRunner
 
     services = service_host(prepared, settings)
-    data = await _open_data(services)
     runner = AtlasRunner(build_app(prepared, settings, services=services, source=source), settings,
                          shutdown_timeout=settings.shutdown_grace,
                          access_log=None, handle_signals=False)
@@ -177,8 +176,6 @@ async def _run(prepared: Snapshot, settings: settings_module.Settings, source: A
     print(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{_url_host(host)}:{port} "
           f"with {settings.pool_size} workers", flush=True)
     print(_route_table(prepared.routes), flush=True)
-    if data:
-        print(f"atlas-fn: {data}", flush=True)
     if source is not None and source.problems:
         from runtime.cli.serve_problems import serving_with
 
@@ -187,9 +184,23 @@ async def _run(prepared: Snapshot, settings: settings_module.Settings, source: A
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    # the data store starts after listening (a call that needs data meanwhile waits for it), and a
+    # signal that comes while it starts stops the server as at any other time
+    opening = asyncio.ensure_future(_open_data(services))
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait((opening, stopping), return_when=asyncio.FIRST_COMPLETED)
+    failed = opening.done() and opening.exception() is not None
+    if opening.done() and not failed and opening.result():
+        print(f"atlas-fn: {opening.result()}", flush=True)
+    if not failed:
+        await stopping
+    stopping.cancel()
     print("atlas-fn: stopping: no new connections; finishing calls in flight", flush=True)
-    await runner.cleanup()
+    await runner.cleanup()  # closes the services too, the store's start included
+    opening.cancel()
+    await asyncio.gather(opening, stopping, return_exceptions=True)
+    if failed:
+        raise opening.exception()  # type: ignore[misc]
     print("atlas-fn: stopped", flush=True)
 
 

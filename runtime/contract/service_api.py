@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from runtime.contract import services as contract
 from runtime.values import ejson
+from runtime.values.guest_utils import UTILS
 
 # collection method → its positional parameters, by wire name; every method also takes a last
 # positional options object whose fields are flattened into the wire arguments
@@ -110,4 +111,5 @@ GUEST_API: str = json.dumps({
     "modifiers": list(CURSOR_MODIFIERS),
     "http": list(contract.HTTP_METHODS),
     "contextHttp": contract.CONTEXT_HTTP,
+    "utils": {space: list(functions) for space, functions in UTILS.items()},  # utils.crypto.*, utils.jwt.*
 })

@@ -144,3 +144,29 @@ def test_decode_refusals() -> None:
         jwt.encode("none", {}, "k")
     with pytest.raises(TypeError, match="the payload must be an object"):
         jwt.encode("HS256", [1], "k")
+
+
+# --- the same functions from JavaScript (issue 11 §3: each engine only binds the calls) ----------
+
+def test_the_vectors_from_javascript() -> None:
+    """§9 #9–#11 through the JS engine's `utils` (runtime/values/guest_utils.py, bound by the bridge)."""
+    from tests.javascript.harness import run
+
+    ran = run(f'''exports = () => {{
+      const plain = utils.crypto.decrypt("aes", BSON.Binary.fromBase64("{AES_CIPHERTEXT}"), "{AES_KEY}");
+      const decoded = utils.jwt.decode("{TOKEN_10}", "SuperSecret", false, ["HS512"]);
+      const encoded = utils.jwt.encode("HS512", {{sub: "1234567890", name: "Joe Example", iat: 1565721223187}}, "SuperSecret");
+      const signature = utils.crypto.sign("rsa", "a message", {json.dumps(RSA_PRIVATE)}, "pkcs1v15");
+      let refused;
+      try {{ utils.crypto.encrypt("des", "x", "k") }} catch (e) {{ refused = e.message }}
+      return [plain instanceof BSON.Binary, plain.text(), decoded, encoded,
+              utils.crypto.verify("rsa", "a message", {json.dumps(RSA_PUBLIC)}, signature, "pkcs1v15"),
+              utils.crypto.verify("rsa", "another", {json.dumps(RSA_PUBLIC)}, signature, "pkcs1v15"), refused];
+    }}''')
+    plain_is_binary, text, decoded, encoded, verified, forged, refused = ran.json()
+    assert (plain_is_binary, text) == (True, "MongoDB is great!")
+    assert decoded == {"sub": "1234567890", "name": "Joe Schmoe", "iat": 1565721223187}
+    assert encoded == TOKEN_11 and verified is True and forged is False
+    with pytest.raises(ValueError) as python_refusal:
+        cipher.encrypt("des", "x", "k")
+    assert refused == str(python_refusal.value)  # the same rule, the same words

@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import write_app
 from tests.services.conftest import SecondServer
 from tests.test_cli import ATLAS_FN
-from tests.waiting import Lines, wait_for
+from tests.waiting import Lines, wait_for, worker_pids
 
 NOTES = """
 exports = async function (payload) {
@@ -63,13 +63,6 @@ class Served:
             rest.append(line)
         self.proc.wait(timeout=30)
         return "".join(self.seen + rest)
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        out += [int(p) for p in (task / "children").read_text().split()]
-    return out
 
 
 def test_data_survives_a_restart_of_serve(tmp_path: Path) -> None:
@@ -169,7 +162,7 @@ def test_mongodb_uri_flag_uses_the_deployment_and_its_credentials_go_nowhere(tmp
         direct.close()
         status, body = served.get(HOOK + "?bad=1")  # a refused operation: its message reaches the function and the log
         assert status == 400 and body["error"].startswith("MongoDBError: unknown top level operator: $who")
-        workers = _children(served.proc.pid)
+        workers = worker_pids(served.proc.pid)
         assert workers
         secret = password.encode()
         assert secret in _readable_memory(served.proc.pid), "the search must find what the server does hold"

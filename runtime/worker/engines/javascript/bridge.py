@@ -31,7 +31,8 @@ import bson
 
 from runtime.contract import service_api
 from runtime.contract import services as contract
-from runtime.values import crypto, ejson
+from runtime.values import ejson
+from runtime.values.guest_utils import UTILS
 from runtime.values.bsontypes import BSON, Binary, utf8
 from runtime.worker.engines.base import Invocation, ServiceFailed
 from runtime.worker.engines.javascript import modules
@@ -72,8 +73,8 @@ class Bridge:
             "console": self.console,
             "response": self.values(self.response),
             "values.get": self.values_get,
-            "crypto.hmac": self.values(lambda args: crypto.hmac(*args)),
-            "crypto.hash": self.values(lambda args: crypto.hash(*args)),
+            **{f"utils.{space}.{name}": self.values(_spread(function))
+               for space, functions in UTILS.items() for name, function in functions.items()},
             "oid": lambda arg: str(bson.ObjectId()),
             "b64.fromText": lambda arg: base64.b64encode(utf8(arg)).decode("ascii"),
             "b64.text": lambda arg: Binary(_b64(arg)).text(),
@@ -218,6 +219,10 @@ class Bridge:
         # The server's answer must be EJSON before the guest reads it; written again by our own
         # serialiser, it is canonical and escapes what the engine could not take (lone surrogates).
         return ejson.to_canonical(ejson.parse(answer))
+
+
+def _spread(function: Callable[..., Any]) -> Callable[[list[Any]], Any]:
+    return lambda args: function(*args)
 
 
 def _arity(args: list[Any], n: int, what: str) -> list[Any]:

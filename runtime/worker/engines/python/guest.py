@@ -20,7 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from runtime.values import cipher, crypto, ejson, jwt
+from runtime.values import ejson, jwt
+from runtime.values.guest_utils import UTILS
 from runtime.values.bsontypes import BSON
 
 
@@ -209,9 +210,8 @@ _ejson_parse("{}")  # EJSON.parse builds its decoder for AttrDict on first use: 
 
 def build_shared() -> dict[str, Any]:
     """The globals every call shares: immutable namespaces of pure functions."""
-    crypto_ns = Namespace("utils.crypto", {"hmac": crypto.hmac, "hash": crypto.hash, "encrypt": cipher.encrypt,
-                                           "decrypt": cipher.decrypt, "sign": cipher.sign, "verify": cipher.verify})
-    jwt_ns = Namespace("utils.jwt", {"encode": jwt.encode, "decode": _jwt_decode})
+    crypto_ns = Namespace("utils.crypto", dict(UTILS["crypto"]))
+    jwt_ns = Namespace("utils.jwt", {**UTILS["jwt"], "decode": _jwt_decode})  # decoded objects as AttrDicts
     return {
         "utils": Namespace("utils", {"crypto": crypto_ns, "jwt": jwt_ns}),
         "EJSON": Namespace("EJSON", {"parse": _ejson_parse, "stringify": ejson.stringify}),

@@ -54,13 +54,18 @@ function makeConsole() {
   return c;
 }
 
+/* utils.crypto and utils.jwt: one host operation per function of runtime/values/guest_utils.py. */
 function makeUtils() {
-  return {
-    crypto: {
-      hmac(...args) { return callValue("crypto.hmac", trimArgs(args)); },
-      hash(...args) { return callValue("crypto.hash", trimArgs(args)); },
-    },
-  };
+  const utils = {};
+  for (const space of ObjectKeys(GUEST_API.utils)) {
+    const functions = {};
+    for (const name of GUEST_API.utils[space]) {
+      const op = "utils." + space + "." + name;
+      functions[name] = method(name, (...args) => callValue(op, trimArgs(args)));
+    }
+    utils[space] = functions;
+  }
+  return utils;
 }
 
 function makeContext(plain, functions) {
