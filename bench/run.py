@@ -265,7 +265,9 @@ def start_atlas_fn(name: str, app: Path, functions: Path, logs: Path, workers: i
     argv = [sys.executable, "-m", "runtime", "serve", "--app", str(app), "--functions", str(functions), "--port", "0"]
     if workers is not None:
         argv += ["--workers", str(workers)]
-    return Server(name, argv, logs / f"{name}.stderr.log", cwd=source, env=source_env(source))
+    env = dict(source_env(source) or os.environ)
+    env["ATLAS_FN_RELOAD"] = "0"  # production: no watcher, no spare process among the workers measured
+    return Server(name, argv, logs / f"{name}.stderr.log", cwd=source, env=env)
 
 
 def source_env(source: Path) -> dict[str, str] | None:
