@@ -59,6 +59,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import twins  # bench/twins.py: the opt-in JS twins and data subjects
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 DEFAULT_OUT = BENCH / "results" / "latest.json"
@@ -67,6 +69,7 @@ WRK_INSTALL = "apt-get install -y wrk"
 APP_ID = "bench-abcde"
 SECRET = "bench-secret-7d1f"
 SUBJECTS = ("ceiling", "open", "signed", "endpoint")
+ALL_SUBJECTS = (*SUBJECTS[1:], *twins.EXTRA_SUBJECTS)  # the extra ones are opt-in (--subjects)
 BASELINE_PREFIX = "baseline-"  # --baseline DIR: the other tree's server, as subjects baseline-open, ...
 LOADS = ((1, 1), (2, 64))  # (wrk threads, connections): concurrency 1 and 64
 WORKER_COUNTS = (1, 2, 4)
@@ -259,12 +262,13 @@ class HarnessError(Exception):
 
 
 def start_atlas_fn(name: str, app: Path, functions: Path, logs: Path, workers: int | None = None,
-                   source: Path = ROOT) -> Server:
+                   source: Path = ROOT, extra: tuple[str, ...] = ()) -> Server:
     """``python -m runtime serve`` with the code of the source tree ``source`` (this one by
     default; ``--baseline DIR`` for the other): the same interpreter, cwd and PYTHONPATH = the tree."""
     argv = [sys.executable, "-m", "runtime", "serve", "--app", str(app), "--functions", str(functions), "--port", "0"]
     if workers is not None:
         argv += ["--workers", str(workers)]
+    argv += extra
     return Server(name, argv, logs / f"{name}.stderr.log", cwd=source, env=source_env(source))
 
 
@@ -319,6 +323,31 @@ def start_ceiling(logs: Path) -> Server:
     return Server("ceiling", [sys.executable, str(BENCH / "ceiling.py"), "--port", "0"], logs / "ceiling.stderr.log")
 
 
+def start_data_direct(logs: Path, uri: str) -> Server:
+    """bench/ceiling_data.py on the store at ``uri``: the `data-direct` subject."""
+    return Server("data-direct", [sys.executable, str(BENCH / "ceiling_data.py"), "--port", "0", "--uri", uri],
+                  logs / "data-direct.stderr.log")
+
+
+def wait_store_uri(server: Server, timeout: float = 60.0) -> str:
+    """The embedded store's URI from the `atlas-fn: data: embedded store at …` line serve prints
+    after its route table."""
+    deadline = time.monotonic() + timeout
+    while (uri := twins.store_uri(server.lines)) is None:
+        if time.monotonic() > deadline or server.proc.poll() is not None:
+            raise HarnessError(f"{server.name} printed no `atlas-fn: data: embedded store at` line:\n" + server.output_tail())
+        time.sleep(0.02)
+    return uri
+
+
+def seed_store(uri: str) -> None:
+    """The document the data subjects' findOne finds: {_id: "seed", v: 42} in bench.c."""
+    from pymongo import MongoClient
+
+    with MongoClient(uri, serverSelectionTimeoutMS=10000) as client:
+        client["bench"]["c"].replace_one({"_id": "seed"}, twins.SEED, upsert=True)
+
+
 def cpu_ticks(pid: int) -> int:
     """utime + stime of one process, in clock ticks; 0 once it is gone."""
     try:
@@ -326,6 +355,15 @@ def cpu_ticks(pid: int) -> int:
     except OSError:
         return 0
     return int(fields[11]) + int(fields[12])
+
+
+def reaped_children_ticks(pid: int) -> int:
+    """cutime + cstime of one process: the CPU of the children it has reaped, in clock ticks."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    return int(fields[13]) + int(fields[14])
 
 
 def memory(pid: int) -> dict[str, int]:
@@ -348,8 +386,21 @@ def memory(pid: int) -> dict[str, int]:
     return out
 
 
+def is_store(pid: int) -> bool:
+    """Whether a child of the server is its embedded store (``python -m secantus``), not a worker."""
+    try:
+        return "secantus" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return False
+
+
 def memory_of(server: Server) -> dict[str, Any]:
-    return {"server": memory(server.pid), "workers": [memory(pid) for pid in server.children()]}
+    children = server.children()
+    out = {"server": memory(server.pid), "workers": [memory(pid) for pid in children if not is_store(pid)]}
+    stores = [memory(pid) for pid in children if is_store(pid)]
+    if stores:  # --data memory (the data subjects): not a worker, so not judged as one
+        out["store"] = stores[0]
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -515,11 +566,17 @@ def run_wrk(target: Target, threads: int, connections: int, seconds: int) -> dic
             "-s", str(target.script), target.url]
     front, workers = target.processes()
     before = {pid: cpu_ticks(pid) for pid in [front, *workers]}
+    reaped_before = reaped_children_ticks(front)
     wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    after = {pid: cpu_ticks(pid) for pid in before}
+    # Workers that die during the run (a call whose caller went away stops its worker: wrk closes
+    # its connections with calls in flight) and their replacements: a worker's CPU is its ticks
+    # now (0 once gone) minus at the start, plus what the front has reaped since (cutime, cstime).
+    _, workers_after = target.processes()
+    after = {pid: cpu_ticks(pid) for pid in [front, *workers, *workers_after]}
+    reaped = reaped_children_ticks(front) - reaped_before
     found = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.M)
     if done.returncode != 0 or not found:
         raise HarnessError(f"wrk failed on {target.subject} ({' '.join(argv)}):\n{done.stdout}\n{done.stderr}")
@@ -531,7 +588,7 @@ def run_wrk(target: Target, threads: int, connections: int, seconds: int) -> dic
     per_request = 1e6 / TICKS / max(requests, 1)  # µs of CPU per clock tick, per request
     data["cpu_us_per_request"] = {
         "front": round((after[front] - before[front]) * per_request, 1),
-        "workers": round(sum(after[p] - before[p] for p in workers) * per_request, 1),
+        "workers": round((sum(after[p] - before.get(p, 0) for p in after if p != front) + reaped) * per_request, 1),
         "wrk": round(((wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime))
                      * 1e6 / max(requests, 1), 1),
     }
@@ -817,15 +874,20 @@ def main(argv: list[str] | None = None) -> int:
                              "bench app as the subjects baseline-open, baseline-signed, baseline-endpoint, in the "
                              "same rotation, and each pair's new/old ratios are reported")
     parser.add_argument("--subjects", metavar="LIST",
-                        help=f"comma-separated atlas-fn subjects to load, of {', '.join(SUBJECTS[1:])} (default all; "
-                             "the ceiling always runs)")
+                        help=f"comma-separated subjects to load, of {', '.join(ALL_SUBJECTS)}, or 'all' (default "
+                             f"{','.join(SUBJECTS[1:])}; the ceiling always runs)")
     args = parser.parse_args(argv)
 
-    subjects = [x.strip() for x in (args.subjects or ",".join(SUBJECTS[1:])).split(",") if x.strip()]
-    unknown = [x for x in subjects if x not in SUBJECTS[1:]]
+    given = "".join((args.subjects or "").split())
+    subjects = list(ALL_SUBJECTS) if given == "all" else [x for x in (given or ",".join(SUBJECTS[1:])).split(",") if x]
+    unknown = [x for x in subjects if x not in ALL_SUBJECTS]
     if unknown or not subjects:
-        parser.error(f"--subjects: {', '.join(unknown) or 'none given'}; choose from {', '.join(SUBJECTS[1:])}")
-    args.subjects = [x for x in SUBJECTS[1:] if x in subjects]
+        parser.error(f"--subjects: {', '.join(unknown) or 'none given'}; choose from {', '.join(ALL_SUBJECTS)} or 'all'")
+    if any(x in twins.DATA_SUBJECTS for x in subjects):
+        subjects.append("data-direct")  # the data subjects' baseline runs whenever one of them does
+    args.subjects = [x for x in ALL_SUBJECTS if x in subjects]
+    if args.baseline is not None and any(x in twins.EXTRA_SUBJECTS for x in args.subjects):
+        parser.error(f"--baseline: pairs only {', '.join(SUBJECTS[1:])}; leave out {', '.join(twins.EXTRA_SUBJECTS)}")
     if args.baseline is not None:
         args.baseline = args.baseline.resolve()
         if not (args.baseline / "runtime" / "__main__.py").is_file():
@@ -865,6 +927,38 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def start_extras(urls: dict[str, str], answers: dict[str, Answer], server: Server, with_js: bool, with_data: bool,
+                 logs: Path, servers: list[Server]) -> Server | None:
+    """Add the extra subjects' URLs to ``urls`` and check each once: a JS twin must answer as its
+    Python twin (in ``answers``) does; with data, seed the store, start data-direct on it, and
+    data, data-js and data-direct must all answer twins.DATA_ANSWER. Returns data-direct's server."""
+    base = server.url
+    if with_js:
+        urls.update({"open-js": base + webhook_path("open_js"), "signed-js": base + webhook_path("signed_js"),
+                     "endpoint-js": base + f"/app/{APP_ID}/endpoint/bench-js"})
+        differences = []
+        for subject, python in twins.JS_TWINS.items():
+            request = ("POST", SIGNED_BODY, _signed_headers()) if python == "signed" else ("GET", None, None)
+            answers[subject] = fetch(urls[subject], *request)
+            differences += twins.twin_differences(answers[python], answers[subject], subject)
+        forged = fetch(urls["signed-js"], "POST", SIGNED_BODY, {**_signed_headers(), "X-Hook-Signature": "sha256=" + "0" * 64})
+        _expect("signed-js (forged signature)", forged, 401, lambda x: b"IncomingWebhookAuthFailed" in x.body, "a 401 envelope")
+        if differences:
+            raise HarnessError("a JavaScript twin does not answer as its Python twin:\n  " + "\n  ".join(differences))
+    if not with_data:
+        return None
+    uri = wait_store_uri(server)
+    seed_store(uri)
+    direct = start_data_direct(logs, uri)
+    servers.append(direct)
+    urls.update({"data": base + webhook_path("data"), "data-js": base + webhook_path("data_js"),
+                 "data-direct": direct.wait_listening() + "/data"})
+    for subject in twins.DATA_SUBJECTS:
+        answers[subject] = a = fetch(urls[subject])
+        _expect(subject, a, 200, lambda x: x.body == twins.DATA_ANSWER, repr(twins.DATA_ANSWER))
+    return direct
+
+
 def baseline_info(source: Path) -> dict[str, Any]:
     """What the baseline tree is: its commit, uncommitted runtime/ files and code fingerprint."""
     def git(*argv: str) -> str:
@@ -899,9 +993,12 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
           f"load average {' '.join(info['loadavg_start'])}", flush=True)
 
     app, functions = write_bench_app(tmp / "bench")
+    with_data = twins.write_extra_app(app, functions, args.subjects, _json, SECRET)
+    with_js = any(x in twins.JS_TWINS for x in args.subjects)
+    serve_extra = ("--data", "memory") if with_data else ()
     ceiling = start_ceiling(logs)
     servers.append(ceiling)
-    main_server = start_atlas_fn("atlas-fn", app, functions, logs)
+    main_server = start_atlas_fn("atlas-fn", app, functions, logs, extra=serve_extra)
     servers.append(main_server)
     old_server = None
     if args.baseline is not None:
@@ -912,8 +1009,13 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
     urls = {"ceiling": base["ceiling"] + "/ceiling", "open": base["atlas-fn"] + webhook_path("open"),
             "signed": base["atlas-fn"] + webhook_path("signed"), "endpoint": base["atlas-fn"] + ENDPOINT_PATH}
     answers = check_subjects(urls)
+    direct = None
+    if with_js or with_data:
+        direct = start_extras(urls, answers, main_server, with_js, with_data, logs, servers)
     seen = {k: a.body.decode() for k, a in answers.items() if k != "signed-forged"}
-    print(f"bench: {pool_line.strip()}\nbench: every subject answered as expected", flush=True)
+    print(f"bench: {pool_line.strip()}\nbench: every subject answered as expected"
+          + (" (each JS twin with its Python twin's status, headers and body)" if with_js else "")
+          + (f"; data-direct on the same store, {answers['data-direct'].body.decode()}" if direct else ""), flush=True)
     if old_server is not None and baseline is not None:
         old_base = old_server.wait_listening()
         old_urls = {"open": old_base + webhook_path("open"), "signed": old_base + webhook_path("signed"),
@@ -942,9 +1044,15 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
         return lambda: (server.pid, server.children())
 
     # The ceiling gets the signed subject's exact request: same method, body and headers.
-    scripts_of = {"open": get, "signed": post, "endpoint": get}
+    scripts_of = {"open": get, "signed": post, "endpoint": get, "open-js": get, "signed-js": post, "endpoint-js": get,
+                  "data": get, "data-js": get, "data-direct": get}
     targets = [Target("ceiling", urls["ceiling"], post, procs(ceiling))]
     for subject in args.subjects:
+        if subject == "data-direct" and direct is not None:
+            # its CPU: the direct process and the same store (a child of the atlas-fn server)
+            targets.append(Target(subject, urls[subject], get, lambda: (direct.pid, [p for p in main_server.children()
+                                                                                     if is_store(p)])))
+            continue
         targets.append(Target(subject, urls[subject], scripts_of[subject], procs(main_server)))
         if old_server is not None:
             targets.append(Target(BASELINE_PREFIX + subject, old_urls[subject], scripts_of[subject], procs(old_server)))
@@ -953,8 +1061,10 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
         run_wrk(target, 2, 64, 1)
     print("bench: load" + (" (each subject beside its baseline twin, who goes first flipping every repetition)"
                            if old_server else ""), flush=True)
-    runs = load_rounds(targets, LOADS, reps, seconds, "load", paired_rotation(targets) if old_server else None)
+    rotation = paired_rotation(targets) if old_server else twins.group_rotation(targets) if (with_js or with_data) else None
+    runs = load_rounds(targets, LOADS, reps, seconds, "load", rotation)
     rows = summarise(runs)
+    ratio_rows = twins.summarise_ratios(runs)
     pairs = summarise_pairs(runs) if old_server else []
     time.sleep(1.0)
     mem_after = memory_of(main_server)
@@ -966,7 +1076,8 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
     print(f"bench: signed at c=64 with --workers {', '.join(map(str, WORKER_COUNTS))} (ceiling in the rotation)", flush=True)
     sweep_servers = {}
     for count in WORKER_COUNTS:
-        sweep_servers[count] = start_atlas_fn(f"atlas-fn-w{count}", app, functions, logs, workers=count)
+        sweep_servers[count] = start_atlas_fn(f"atlas-fn-w{count}", app, functions, logs, workers=count,
+                                              extra=serve_extra)
         servers.append(sweep_servers[count])
     sweep_targets = [Target("ceiling", urls["ceiling"], post, procs(ceiling))]
     for count, server in sweep_servers.items():
@@ -995,6 +1106,9 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
         print_pairs(pairs, f"This tree ({info['git_head']}) against the baseline ({baseline['git_head'] or '?'}, "
                            f"{baseline['dir']}): medians of {reps} repetitions; new/old = ratio of the medians; "
                            "paired = median of the per-repetition ratios, with their min and max")
+    if ratio_rows:
+        twins.print_ratios(ratio_rows, f"JavaScript against Python, and data through atlas-fn against direct: "
+                                       f"paired ratios, median of {reps} repetitions")
     print_table(sweep_rows, "Signed at c=64 by worker count (--workers N)")
     failed = [r for r in rows + sweep_rows if r["non_2xx"] or r["socket_errors"]]
     for r in failed:
@@ -1023,7 +1137,8 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
                                       "worker_counts": list(WORKER_COUNTS), "signed_body_bytes": len(SIGNED_BODY),
                                       "main_server": pool_line.strip(), "access_log_lines": access_lines},
         "baseline": baseline,
-        "subject_answers": seen, "summary": rows, "baseline_pairs": pairs, "workers_summary": sweep_rows,
+        "subject_answers": seen, "summary": rows, "baseline_pairs": pairs, "ratios": ratio_rows,
+        "workers_summary": sweep_rows,
         "runs": [{"subject": r.subject, "threads": r.threads, "connections": r.connections, "rep": r.rep, **r.data}
                  for r in runs],
         "workers_runs": [{"subject": r.subject, "threads": r.threads, "connections": r.connections, "rep": r.rep, **r.data}
