@@ -5,6 +5,7 @@
     python bench/run.py --out FILE     # results as JSON (default bench/results/latest.json)
     python bench/run.py --baseline DIR # also DIR's server (another atlas-fn tree), paired, new/old
     python bench/run.py --subjects signed,open   # load only these atlas-fn subjects (and the ceiling)
+    python bench/run.py --subjects all           # also the opt-in JS twins and data subjects (~8 minutes)
 
 Run it from the repository root with the project's interpreter (.venv/bin/python). It needs
 ``wrk`` (Debian: ``apt-get install -y wrk``) and exits with 2 without it.
@@ -23,6 +24,21 @@ What it does, in order (bench/README.md explains how to read the results):
    memory (RSS, PSS, USS) of the server and of each worker, and signed throughput at c=64
    with 1, 2 and 4 workers (again alternating, with the ceiling in the rotation);
 5. prints the table and the verdict on each target of issue 5 §2, and writes every raw run.
+
+Opt-in subjects (``--subjects``, bench/twins.py; the default run stays ``open,signed,endpoint``,
+so its figures stay comparable with earlier runs and it stays near 4 minutes — with all nine
+subjects a full run takes about 8): ``open-js``, ``signed-js``, ``endpoint-js``, the same
+functions as App Services JavaScript (QuickJS-ng) in the same app, each checked once to answer
+exactly as its Python twin (status, headers but Date, body bytes) before any load; ``data`` and
+``data-js``, a webhook doing one ``findOne`` and one ``insertOne`` on ``mongodb-atlas``
+``bench.c`` per request (the server then runs with ``--data memory``; the harness seeds
+``{_id: "seed", v: 42}``), and ``data-direct`` (added whenever a data subject is chosen):
+bench/ceiling_data.py, a bare aiohttp handler doing the same two operations with pymongo's
+``AsyncMongoClient`` on the same embedded store (its URI read from serve's
+``atlas-fn: data: embedded store at …`` line). Each group (open and open-js, …, data, data-js
+and data-direct) runs side by side in the rotation, its order flipping every repetition, and a
+second table gives the paired ratios JS / Python and through atlas-fn / direct (req/s, time
+per request, p50, p99, CPU per request). ``--baseline`` cannot be combined with them.
 
 With ``--baseline DIR`` a second server runs DIR's code (``python -m runtime serve`` with cwd
 and PYTHONPATH = DIR, the same interpreter) on the same bench app; after checking that it
