@@ -5,7 +5,7 @@
     python bench/run.py --out FILE     # results as JSON (default bench/results/latest.json)
     python bench/run.py --baseline DIR # also DIR's server (another atlas-fn tree), paired, new/old
     python bench/run.py --subjects signed,open   # load only these atlas-fn subjects (and the ceiling)
-    python bench/run.py --subjects all           # also the opt-in JS twins and data subjects (~8 minutes)
+    python bench/run.py --subjects all           # also the opt-in JS twins and data subjects (about 7 minutes)
 
 Run it from the repository root with the project's interpreter (.venv/bin/python). It needs
 ``wrk`` (Debian: ``apt-get install -y wrk``) and exits with 2 without it.
@@ -27,7 +27,7 @@ What it does, in order (bench/README.md explains how to read the results):
 
 Opt-in subjects (``--subjects``, bench/twins.py; the default run stays ``open,signed,endpoint``,
 so its figures stay comparable with earlier runs and it stays near 4 minutes — with all nine
-subjects a full run takes about 8): ``open-js``, ``signed-js``, ``endpoint-js``, the same
+subjects a full run took 7 minutes on 2026-12-06): ``open-js``, ``signed-js``, ``endpoint-js``, the same
 functions as App Services JavaScript (QuickJS-ng) in the same app, each checked once to answer
 exactly as its Python twin (status, headers but Date, body bytes) before any load; ``data`` and
 ``data-js``, a webhook doing one ``findOne`` and one ``insertOne`` on ``mongodb-atlas``
