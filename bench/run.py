@@ -31,7 +31,7 @@ subjects a full run took 7 minutes on 2026-12-06): ``open-js``, ``signed-js``, `
 functions as App Services JavaScript (QuickJS-ng) in the same app, each checked once to answer
 exactly as its Python twin (status, headers but Date, body bytes) before any load; ``data`` and
 ``data-js``, a webhook doing one ``findOne`` and one ``insertOne`` on ``mongodb-atlas``
-``bench.c`` per request (the server then runs with ``--data memory``; the harness seeds
+``bench.c`` per request (the app then declares that data source; the harness seeds
 ``{_id: "seed", v: 42}``), and ``data-direct`` (added whenever a data subject is chosen):
 bench/ceiling_data.py, a bare aiohttp handler doing the same two operations with pymongo's
 ``AsyncMongoClient`` on the same embedded store (its URI read from serve's
@@ -44,6 +44,12 @@ With ``--baseline DIR`` a second server runs DIR's code (``python -m runtime ser
 and PYTHONPATH = DIR, the same interpreter) on the same bench app; after checking that it
 answers exactly as this tree's server does, its subjects (``baseline-open``, ...) run in the
 same rotation, each next to its twin, and every pair's new/old ratios are reported.
+
+Every atlas-fn server of the bench app runs with ``--data memory`` (when its tree knows the flag):
+every app gets ``mongodb-atlas`` on an embedded store that starts with ``serve``, by default in
+``<app>/.atlas-fn/data``, and servers of one app at once (the worker sweep, ``--baseline``) would
+fight over its lock; the start-up app runs with the default. The store is a child of the server:
+its CPU counts in the "workers" column, its memory is reported apart (``store``).
 
 The harness only measures; it never changes the code it measures. Exit status: 0 when the
 run completed (whatever the verdicts), 1 when a subject failed its check or a server did not
@@ -335,6 +341,14 @@ def worker_roots(server: Server) -> list[str]:
     return roots
 
 
+def data_memory_flag(source: Path) -> tuple[str, ...]:
+    """``--data memory`` when ``source``'s ``serve`` knows it (a tree from before the data service
+    does not, and starts no store), else nothing."""
+    done = subprocess.run([sys.executable, "-m", "runtime", "serve", "--help"], cwd=source, env=source_env(source),
+                          capture_output=True, text=True, timeout=60)
+    return ("--data", "memory") if "--data" in done.stdout else ()
+
+
 def start_ceiling(logs: Path) -> Server:
     return Server("ceiling", [sys.executable, str(BENCH / "ceiling.py"), "--port", "0"], logs / "ceiling.stderr.log")
 
@@ -414,7 +428,7 @@ def memory_of(server: Server) -> dict[str, Any]:
     children = server.children()
     out = {"server": memory(server.pid), "workers": [memory(pid) for pid in children if not is_store(pid)]}
     stores = [memory(pid) for pid in children if is_store(pid)]
-    if stores:  # --data memory (the data subjects): not a worker, so not judged as one
+    if stores:  # the embedded store every app gets: not a worker, so not judged as one
         out["store"] = stores[0]
     return out
 
@@ -1011,14 +1025,18 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
     app, functions = write_bench_app(tmp / "bench")
     with_data = twins.write_extra_app(app, functions, args.subjects, _json, SECRET)
     with_js = any(x in twins.JS_TWINS for x in args.subjects)
-    serve_extra = ("--data", "memory") if with_data else ()
+    # Every app without a MongoDB data source gets `mongodb-atlas` on an embedded store that starts
+    # with serve, in <app>/.atlas-fn/data by default: servers of the same app at once (the worker
+    # sweep, --baseline) would fight over its lock. Each gets a throw-away store of its own.
+    serve_extra = data_memory_flag(ROOT)
     ceiling = start_ceiling(logs)
     servers.append(ceiling)
     main_server = start_atlas_fn("atlas-fn", app, functions, logs, extra=serve_extra)
     servers.append(main_server)
     old_server = None
     if args.baseline is not None:
-        old_server = start_atlas_fn("atlas-fn-baseline", app, functions, logs, source=args.baseline)
+        old_server = start_atlas_fn("atlas-fn-baseline", app, functions, logs, source=args.baseline,
+                                    extra=data_memory_flag(args.baseline))
         servers.append(old_server)
     base = {"ceiling": ceiling.wait_listening(), "atlas-fn": main_server.wait_listening()}
     pool_line = next((s for s in main_server.lines if "listening on" in s), "")
