@@ -30,6 +30,7 @@ from runtime.http.inspector_access import PAGE_HEADER, Access, same_page
 from runtime.http.inspector_view import Kept, detail, summary
 
 PAGE_PATH = "/_atlas-fn/"
+INSPECTOR = web.AppKey("inspector", "Inspector")  # the app's inspector, when it serves one
 RING_ENTRIES = 200
 RING_BYTES = 64 * 1024 * 1024
 KEPT_BODY_BYTES = 1024 * 1024  # a larger request body is shown cut and cannot be re-sent
@@ -39,7 +40,7 @@ PAGE_FILES = {"": ("index.html", "text/html"), "inspector.js": ("inspector.js", 
               "style.css": ("style.css", "text/css")}
 # the page loads only its own script and style, and nothing may frame it
 SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                                               "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+                                               "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
                                                "form-action 'none'; frame-ancestors 'none'",
                     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
                     "Cache-Control": "no-store", "X-Frame-Options": "DENY"}
@@ -210,6 +211,7 @@ def install(web_app: web.Application, front: Any, engines: dict[str, str], inspe
     if not access.served:
         return None
     sink = Inspector(access, engines)
+    web_app[INSPECTOR] = sink
     sink.add_routes(web_app.router)
     front.sinks = (*front.sinks, sink)
     front.log_page = PAGE_PATH
