@@ -350,3 +350,17 @@ def test_response_calls_are_capped() -> None:
         response.setHeader("X-A", "1")
     calls = response.calls()
     assert len(calls) == MAX_CALLS and calls[-1] == "... and 51 more calls"
+
+
+def test_an_installed_copy_has_the_page() -> None:
+    """pyproject's package-data globs take every file of the page (a wheel without them serves no page)."""
+    import tomllib
+    from fnmatch import fnmatch
+
+    from tests.conftest import ROOT
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["runtime.http"]
+    folder = ROOT / "runtime/http/inspector_page"
+    files = [path.relative_to(folder.parent).as_posix() for path in folder.iterdir()]
+    assert sorted(files) == ["inspector_page/index.html", "inspector_page/inspector.js", "inspector_page/style.css"]
+    assert all(any(fnmatch(name, glob) for glob in globs) for name in files), (files, globs)

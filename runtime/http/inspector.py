@@ -17,6 +17,7 @@ import asyncio
 import collections
 import json
 import time
+from itertools import chain
 from pathlib import Path
 from typing import Any, Callable
 
@@ -83,8 +84,7 @@ class Inspector:
         self._seq += 1
         kept = Kept(self._seq, self.clock(), event, body_size, response_size, resent_from)
         cost = (ENTRY_OVERHEAD + len(event.body) + len(event.response_body) + len(event.traceback) + len(event.target)
-                + sum(len(line) for line in event.logs) + sum(len(c) for c in event.calls)
-                + sum(len(n) + len(v) for n, v in event.headers))
+                + sum(map(len, event.logs)) + sum(map(len, event.calls)) + sum(map(len, chain.from_iterable(event.headers))))
         self.ring.append((kept, cost))
         self.by_id[event.co_id] = kept
         self.bytes += cost
