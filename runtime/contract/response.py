@@ -8,7 +8,7 @@ Guest code sees only the four camelCase methods: the state lives in underscore s
 RestrictedPython refuses to read or write, and the object takes no attribute writes.
 
 Every setter call is noted in order, as the guest made it (refused ones too), for the
-inspector: ``calls()`` writes them as text (``setStatusCode(201)``), at most ``MAX_CALLS``
+inspector: ``noted_calls(response)`` writes them as text (``setStatusCode(201)``), at most ``MAX_CALLS``
 of at most ``MAX_CALL_CHARS`` each; the arguments are kept as given and written only then.
 """
 
@@ -115,14 +115,15 @@ class Response:
         """(touched, status, body, headers) for the response rules. Host side only."""
         return self._touched, self._status, self._body, list(self._headers)
 
-    def calls(self) -> tuple[str, ...]:
-        """The setter calls in order, as text: ``setHeader('X-A', '1')``; bodies by their size
-        and start. Host side only."""
-        shown = [shorten(f"{method}({', '.join(_show_argument(a) for a in args)})", MAX_CALL_CHARS)
-                 for method, args in self._calls]
-        if self._more_calls:
-            shown.append(f"... and {self._more_calls} more calls")
-        return tuple(shown)
+
+def noted_calls(response: Response) -> tuple[str, ...]:
+    """``response``'s setter calls in order, as text: ``setHeader('X-A', '1')``; bodies by their
+    size and start. Host side only: a function, not a method, so guest code cannot reach it."""
+    shown = [shorten(f"{method}({', '.join(_show_argument(a) for a in args)})", MAX_CALL_CHARS)
+             for method, args in response._calls]
+    if response._more_calls:
+        shown.append(f"... and {response._more_calls} more calls")
+    return tuple(shown)
 
 
 def check_header(method: str, name: Any, value: Any) -> tuple[str, str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from runtime.contract import response_rules as rules
 from runtime.contract.request import build_argument, build_context_request, decode_header_pairs, header_map
-from runtime.contract.response import Response
+from runtime.contract.response import Response, noted_calls
 from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
 from runtime.worker.engines import engine
@@ -120,7 +120,7 @@ class Invoker:
             reset_between_calls()  # and leave no cache a later call could time or read (red-team F6)
         if self.output is not None:
             self.output.end()
-        return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body, response.calls())
+        return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body, noted_calls(response))
 
     def _call(self, call: Call, host: Host, console: Console,
               response: Response) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
