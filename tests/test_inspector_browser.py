@@ -151,6 +151,8 @@ def test_the_page_lists_requests_opens_their_traces_and_re_sends(browser: Any, s
     expect(compact).to_contain_text("YES")
     expect(page.locator("#d-forensics tr", has_text="raw bytes, as sent")).to_contain_text("no")
     expect(page.locator("#d-validation")).to_contain_text("Expected header X-Hook-Signature")
+    expect(page.locator("#d-error")).to_have_text("Errorrequest signature did not match")
+    expect(page.locator("#detail")).not_to_contain_text("null")  # no section missing shows as a word
     assert "828ee180" not in page.content()
 
     rows.nth(3).click()  # respond again, then re-send it from the page

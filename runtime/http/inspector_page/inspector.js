@@ -62,10 +62,10 @@ function renderList(rows) {
                           onkeydown: (e) => { if (e.key === "Enter") openRequest(row.co_id); } },
       el("td", { text: row.at.slice(11, 23) }),
       el("td", { text: row.method }),
-      el("td", { class: "target mono", title: row.target, text: row.target }),
       el("td", { class: "status", text: String(row.status) }),
       el("td", { text: row.milliseconds.toFixed(1) }),
-      el("td", { class: "function", text: row.function + (row.resent_from ? " (re-sent)" : "") }));
+      el("td", { class: "function", text: row.function + (row.resent_from ? " (re-sent)" : "") }),
+      el("td", { class: "target mono", title: row.target, text: row.target }));
     return tr;
   }));
   document.getElementById("empty").hidden = rows.length > 0;
@@ -124,7 +124,7 @@ function renderDetail(d) {
   const route = d.route;
   const resend = el("button", { id: "resend", type: "button", onclick: () => resendRequest(d.co_id) }, "Re-send");
   if (!d.resendable) { resend.disabled = true; resend.title = d.resend_refusal; }
-  pane.replaceChildren(
+  pane.replaceChildren(...[
     el("h2", { id: "d-title", class: "mono" }, d.method + " ", el("span", { text: d.target })),
     el("p", {}, el("span", { class: "muted", text: d.at + " · co_id " }), el("code", { id: "d-co-id", text: d.co_id }),
       el("span", { class: "muted", text: " · from " + d.remote + (d.resent_from ? " · re-sent from " + d.resent_from : "") + " " }),
@@ -140,7 +140,7 @@ function renderDetail(d) {
     section("d-calls-section", "Response calls, in order", listOf("d-calls", d.calls, "(no response calls)")),
     section("d-response", "Response " + d.response.status, pairs(d.response.headers), bytesView(d.response.body)),
     section("d-request", "Request", pairs(d.request.headers), bytesView(d.request.body)),
-    section("d-timings-section", "Time per step", timingsView(d.timings)));
+    section("d-timings-section", "Time per step", timingsView(d.timings))].filter((part) => part !== null));
   pane.hidden = false;
 }
 
