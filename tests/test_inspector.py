@@ -364,3 +364,24 @@ def test_an_installed_copy_has_the_page() -> None:
     files = [path.relative_to(folder.parent).as_posix() for path in folder.iterdir()]
     assert sorted(files) == ["inspector_page/index.html", "inspector_page/inspector.js", "inspector_page/style.css"]
     assert all(any(fnmatch(name, glob) for glob in globs) for name in files), (files, globs)
+
+
+async def test_a_body_the_server_did_not_read_is_not_re_sent_empty(serve: Serve) -> None:
+    """A 404 is answered before the body is read: a re-send would send none, so it is refused."""
+    client = await serve(pool=False)
+    await client.post(webhook_url("nope"), data=b"0123456789")
+    got = await newest(client)
+    assert got["status"] == 404 and not got["resendable"]
+    assert got["resend_refusal"] == ("the server answered before reading the request body (10 bytes declared), so "
+                                     "there is none to re-send")
+    assert (await client.post(f"{API}/{got['co_id']}/resend", headers=PAGE)).status == 409
+
+
+def test_the_trace_shows_the_guest_traceback_when_the_event_has_one() -> None:
+    """The traceback (file and line) comes with the event (RequestEvent.traceback); shown as it is."""
+    from runtime.http.inspector_view import Kept, detail
+
+    event = _event("id1")._replace(traceback='File "functions/boom.py", line 3, in exports\nZeroDivisionError: division by zero',
+                                   error="ZeroDivisionError: division by zero", status=400)
+    got = detail(Kept(1, 0.0, event, 0, 0), {}, KEPT_BODY_BYTES)
+    assert got["traceback"].startswith('File "functions/boom.py", line 3') and got["error"].startswith("ZeroDivisionError")

@@ -28,7 +28,7 @@ from yarl import URL
 from runtime.errors import InspectorRefused
 from runtime.http.events import RequestEvent
 from runtime.http.inspector_access import PAGE_HEADER, Access, same_page
-from runtime.http.inspector_view import Kept, detail, summary
+from runtime.http.inspector_view import Kept, detail, refusal_to_resend, summary
 
 PAGE_PATH = "/_atlas-fn/"
 INSPECTOR = web.AppKey("inspector", "Inspector")  # the app's inspector, when it serves one
@@ -163,9 +163,9 @@ class Inspector:
         if kept is None:
             return _missing(request.match_info["co_id"])
         event = kept.event
-        if kept.body_size != len(event.body) or not event.target:
-            return _json({"error": detail(kept, self.engines, KEPT_BODY_BYTES)["resend_refusal"] or
-                          "this request cannot be re-sent", "error_code": "Conflict", "link": ""}, status=409)
+        refusal = refusal_to_resend(kept, KEPT_BODY_BYTES)
+        if refusal:
+            return _json({"error": refusal, "error_code": "Conflict", "link": ""}, status=409)
         sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
         if not sockname:
             return _json({"error": "the inspector cannot tell its own address", "error_code": "InternalServerError",

@@ -147,10 +147,27 @@ def detail(kept: Kept, engines: dict[str, str], resendable_bytes: int) -> dict[s
         "response": {"status": event.status, "headers": masked_headers(event.response_headers),
                      "body": shown_bytes(event.response_body, kept.response_size)},
         "timings": [[step, round(ms, 3)] for step, ms in event.timings],
-        "resendable": body_kept and bool(event.target),
-        "resend_refusal": "" if body_kept else
-        f"the request body of {kept.body_size} bytes was not kept for re-sending (the inspector keeps up to {resendable_bytes} bytes)",
+        "resendable": not refusal_to_resend(kept, resendable_bytes),
+        "resend_refusal": refusal_to_resend(kept, resendable_bytes),
     }
+
+
+def refusal_to_resend(kept: Kept, resendable_bytes: int) -> str:
+    """Why a kept request cannot be re-sent byte for byte, or "" when it can."""
+    event = kept.event
+    if not event.target:
+        return "the request's target was not recorded"
+    if kept.body_size != len(event.body):
+        return (f"the request body of {kept.body_size} bytes was not kept for re-sending (the inspector keeps up to "
+                f"{resendable_bytes} bytes)")
+    declared = next((value for name, value in event.headers if name.lower() == b"content-length"), None)
+    if declared is not None and declared.strip() != str(kept.body_size).encode():
+        return (f"the server answered before reading the request body ({declared.decode('latin-1')[:20]} bytes "
+                "declared), so there is none to re-send")
+    chunked = any(name.lower() == b"transfer-encoding" for name, _ in event.headers)
+    if chunked and not event.body and (event.spec is None or event.status in (408, 413, 429)):
+        return "the server answered before reading the chunked request body, so there is none to re-send"
+    return ""
 
 
 def _engine_of(function_key: str) -> str:
