@@ -385,3 +385,14 @@ def test_the_trace_shows_the_guest_traceback_when_the_event_has_one() -> None:
                                    error="ZeroDivisionError: division by zero", status=400)
     got = detail(Kept(1, 0.0, event, 0, 0), {}, KEPT_BODY_BYTES)
     assert got["traceback"].startswith('File "functions/boom.py", line 3') and got["error"].startswith("ZeroDivisionError")
+
+
+async def test_a_notice_is_listed_above_the_requests(serve: Serve) -> None:
+    """The seam for what the server wants the developer to see on the page (e.g. hot reload's
+    "a broken edit keeps the last good version", issue 12 §1): text, newest first, capped."""
+    client = await serve(pool=False)
+    inspector = client.app[INSPECTOR]
+    inspector.notice("functions/a.py: line 3: invalid syntax; serving the last good version")
+    inspector.notice("<b>x</b>" + "y" * 10_000)
+    notices = (await (await client.get(API)).json())["notices"]
+    assert [n["text"][:8] for n in notices] == ["<b>x</b>", "function"] and len(notices[0]["text"]) == 4000

@@ -36,6 +36,7 @@ RING_ENTRIES = 200
 RING_BYTES = 64 * 1024 * 1024
 KEPT_BODY_BYTES = 1024 * 1024  # a larger request body is shown cut and cannot be re-sent
 SHOWN_BYTES = 64 * 1024  # of each answer's body
+MAX_NOTICES, MAX_NOTICE_CHARS = 20, 4000
 ENTRY_OVERHEAD = 2048  # bytes counted per entry besides its bodies, lines and headers
 PAGE_FILES = {"": ("index.html", "text/html"), "inspector.js": ("inspector.js", "text/javascript"),
               "style.css": ("style.css", "text/css")}
@@ -66,6 +67,7 @@ class Inspector:
         self._seq = 0
         self._resending: dict[tuple[str, str, bytes], str] = {}  # (method, target, body) -> the co_id re-sent
         self._resent: dict[tuple[str, str, bytes], str] = {}  # the same key -> the new request's co_id
+        self.notices: collections.deque[tuple[str, str]] = collections.deque(maxlen=MAX_NOTICES)  # (UTC time, text)
         folder = Path(__file__).with_name("inspector_page")
         self.files = {name: ((folder / file).read_bytes(), kind) for name, (file, kind) in PAGE_FILES.items()}
 
@@ -92,6 +94,11 @@ class Inspector:
             old, old_cost = self.ring.popleft()
             self.bytes -= old_cost
             self.by_id.pop(old.event.co_id, None)
+
+    def notice(self, text: str) -> None:
+        """Show ``text`` above the list (the last ``MAX_NOTICES``): what the server wants the
+        developer to see, such as why an edited file is not served (issue 12 §1)."""
+        self.notices.append((time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock())), text[:MAX_NOTICE_CHARS]))
 
     # --- HTTP ------------------------------------------------------------------------------
     def add_routes(self, router: web.UrlDispatcher) -> None:
@@ -132,7 +139,8 @@ class Inspector:
         if refused is not None:
             return refused
         rows = [summary(kept) for kept, _ in reversed(self.ring)]
-        return _json({"requests": rows, "entries": self.entries, "bytes": self.bytes, "max_bytes": self.max_bytes})
+        return _json({"requests": rows, "entries": self.entries, "bytes": self.bytes, "max_bytes": self.max_bytes,
+                      "notices": [{"at": at, "text": text} for at, text in reversed(self.notices)]})
 
     async def _detail(self, request: web.Request) -> web.Response:
         refused = self._refused(request)

@@ -47,10 +47,20 @@ async function poll() {
       count = rows.length;
       renderList(rows);
     }
+    renderNotices(data.notices);
     setState(rows.length + " requests kept (the last " + data.entries + " at most)");
   } catch (error) {
     setState("cannot read the request list: " + error.message, true);
   }
+}
+
+function renderNotices(notices) {
+  const list = document.getElementById("notices");
+  const shown = notices.map((n) => n.at + " " + n.text).join("\n");
+  if (list.dataset.shown === shown) return;
+  list.dataset.shown = shown;
+  list.replaceChildren(...notices.map((n) => el("li", {}, el("span", { class: "muted", text: n.at + " " }), n.text)));
+  list.hidden = notices.length === 0;
 }
 
 function renderList(rows) {
