@@ -19,7 +19,8 @@ never define their own: ``tests/test_errors.py`` walks ``runtime`` for strays.
     │   ├── RequestTimeout         408 RequestTimeout (the body was not sent in time)
     │   ├── TooManyRequests        429 TooManyRequests
     │   ├── AuthFailed             401 IncomingWebhookAuthFailed
-    │   └── NoMatchingRule         401 NoMatchingRuleFound
+    │   ├── NoMatchingRule         401 NoMatchingRuleFound
+    │   └── InspectorRefused       403 Forbidden: the inspector page refuses this caller (atlas-fn's own)
     ├── FunctionError          the user's function failed (400 FunctionExecutionError)
     │   ├── TimeLimitExceeded      400 ExecutionTimeLimitExceeded
     │   ├── GuestError             what JavaScript guest code threw (engines.javascript names a subclass after it)
@@ -156,6 +157,13 @@ class AuthFailed(CallerError):
 class NoMatchingRule(CallerError):
     status = 401
     error_code = "NoMatchingRuleFound"
+
+
+class InspectorRefused(CallerError):
+    """A caller the ``inspector`` setting does not allow asked for the inspector page or its data."""
+
+    status = 403
+    error_code = "Forbidden"
 
 
 class FunctionError(AtlasFnError):

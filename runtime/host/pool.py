@@ -153,10 +153,11 @@ class WorkerPool:
         call = _Call(call_id, message.function, messages.write_call(message, call_id), self.loop.create_future())
         self._dispatch(call)
         try:
-            return await call.future
+            reply = await call.future
         except asyncio.CancelledError:  # the caller went away (the server cancels its handler)
             self._abandoned(call)
             raise
+        return reply._replace(waited=max(0.0, call.started - call.queued))  # for the inspector
 
     def _abandoned(self, call: _Call) -> None:
         """A call whose caller has gone: a waiting one is dropped by ``_drain`` (its future is
