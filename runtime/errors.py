@@ -19,7 +19,8 @@ never define their own: ``tests/test_errors.py`` walks ``runtime`` for strays.
     │   ├── RequestTimeout         408 RequestTimeout (the body was not sent in time)
     │   ├── TooManyRequests        429 TooManyRequests
     │   ├── AuthFailed             401 IncomingWebhookAuthFailed
-    │   └── NoMatchingRule         401 NoMatchingRuleFound
+    │   ├── NoMatchingRule         401 NoMatchingRuleFound
+    │   └── InspectorRefused       403 Forbidden: the inspector page refuses this caller (atlas-fn's own)
     ├── FunctionError          the user's function failed (400 FunctionExecutionError)
     │   ├── TimeLimitExceeded      400 ExecutionTimeLimitExceeded
     │   ├── GuestError             what JavaScript guest code threw (engines.javascript names a subclass after it)
@@ -27,7 +28,8 @@ never define their own: ``tests/test_errors.py`` walks ``runtime`` for strays.
     │   ├── ServiceFailed          a service request the server answered with an error (guest-visible)
     │   └── ProtocolError          a frame or message that breaks the protocol: the worker is killed
     ├── InternalError          atlas-fn itself failed (500 InternalServerError)
-    │   └── NoWorkerAvailable      503 ServiceUnavailable: no worker took the call within queue_timeout
+    │   ├── NoWorkerAvailable      503 ServiceUnavailable: no worker took the call within queue_timeout
+    │   └── FunctionNotLoaded      500 FunctionSyntaxError: the route's function or config failed to load
     └── ToolInputError         bad input for ``atlas-fn migrate`` or ``diff`` (exit 2, never HTTP)
         ├── DiffInputError         a request file, a ``--webhook`` name
         └── ExportFileError        an export file that cannot be read or edited as planned
@@ -157,6 +159,13 @@ class NoMatchingRule(CallerError):
     error_code = "NoMatchingRuleFound"
 
 
+class InspectorRefused(CallerError):
+    """A caller the ``inspector`` setting does not allow asked for the inspector page or its data."""
+
+    status = 403
+    error_code = "Forbidden"
+
+
 class FunctionError(AtlasFnError):
     status = 400
     error_code = "FunctionExecutionError"
@@ -209,6 +218,14 @@ class InternalError(AtlasFnError):
 class NoWorkerAvailable(InternalError):
     status = 503
     error_code = "ServiceUnavailable"
+
+
+class FunctionNotLoaded(InternalError):
+    """A route served with problems (``serve`` without ``--strict``): its function file or its
+    configuration failed to load, so it runs nothing; the message names every problem. The
+    code is App Services' own for a function that cannot be loaded (contract §5, sdk-codes)."""
+
+    error_code = "FunctionSyntaxError"
 
 
 class ToolInputError(AtlasFnError):

@@ -63,7 +63,7 @@ import pytest
 
 from runtime.host import dispatch
 from runtime.http.server import RUNNER
-from tests.conftest import ROOT, Serve, call_in, write_app
+from tests.conftest import INSPECTOR_LINK, ROOT, Serve, call_in, write_app
 from tests.waiting import Lines, until, worker_pids
 
 MEMORY_MB = 200
@@ -211,7 +211,7 @@ def mismatch(call: Call, got: Answer, base: str) -> str | None:
     if (got.status != status or got.headers.get("Content-Type") != "application/json" or not isinstance(envelope, dict)
             or set(envelope) != {"error", "error_code", "link"} or envelope["error_code"] != code
             or not (envelope["error"].startswith(exact) if exact is not None else envelope["error"] == error)
-            or envelope["link"] != ""):
+            or not INSPECTOR_LINK.fullmatch(envelope["link"])):
         return f"{call}: got {got.status} {envelope!r}, want {status} {code} {error!r}"
     return None
 
@@ -263,7 +263,8 @@ def start_server(tmp_path: Path) -> Server:
     with log.open("wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "runtime", "serve", "--functions", str(functions), "--port", "0",
-             "--workers", str(WORKERS), "--timeout", str(TIMEOUT_S), "--memory-mb", str(MEMORY_MB)],
+             "--workers", str(WORKERS), "--timeout", str(TIMEOUT_S), "--memory-mb", str(MEMORY_MB),
+             "--no-reload"],  # production: no spare process for a reload among the workers it counts
             cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=stderr, text=True)
     banner = Lines(proc.stdout).next()  # type: ignore[arg-type]
     match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)

@@ -60,7 +60,10 @@ def block(section: str, number: int = 1) -> Block:
 RUN = {("Quick start", 1), ("Quick start", 2), ("Try the example app", 1), ("Try the example app", 2),
        ("Writing functions", 1), ("Writing functions", 2), ("Running one function", 1), ("Record and replay", 1),
        ("Commands", 1), ("Migrating webhooks", 1)}
-NOT_RUN = {("How it is built", 1): "a drawing of the request path, not a command"}
+NOT_RUN = {("How it is built", 1): "a drawing of the request path, not a command",
+           ("Hot reload and serving with problems", 1): "a log line, not a command: tests/test_serve_problems.py reads it",
+           ("Hot reload and serving with problems", 2): "an answer, not a command: tests/test_serve_problems.py and "
+                                                         "tests/test_reload.py check the envelope"}
 
 
 def test_every_block_is_run_or_said_why_not() -> None:

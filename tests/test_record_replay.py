@@ -161,3 +161,6 @@ def test_status_headers_lists_and_raw_bodies() -> None:
         "status: 201 -> 200", 'header x-a: "1", "2" -> "1"', 'header x-new: (absent) -> "n"',
         "body $.items[1]: 2 -> 3", "body $.items: 2 items -> 3 items"]
     assert differences(Answer(200, [], b"accepted", WINDOW), Answer(200, [], b"refused", WINDOW)) == ["body: accepted -> refused"]
+    envelope = {"error": "request signature did not match", "error_code": "IncomingWebhookAuthFailed"}
+    assert differences(Answer(401, [], body({**envelope, "link": "http://127.0.0.1:8080/_atlas-fn/#a1"}), WINDOW),
+                       Answer(401, [], body({**envelope, "link": "http://127.0.0.1:9/_atlas-fn/#b2"}), LATER)) == []

@@ -5,19 +5,30 @@ app folder, compile every function file (per engine) and every ``can_evaluate`` 
 each route's call spec, and raise *one* ``ConfigError`` holding every problem of every step,
 each with its file and JSON path or line. The ``Snapshot`` is frozen: the server and a
 generation of workers share it, and a reload swaps it whole. Must not run user code.
+
+``prepare`` is the strict build (``check``, ``serve --strict``, the tools): any problem raises.
+``assemble`` is the tolerant one (``serve``, a reload): it serves what loads, and each route
+whose function file, own config file (a webhook's service config, the endpoints' manifest) or
+rule has a problem is kept with that problem in its ``CallSpec`` (its calls answer
+``FunctionNotLoaded``, never run: a webhook whose secret is missing must not run unchecked).
+Drop-ins are guarded by every configuration problem (a config that cannot be read may be the
+one naming that function, or listing it as a private helper). Given the ``last`` snapshot (a
+reload), it keeps the last good version of what an edit broke: a configuration with a problem
+the served one did not have is not taken (the last configuration stays, with the function
+files read again), and a function file that no longer compiles keeps its last artifact.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from runtime.app.config import read_app
 from runtime.app.functions import app_functions, compile_all, function_key
-from runtime.app.model import App, Endpoint, Webhook
+from runtime.app.model import APP_FILES, App, Endpoint, Webhook
 from runtime.contract.call_spec import CallSpec
 from runtime.contract.services import DEFAULT_SERVICES, MONGODB_TYPES
 from runtime.contract.can_evaluate import NEVER, Rule, UnsupportedRule, combine, compile_rule
@@ -33,18 +44,102 @@ class Snapshot:
     app: App
     boot: Boot  # what every worker of this snapshot's generation starts with
     routes: RouteTable  # (method, path) -> CallSpec, each with its rule
+    config_problems: tuple[ConfigProblem, ...] = ()  # those of the configuration served (a reload compares)
+
+
+@dataclass(frozen=True)
+class Built:
+    """What ``assemble`` made: the snapshot to serve (None: nothing can be served), every
+    problem on disk now (in report order), and what serves its last good version instead of
+    what is on disk (``"the configuration"``, function files as shown)."""
+
+    snapshot: Snapshot | None
+    problems: tuple[ConfigProblem, ...]
+    kept: tuple[str, ...] = ()
 
 
 def prepare(app_dir: Path | None, functions_dir: Path | None, settings: Settings,
             environ: Mapping[str, str] = os.environ) -> Snapshot:
+    """The strict build: every problem of every step in one ``ConfigError``."""
+    built = assemble(app_dir, functions_dir, settings, environ)
+    if built.problems or built.snapshot is None:
+        raise ConfigError(list(built.problems))
+    return built.snapshot
+
+
+def assemble(app_dir: Path | None, functions_dir: Path | None, settings: Settings,
+             environ: Mapping[str, str] = os.environ, last: Snapshot | None = None) -> Built:
+    """The tolerant build (the module docstring). Without ``last``, an app whose app file or
+    folders cannot be read gives no snapshot: its URLs (the app id) are unknown."""
     app, problems, show = read_app(app_dir, functions_dir, environ=environ)
+    entries, rule_problems = route_entries(app, show)
+    config_problems = problems + rule_problems
+    unreadable = _unreadable(config_problems, app_dir, functions_dir, show)
+    kept: list[str] = []
+    if last is not None and (unreadable or not set(config_problems) <= set(last.config_problems)):
+        app, served = last.app, last.config_problems  # a new problem: the last configuration stays
+        entries = route_entries(app, show)[0]
+        kept.append("the configuration")
+    elif unreadable:
+        return Built(None, tuple(config_problems))
+    else:
+        served = tuple(config_problems)
     modules = app.functions_dir / "node_modules" if app.functions_dir is not None else None
     compiled, compile_problems = compile_all(app_functions(app), show=show,
                                              node_modules=modules if modules is not None and modules.is_dir() else None)
-    entries, rule_problems = route_entries(app, show)
-    if problems or compile_problems or rule_problems:
-        raise ConfigError(problems + compile_problems + rule_problems)
-    return Snapshot(app, boot_data(app, compiled, settings), route_table(app, entries))
+    artifacts = {artifact.key: artifact for artifact in compiled}
+    last_artifacts = {artifact.key: artifact for artifact in last.boot.functions} if last is not None else {}
+    failed: dict[str, list[ConfigProblem]] = {}
+    for source in app_functions(app):
+        key = function_key(source)
+        if key in artifacts:
+            continue
+        if key in last_artifacts:
+            artifacts[key] = last_artifacts[key]
+            kept.append(show(source.path))
+        else:
+            failed[key] = [p for p in compile_problems if p.file == show(source.path)]
+    entries = list(map(_guard(app, served, failed, show), entries))
+    snapshot = Snapshot(app, boot_data(app, tuple(artifacts[key] for key in sorted(artifacts)), settings),
+                        route_table(app, entries), served)
+    return Built(snapshot, tuple(problems + compile_problems + rule_problems), tuple(kept))
+
+
+def _unreadable(problems: list[ConfigProblem], app_dir: Path | None, functions_dir: Path | None,
+                show: Callable[[Path], str]) -> bool:
+    """A problem in the app file (it holds the app id, so every URL) or a folder that is not one."""
+    whole = {str(given) for given in (app_dir, functions_dir) if given is not None}
+    if app_dir is not None:
+        whole |= {show(app_dir.absolute() / name) for name in APP_FILES}
+    return any(problem.file in whole for problem in problems)
+
+
+def _guard(app: App, problems: tuple[ConfigProblem, ...], failed: Mapping[str, list[ConfigProblem]],
+           show: Callable[[Path], str]) -> Callable[[RouteEntry], RouteEntry]:
+    """A function giving a route entry with the problems that stop it from running, if any: its
+    function file's, and those of the files that configure it (for a drop-in: every
+    configuration problem but a function file's own)."""
+    sources = {show(source.path) for source in app_functions(app)}
+    manifest = show(app.functions_dir / "config.json") if app.functions_dir is not None else "functions/config.json"
+    endpoint_files = {show(e.config_file) for e in app.endpoints if e.config_file is not None} | {manifest}
+    hooks = {webhook_path(app.app_id, h.service, h.name): h for h in app.webhooks}
+
+    def guarded(entry: RouteEntry) -> RouteEntry:
+        own = list(failed.get(entry.spec.function_key, ()))
+        hook = hooks.get(entry.path) if entry.spec.kind == "webhook" else None
+        if entry.spec.kind == "endpoint":
+            own += [p for p in problems if p.file in endpoint_files]
+        elif hook is not None and hook.config_file is not None:
+            files = {show(hook.config_file), show(hook.config_file.parents[2] / "config.json")}
+            own += [p for p in problems if p.file in files]
+        else:
+            own += [p for p in problems if p.file not in sources]
+        if not own:
+            return entry
+        shown = "; ".join(str(p) for p in own)
+        return replace(entry, spec=replace(entry.spec, problem=f"{entry.spec.kind} {entry.spec.name!r} is not served: {shown}"))
+
+    return guarded
 
 
 def route_table(app: App, entries: list[RouteEntry]) -> RouteTable:

@@ -56,7 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = help_text.add(commands, "serve")
     _app_flags(serve)
     for setting in settings_module.DECLARED:
-        serve.add_argument(setting.flag, dest=setting.name, metavar=setting.kind.__name__.upper(), help=_help(setting))
+        if setting.kind is bool:  # a switch: given, it turns the default around
+            serve.add_argument(setting.flag, dest=setting.name, action="store_const", const=not setting.default,
+                               help=_help(setting))
+        else:
+            serve.add_argument(setting.flag, dest=setting.name, metavar=setting.kind.__name__.upper(), help=_help(setting))
     serve.set_defaults(run=_serve)
 
     check = help_text.add(commands, "check")
@@ -116,9 +120,12 @@ def _functions_flag(parser: argparse.ArgumentParser) -> None:
                         help="function files (default: the app's functions/ if it has one, else ./functions)")
 
 
+def _app_dir(args: argparse.Namespace) -> Path | None:
+    return args.app if args.app is not None else (Path("app_config") if Path("app_config").is_dir() else None)
+
+
 def _prepare(args: argparse.Namespace, settings: settings_module.Settings) -> Snapshot:
-    app_dir = args.app if args.app is not None else (Path("app_config") if Path("app_config").is_dir() else None)
-    return prepare(app_dir, args.functions, settings)
+    return prepare(_app_dir(args), args.functions, settings)
 
 
 def settings_from(args: argparse.Namespace) -> settings_module.Settings:
@@ -135,15 +142,17 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from runtime.cli.serve_problems import start_up
+
     settings = settings_from(args)
-    prepared = _prepare(args, settings)
+    prepared, source = start_up(_app_dir(args), args.functions, settings)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.server").addFilter(_one_line)
     _raise_descriptor_limit()
     from runtime.cli import lifecycle
 
-    return asyncio.run(lifecycle.run(prepared, settings, _route_table, _recording(args.record)))
+    return asyncio.run(lifecycle.run(prepared, settings, _route_table, _recording(args.record), source))
 
 
 def _recording(folder: Path | None) -> tuple[object, ...]:

@@ -41,14 +41,15 @@ def stdout_gone() -> None:
     os.close(devnull)
 
 
-async def run(prepared: Snapshot, settings: Settings, route_table: Callable[[Any], str], sinks: Iterable[Any] = ()) -> int:
+async def run(prepared: Snapshot, settings: Settings, route_table: Callable[[Any], str], sinks: Iterable[Any] = (),
+              source: Any = None) -> int:
     from aiohttp import web
 
-    from runtime.http.server import RUNNER, build_app, service_host
+    from runtime.http.server import RELOADER, build_app, service_host
     from runtime.http.serving import AtlasRunner
 
     services = service_host(prepared, settings)
-    runner = AtlasRunner(build_app(prepared, settings, sinks=sinks, services=services), settings,
+    runner = AtlasRunner(build_app(prepared, settings, sinks=sinks, services=services, source=source), settings,
                          shutdown_timeout=settings.shutdown_grace, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -62,6 +63,10 @@ async def run(prepared: Snapshot, settings: Settings, route_table: Callable[[Any
     say(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{host}:{port} "
         f"with {settings.pool_size} workers, time limit {settings.timeout:g} s per call")
     say(route_table(prepared.routes))
+    if source is not None and source.problems:
+        from runtime.cli.serve_problems import serving_with
+
+        print(serving_with(source.problems), file=sys.stderr, flush=True)
     signals: asyncio.Queue[int] = asyncio.Queue()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -75,7 +80,7 @@ async def run(prepared: Snapshot, settings: Settings, route_table: Callable[[Any
     if opening.done() and not failed and opening.result():
         say(f"atlas-fn: {opening.result()}")
     try:
-        return await _stop(runner, settings, signals, SIGNAL_NONE if failed else await signalled, RUNNER)
+        return await _stop(runner.app[RELOADER], runner, settings, signals, SIGNAL_NONE if failed else await signalled)
     finally:
         signalled.cancel()
         opening.cancel()
@@ -98,22 +103,20 @@ async def _open_data(services: Any) -> str | None:
     return services.describe()
 
 
-async def _stop(runner: Any, settings: Settings, signals: "asyncio.Queue[int]", first: int, runner_key: Any) -> int:
-    """After the first signal: calls in flight finish for up to the grace; a second signal stops at once."""
+async def _stop(reloader: Any, runner: Any, settings: Settings, signals: "asyncio.Queue[int]", first: int) -> int:
+    """After the first signal: calls in flight finish for up to the grace; a second signal stops
+    at once. ``reloader`` (``runtime.http.reload``) holds the front and every generation's workers."""
     loop = asyncio.get_running_loop()
-    pool = runner.app[runner_key]
-    in_flight = getattr(pool, "in_flight", 0)
+    in_flight = reloader.front.in_flight
     again = "press Ctrl-C again" if first in (signal.SIGINT, SIGNAL_NONE) else "send the signal again"
     say(f"atlas-fn: stopping: no new connections; finishing {in_flight} "
         f"call{'' if in_flight == 1 else 's'} in flight for up to {settings.shutdown_grace:g} s; {again} to stop at once")
-    stop_pool = getattr(pool, "close", None)
     cleanup = asyncio.create_task(runner.cleanup())
 
     def grace_is_over() -> None:
-        left = getattr(pool, "in_flight", 0)
+        left = reloader.front.in_flight
         say(f"atlas-fn: the grace of {settings.shutdown_grace:g} s is over: abandoning {left} call{'' if left == 1 else 's'} in flight")
-        if stop_pool is not None:
-            loop.create_task(stop_pool())
+        loop.create_task(reloader.close())  # every generation's workers: their calls fail now
 
     grace_over = loop.call_later(settings.shutdown_grace, grace_is_over)
     second = asyncio.create_task(signals.get())
@@ -125,8 +128,7 @@ async def _stop(runner: Any, settings: Settings, signals: "asyncio.Queue[int]", 
         say("atlas-fn: stopped")
         return 0
     say("atlas-fn: stopping at once: the calls in flight are abandoned")
-    if stop_pool is not None:
-        loop.create_task(stop_pool())
+    loop.create_task(reloader.close())
     try:
         await asyncio.wait_for(asyncio.shield(cleanup), AT_ONCE_SECONDS)
     except (TimeoutError, asyncio.TimeoutError):

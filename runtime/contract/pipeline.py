@@ -1,7 +1,7 @@
 """The order of the checks between a routed request and its call (contract §1, §2, §2.6).
 
 Owns: ``prepare_call(spec, request) -> Decision``: remove the query ``secret`` (once: it goes
-no further than validation), validate, build ``context.request`` when a ``can_evaluate`` rule
+no further than validation), validate, refuse a route that failed to load, build ``context.request`` when a ``can_evaluate`` rule
 needs it (then the worker reuses it), evaluate the rule, negotiate the response format, and
 produce the ``Call`` a worker runs. Plain values in and out, no I/O, in the manner of
 werkzeug's ``sansio``: the HTTP front, ``invoke`` and replay all go through it.
@@ -17,7 +17,7 @@ from runtime.contract import validation
 from runtime.contract.call_spec import CallSpec
 from runtime.contract.request import build_context_request, decode_header_pairs, strip_secret
 from runtime.contract.response_rules import response_format
-from runtime.errors import CallerError, NoMatchingRule
+from runtime.errors import AtlasFnError, FunctionNotLoaded, NoMatchingRule
 from runtime.protocol.messages import Call
 
 
@@ -42,7 +42,7 @@ class Decision(NamedTuple):
 
     verdict: validation.Verdict
     call: Call | None = None
-    error: CallerError | None = None
+    error: AtlasFnError | None = None  # a CallerError, or FunctionNotLoaded
 
 
 def prepare_call(spec: CallSpec, request: IncomingRequest, call_id: int = 0) -> Decision:
@@ -52,6 +52,8 @@ def prepare_call(spec: CallSpec, request: IncomingRequest, call_id: int = 0) -> 
                                 query_secret=query_secret, headers=request.headers)
     if not verdict.ok:
         return Decision(verdict, error=validation.failure(verdict))
+    if spec.problem:  # validated first: a caller who may not call the route does not learn why it is broken
+        return Decision(verdict, error=FunctionNotLoaded(spec.problem))
     context_request: dict[str, Any] | None = None
     if not spec.rule.always:
         context_request = build_context_request(

@@ -32,7 +32,7 @@ from typing import Awaitable, Callable, Protocol, Sequence
 from runtime.host import dispatch
 from runtime.errors import InternalError, NoWorkerAvailable, TooManyRequests
 from runtime.protocol import messages
-from runtime.host.worker_process import _Call, _Worker
+from runtime.host.worker_process import Spawned, _Call, _Worker
 
 log = logging.getLogger("atlas_fn.host")
 
@@ -89,18 +89,28 @@ class WorkerPool:
         self.last_run: dict[str, float] = {}  # function -> seconds its last call ran (inf: it died or overran)
         self._watchdog: asyncio.TimerHandle | None = None
 
-    async def start(self) -> None:
+    async def start(self, ready: int | None = None, spawned: Spawned | None = None) -> None:
+        """Spawn the workers; return once all are ready, or with ``ready`` once that many are
+        (a reload's new generation serves from its first worker: on two cores, workers that
+        start together take about twice as long); the rest then start as replaced workers do.
+        ``spawned``: a process started ahead (``worker_process.Spawned``) to boot as the first worker."""
         self._hold_reserve()
-        results = await asyncio.gather(*(self._spawn() for _ in range(self.size)), return_exceptions=True)
+        now = self.size if ready is None else max(1, min(ready, self.size))
+        results = await asyncio.gather(*(self._spawn(spawned if i == 0 else None) for i in range(now)),
+                                       return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             await self.close()
             raise errors[0]
+        for _ in range(self.size - now):
+            task = self.loop.create_task(self._respawn())
+            self._spawning.add(task)
+            task.add_done_callback(self._spawning.discard)
         self._watch()
 
-    async def _spawn(self) -> None:
+    async def _spawn(self, spawned: Spawned | None = None) -> None:
         try:
-            worker = _Worker(self)
+            worker = _Worker(self, spawned)
         except OSError as exc:
             if exc.errno not in (errno.EMFILE, errno.ENFILE) or not self.reserve:
                 raise InternalError(f"cannot start a worker process: {exc}") from None
@@ -143,10 +153,11 @@ class WorkerPool:
         call = _Call(call_id, message.function, messages.write_call(message, call_id), self.loop.create_future())
         self._dispatch(call)
         try:
-            return await call.future
+            reply = await call.future
         except asyncio.CancelledError:  # the caller went away (the server cancels its handler)
             self._abandoned(call)
             raise
+        return reply._replace(waited=max(0.0, call.started - call.queued))  # for the inspector
 
     def _abandoned(self, call: _Call) -> None:
         """A call whose caller has gone: a waiting one is dropped by ``_drain`` (its future is
@@ -251,11 +262,6 @@ class WorkerPool:
     # --- the rest ------------------------------------------------------------------------
     def pids(self) -> list[int]:
         return sorted(w.pid for w in self.workers)
-
-    @property
-    def in_flight(self) -> int:
-        """Calls running on a worker or waiting for one (what a stopping server says it finishes)."""
-        return len(self.waiters) + sum(len(w.calls) for w in self.workers)
 
     async def close(self) -> None:
         self.closed = True

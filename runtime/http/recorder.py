@@ -2,8 +2,8 @@
 
 Owns: the recording format (``FORMAT``; one JSON file per request, named so that a listing sorts
 by arrival: ``<start ms>-<co_id>.json``) and its two sides: ``Recorder``, a request-event sink
-that also receives the raw request and answer (``exchange``, called by the front after the
-event), and ``load``, which reads a folder back for ``atlas-fn replay``. Bodies are base64 of
+(the event carries the raw request and answer: ``runtime.http.events``), and ``load``, which
+reads a folder back for ``atlas-fn replay``. Bodies are base64 of
 the exact bytes; header lines keep their order, case and bytes (latin-1 text); the request
 target keeps its raw bytes. Secrets never reach the disk: the ``secret`` query parameter, the
 signature headers and credential headers are ``REDACTED`` (``runtime.contract.proofs``), and
@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from runtime.contract import proofs
 from runtime.http.events import RequestEvent
@@ -45,31 +45,26 @@ class Exchange(NamedTuple):
 
 
 class Recorder:
-    """An ``EventSink`` (it ignores the event alone) with ``exchange`` for the raw bytes."""
+    """An ``EventSink`` writing one file per request event into ``folder``."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._failed: set[str] = set()
 
     def __call__(self, event: RequestEvent) -> None:
-        pass
-
-    def exchange(self, event: RequestEvent, request: Any, body: bytes | None, response: Any, answer: bytes | None) -> None:
-        """``request`` is the aiohttp request; ``answer`` the body bytes sent (None: ``response.body``)."""
         try:
             ended = time.time()
             started = ended - event.milliseconds / 1000
-            path, mark, query = request.raw_path.partition("?")
+            path, mark, query = event.target.partition("?")
             record = {
                 "format": FORMAT, "co_id": event.co_id, "function": event.function, "verdict": event.verdict,
                 "window": [round(started, 3), round(ended, 3)],
-                "request": {"method": request.method, "target": path + mark + proofs.redacted_query(query),
-                            "version": f"HTTP/{request.version.major}.{request.version.minor}",
+                "request": {"method": event.method, "target": path + mark + proofs.redacted_query(query),
                             "headers": proofs.redacted_headers([(n.decode("latin-1"), v.decode("latin-1"))
-                                                                for n, v in request.raw_headers]),
-                            "body": base64.b64encode(body or b"").decode("ascii")},
-                "response": {"status": response.status, "headers": [[n, v] for n, v in response.headers.items()],
-                             "body": base64.b64encode(answer if answer is not None else (getattr(response, "body", None) or b"")).decode("ascii")},
+                                                                for n, v in event.headers]),
+                            "body": base64.b64encode(event.body).decode("ascii")},
+                "response": {"status": event.status, "headers": [list(pair) for pair in event.response_headers],
+                             "body": base64.b64encode(event.response_body).decode("ascii")},
             }
             target = self.folder / f"{int(started * 1000):013d}-{event.co_id}.json"
             partial = target.with_suffix(".json.partial")

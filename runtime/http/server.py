@@ -4,7 +4,8 @@ Owns: the aiohttp application, the checks that need no body (route, method, size
 concurrency), reading the body, handing the request to the pure call pipeline
 (``runtime.contract.pipeline``), the call to the worker pool, turning its reply or any
 ``AtlasFnError`` into the HTTP answer, and one ``RequestEvent`` per request for the sinks
-(the access log first). Must not hold decisions that belong in ``runtime.contract``, or own
+(the access log first). Each request is served by the generation (snapshot and pool) current
+when it starts (``runtime.http.generation``; ``runtime.http.reload`` swaps it). Must not hold decisions that belong in ``runtime.contract``, or own
 processes (``runtime.host`` does).
 """
 
@@ -27,15 +28,20 @@ from runtime.contract.response import MAX_HEADERS, check_header
 from runtime.errors import (AtlasFnError, CallerError, FunctionError, InternalError, MethodNotAllowed, RequestTimeout,
                             RequestTooLarge, TooManyRequests)
 from runtime.host.pool import FunctionRunner, WorkerPool
+from runtime.host.worker_process import Spawned
 from runtime.http.access_log import AccessLog
+from runtime.http import inspector
 from runtime.http.events import EventSink, RequestEvent
-from runtime.protocol.messages import Reply
+from runtime.http.generation import Generation
+from runtime.http.reload import Reloader, Source
+from runtime.protocol.messages import Boot, Reply
 from runtime.services.host import ServiceHost
 from runtime.settings import Settings
 
 log = logging.getLogger("atlas_fn.server")
 
 RUNNER = web.AppKey("runner", FunctionRunner)
+RELOADER = web.AppKey("reloader", Reloader)  # generations, problems, last reload (runtime.http.reload)
 
 
 
@@ -48,11 +54,10 @@ class Front:
     """The request handler and the state it needs, built once per served snapshot."""
 
     def __init__(self, snapshot: Snapshot, settings: Settings, sinks: Iterable[EventSink] = ()) -> None:
-        self.snapshot = snapshot
+        self.first = snapshot
+        self.generation: Generation | None = None  # set when its runner is up; a reload swaps it (generation.py)
         self.settings = settings
-        self.routes = snapshot.routes
         self.sinks = tuple(sinks) or (AccessLog(),)
-        self.recorders = tuple(sink for sink in self.sinks if hasattr(sink, "exchange"))  # runtime.http.recorder
         self.in_flight = 0
         self.unsent = 0  # bytes of large answers not yet read by their callers
         self.log_page: str | None = None  # the path of a served page showing a request by co_id, if any
@@ -80,17 +85,21 @@ class Front:
             error = InternalError("atlas-fn failed to answer this request; see the server log")
             response = self._error(request, error, co_id)
             trace.error = error.message
-        event = self._event(request, co_id, trace, response.status, started)
-        self._emit(event)
-        for recorder in self.recorders:  # sinks that keep the raw request and answer too
-            recorder.exchange(event, request, trace.body, response, trace.answer)
+        self._emit(self._event(request, co_id, trace, response.status, started, response))
         return response
 
     @staticmethod
-    def _event(request: web.Request, co_id: str, trace: "_Trace", status: int, started: float) -> RequestEvent:
+    def _event(request: web.Request, co_id: str, trace: "_Trace", status: int, started: float,
+               response: web.StreamResponse | None = None) -> RequestEvent:
+        now, reply = time.perf_counter(), trace.reply
+        sent = getattr(response, "body", None)  # a streamed answer has none: the reply's body was sent
         return RequestEvent(co_id, request.method, request.path, trace.function, trace.verdict, status,
-                            (time.perf_counter() - started) * 1000, trace.error, trace.logs, trace.legacy,
-                            request.remote or "", request.headers.get("User-Agent", ""), trace.traceback)
+                            (now - started) * 1000, trace.error, trace.logs, trace.legacy,
+                            request.remote or "", request.headers.get("User-Agent", ""),
+                            getattr(reply, "traceback", ""), trace.spec, request.raw_path,
+                            request.raw_headers, trace.body, reply.calls if reply else (),
+                            tuple(response.headers.items()) if response is not None else (),
+                            sent if type(sent) is bytes else reply.body if reply else b"", trace.timings(started, now))
 
     def _emit(self, event: RequestEvent) -> None:
         for sink in self.sinks:
@@ -99,17 +108,30 @@ class Front:
             except Exception:  # noqa: BLE001 - a sink's failure must not fail the request
                 log.exception("a request-event sink failed (co_id=%s)", event.co_id)
 
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot new requests are served from."""
+        return self.generation.snapshot if self.generation is not None else self.first
+
     async def _answer(self, request: web.Request, trace: "_Trace") -> web.StreamResponse:
-        spec = self.routes.resolve(request.method, request.path, request.raw_path)
-        trace.function = spec.name
-        trace.legacy = spec.legacy
+        generation = self.generation  # taken once: this request sees one snapshot and one pool
+        assert generation is not None, "a request before the worker pool started"
+        generation.enter()
+        try:
+            return await self._answer_on(generation, request, trace)
+        finally:
+            generation.leave()
+
+    async def _answer_on(self, generation: Generation, request: web.Request, trace: "_Trace") -> web.StreamResponse:
+        spec = generation.snapshot.routes.resolve(request.method, request.path, request.raw_path)
+        trace.function, trace.legacy, trace.spec = spec.name, spec.legacy, spec
         if request.content_length and request.content_length > self.settings.max_request_bytes:
             raise RequestTooLarge(f"the request body of {request.content_length} bytes exceeds the limit of {self.settings.max_request_bytes} bytes")
         if self.in_flight >= self.settings.max_concurrency:
             raise TooManyRequests(f"more than {self.settings.max_concurrency} requests are in flight")
         self.in_flight += 1
         try:
-            body = trace.body = await self._body(request, trace)
+            trace.body = body = await self._body(request, trace)
             trace.reading_body = False
             incoming = IncomingRequest(request.method, f"{request.scheme}://{request.host}{request.path}",
                                        request.raw_path.partition("?")[2], request.headers, request.raw_headers,
@@ -117,18 +139,18 @@ class Front:
             decision = prepare_call(spec, incoming)
             verdict = decision.verdict
             trace.verdict = f"{verdict.method}:{'ok' if verdict.ok else 'failed'} ({verdict.detail})"
+            trace.routed = time.perf_counter()
             if decision.error is not None:
                 raise decision.error
             assert decision.call is not None
-            reply = await request.app[RUNNER].call(decision.call)
+            trace.reply = reply = await generation.runner.call(decision.call)
+            trace.called = time.perf_counter()
         finally:
             self.in_flight -= 1
         trace.logs = reply.logs
         if reply.error is not None:
-            trace.traceback = reply.traceback
             raise FunctionError(reply.error[1] or "the function failed")
         response = _to_response(reply)
-        trace.answer = reply.body
         if len(reply.body) <= STREAM_ABOVE_BYTES:
             return response  # aiohttp writes it when the handler returns
         return await self._stream(request, response, reply.body)
@@ -200,7 +222,8 @@ class Front:
 class _Trace:
     """What the front learnt about a request on its way, for its event."""
 
-    __slots__ = ("function", "verdict", "error", "logs", "legacy", "reading_body", "traceback", "body", "answer")
+    __slots__ = ("function", "verdict", "error", "logs", "legacy", "reading_body", "spec", "body", "reply", "routed",
+                 "called")
 
     def __init__(self) -> None:
         self.function = "-"
@@ -209,9 +232,20 @@ class _Trace:
         self.logs: tuple[str, ...] = ()
         self.legacy = False
         self.reading_body = False
-        self.traceback = ""
-        self.body: bytes | None = None  # the request body, once read
-        self.answer: bytes | None = None  # the function's answer body (None: the response's own, an envelope)
+        self.spec: Any = None  # the CallSpec matched
+        self.body = b""
+        self.reply: Reply | None = None
+        self.routed = self.called = 0.0  # perf_counter() when validation was done, when the worker answered
+
+    def timings(self, started: float, now: float) -> tuple[tuple[str, float], ...]:
+        """Milliseconds per step: what ran before the call (routing, the body, validation), the
+        wait for a worker, the worker, and building (for a large answer, sending) the answer."""
+        routed = self.routed or now
+        if not self.called or self.reply is None:
+            return (("routing, body and validation", (routed - started) * 1000),)
+        waited = self.reply.waited
+        return (("routing, body and validation", (routed - started) * 1000), ("queue wait", waited * 1000),
+                ("worker", max(0.0, self.called - routed - waited) * 1000), ("writing", (now - self.called) * 1000))
 
 
 def _to_response(reply: Reply) -> web.Response:
@@ -235,11 +269,30 @@ def service_host(snapshot: Snapshot, settings: Settings) -> ServiceHost:
                        mongodb_uri=settings.mongodb_uri, http_allow=settings.http_allow)
 
 
+async def start_pool(boot: Boot, settings: Settings, host: ServiceHost, ready: int | None = None,
+                     spawned: Spawned | None = None) -> WorkerPool:
+    """A worker pool booted with ``boot``, started (with ``ready``: once that many workers are up;
+    ``spawned``: a process started ahead, its first worker); closed again if its start fails or
+    is cancelled."""
+    workers = WorkerPool(boot, size=settings.pool_size, timeout=settings.timeout,
+                         memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
+                         max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth,
+                         queue_timeout=settings.queue_timeout, services=host)
+    try:
+        await workers.start(ready, spawned)
+    except BaseException:
+        await workers.close()
+        raise
+    return workers
+
+
 def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[], Any] | None = None,
-              sinks: Iterable[EventSink] = (), services: ServiceHost | None = None) -> web.Application:
+              sinks: Iterable[EventSink] = (), services: ServiceHost | None = None,
+              source: Source | None = None) -> web.Application:
     """The aiohttp application for a snapshot (``runtime.app.snapshot``). The worker pool starts and
     stops with it (cleanup_ctx); tests may pass ``runner_factory`` for an in-process runner,
-    and ``sinks`` receive every request's event (default: the access log)."""
+    and ``sinks`` receive every request's event (default: the access log). With ``source`` (where
+    the app came from) and ``settings.reload``, edits are served without a restart (``RELOADER``)."""
     front = Front(snapshot, settings, sinks)
 
     @web.middleware
@@ -261,23 +314,26 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
     })
 
     async def pool(web_app: web.Application) -> Any:
+        host = None
         if runner_factory is not None:
-            web_app[RUNNER] = runner_factory()
-            yield
-            return
-        host = services or service_host(snapshot, settings)
-        workers = WorkerPool(snapshot.boot, size=settings.pool_size, timeout=settings.timeout,
-                             memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
-                             max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth,
-                             queue_timeout=settings.queue_timeout, services=host)
-        await workers.start()
-        web_app[RUNNER] = workers
+            runner = runner_factory()
+        else:
+            host = services or service_host(snapshot, settings)
+            runner = await start_pool(snapshot.boot, settings, host)
+        web_app[RUNNER] = runner  # the first generation's (tests read its pids)
+        front.generation = Generation(1, snapshot, runner)
+        starter = None if host is None else (lambda boot, spare: start_pool(boot, settings, host, 1, spare))
+        reloader = Reloader(front, settings, source, starter, services=host)
+        web_app[RELOADER] = reloader
+        reloader.start()
         try:
             yield
         finally:
-            await workers.close()
-            await host.close()
+            await reloader.close()  # every generation's workers
+            if host is not None:
+                await host.close()
 
     web_app.cleanup_ctx.append(pool)
+    inspector.install(web_app, front, {f.key: f.engine for f in snapshot.boot.functions}, settings.inspector)
     web_app.router.add_route("*", "/{tail:.*}", front.handle)
     return web_app

@@ -3,7 +3,7 @@
 Owns: ``ServiceHost``, the handler the worker pool calls for every ``ServiceRequest``: it opens
 the app's services (``runtime.services.router.open_services``: the embedded store or
 ``ATLAS_FN_MONGODB_URI``, the HTTP client) on first use or when ``open`` is awaited, answers
-through ``router.handle``, and closes them with the server. Must not trust what a worker sent
+through ``router.handle``, and closes them with the server (never on a reload: ``rename``). Must not trust what a worker sent
 (``router.handle`` checks it) or build HTTP answers.
 """
 
@@ -40,6 +40,13 @@ class ServiceHost:
                                                      memory=memory, environ=self.environ,
                                                      mongodb_uri=self._mongodb_uri, http_allow=self.http_allow)
             return self._services
+
+    def rename(self, names: Mapping[str, str]) -> None:
+        """A reload's new service names (``Boot.services``); what is open stays open: the store
+        belongs to the server, not to a snapshot, and keeps running."""
+        self.names = dict(names)
+        if self._services is not None:
+            self._services.services = dict(names)
 
     @property
     def store_uri(self) -> str | None:
