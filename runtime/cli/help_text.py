@@ -22,7 +22,9 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "serve": (
         "serve the app over HTTP",
         "Serve the app's webhooks and HTTPS endpoints over HTTP, each function in a sandboxed worker process, "
-        "answering as App Services did. Prints the address and the route table. Ctrl-C (or SIGTERM) stops accepting "
+        "answering as App Services did. Prints the address and the route table. Edits are served without a restart "
+        "(--no-reload for production); recent requests and their traces are at /_atlas-fn/ (--inspector). "
+        "Ctrl-C (or SIGTERM) stops accepting "
         "and finishes the calls in flight for up to --shutdown-grace; a second Ctrl-C stops at once. Every setting "
         "is also an ATLAS_FN_<SETTING> environment variable.",
         "  atlas-fn serve\n"
