@@ -1,4 +1,4 @@
-"""The ``atlas-fn`` command: serve, check, sign, migrate, diff.
+"""The ``atlas-fn`` command: serve, check, sign, migrate, diff, users (``runtime.cli.users``).
 
 Owns: parsing the command line, printing reports, exit codes, and running the server until
 SIGTERM or SIGINT. Start-up problems are printed all at once, one per line, never as a
@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="compare only this webhook (repeatable)")
     diff.add_argument("--json", dest="json_out", type=Path, metavar="OUT", help="also write a machine-readable report")
     diff.set_defaults(run=_diff)
+
+    from runtime.cli import users
+    users.add_parser(commands)
     return parser
 
 

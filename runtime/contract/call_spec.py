@@ -1,7 +1,7 @@
 """A route's call spec: everything about a webhook or endpoint a request needs, decided once.
 
 Owns: ``CallSpec`` (kind, service type, effective validation, secret, function key, response
-format, ``can_evaluate`` rule — ``ALWAYS`` is a value, never a failed lookup) and ``Kind``.
+format, ``can_evaluate`` rule, who its calls run as — ``ALWAYS`` is a value, never a failed lookup) and ``Kind``.
 Built at start-up by ``runtime.app.snapshot``; the route table resolves to it, the call
 pipeline reads it. Must not import aiohttp, start processes or read files.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from runtime.contract.can_evaluate import Rule
+from runtime.contract.credentials import SYSTEM, RunAs
 
 Kind = Literal["webhook", "endpoint"]
 
@@ -29,3 +30,4 @@ class CallSpec:
     return_type: str = "EJSON"  # endpoints: JSON or EJSON, negotiated with Accept; webhooks: EJSON
     legacy: bool = False  # a legacy webhook URL: the log names the caller (issue 3 §4)
     secret: str = field(default="", repr=False)
+    run_as: RunAs = SYSTEM  # who calls run as (contract §2.7), decided at start-up

@@ -22,11 +22,12 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from runtime.app.snapshot import Snapshot
-from runtime.contract.pipeline import IncomingRequest, prepare_call
+from runtime.contract.pipeline import IncomingRequest, no_users, prepare_call
 from runtime.contract.response import MAX_HEADERS, check_header
 from runtime.errors import (AtlasFnError, CallerError, FunctionError, InternalError, MethodNotAllowed, RequestTimeout,
                             RequestTooLarge, TooManyRequests)
 from runtime.host.pool import FunctionRunner, WorkerPool
+from runtime.http import auth_routes
 from runtime.http.access_log import AccessLog
 from runtime.http.events import EventSink, RequestEvent
 from runtime.protocol.messages import Reply
@@ -55,6 +56,8 @@ class Front:
         self.in_flight = 0
         self.unsent = 0  # bytes of large answers not yet read by their callers
         self.log_page: str | None = None  # the path of a served page showing a request by co_id, if any
+        self.users = auth_routes.authenticator(snapshot)  # None: the export declares no auth providers
+        self.identify = self.users.identify if self.users is not None else no_users
         self._ids = itertools.count(1)
         self._id_prefix = f"{int(time.time()) & 0xFFFFFF:06x}{os.getpid() & 0xFFFF:04x}"
 
@@ -110,13 +113,16 @@ class Front:
             incoming = IncomingRequest(request.method, f"{request.scheme}://{request.host}{request.path}",
                                        request.raw_path.partition("?")[2], request.headers, request.raw_headers,
                                        request.remote or "", body)
-            decision = prepare_call(spec, incoming)
+            decision = prepare_call(spec, incoming, identify=self.identify)
             verdict = decision.verdict
             trace.verdict = f"{verdict.method}:{'ok' if verdict.ok else 'failed'} ({verdict.detail})"
             if decision.error is not None:
                 raise decision.error
-            assert decision.call is not None
-            reply = await request.app[RUNNER].call(decision.call)
+            call = decision.call
+            assert call is not None
+            if decision.script:  # run_as_user_id_script_source: a worker runs it first (contract §2.7)
+                call = await auth_routes.run_as_script(request.app[RUNNER], call, decision.script, self.identify)
+            reply = await request.app[RUNNER].call(call)
         finally:
             self.in_flight -= 1
         trace.logs = reply.logs
@@ -270,5 +276,6 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
             await host.close()
 
     web_app.cleanup_ctx.append(pool)
+    auth_routes.add_routes(web_app, snapshot.app.app_id, front.users, lambda request, error: front._error(request, error, ""))
     web_app.router.add_route("*", "/{tail:.*}", front.handle)
     return web_app
