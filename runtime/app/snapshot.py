@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -19,6 +19,7 @@ from runtime.app.config import read_app
 from runtime.app.functions import app_functions, compile_all, compile_script, function_key
 from runtime.app.model import App, Endpoint, Webhook
 from runtime.contract.credentials import SYSTEM, RunAs
+from runtime.contract.data_rules import Policy, compile_policy
 from runtime.contract.call_spec import CallSpec
 from runtime.contract.services import DEFAULT_SERVICES, MONGODB_TYPES
 from runtime.contract.can_evaluate import NEVER, Rule, UnsupportedRule, combine, compile_rule
@@ -34,6 +35,7 @@ class Snapshot:
     app: App
     boot: Boot  # what every worker of this snapshot's generation starts with
     routes: RouteTable  # (method, path) -> CallSpec, each with its rule
+    policies: Mapping[tuple[str, str, str], Policy] = field(default_factory=dict)  # data rules, by (service, db, coll)
 
 
 def prepare(app_dir: Path | None, functions_dir: Path | None, settings: Settings,
@@ -45,9 +47,23 @@ def prepare(app_dir: Path | None, functions_dir: Path | None, settings: Settings
     sources: dict[str, str] = {}
     entries, rule_problems = route_entries(app, show, sources)
     scripts, script_problems = run_as_scripts(app, entries, sources)
-    if problems or compile_problems or rule_problems or script_problems:
-        raise ConfigError(problems + compile_problems + rule_problems + script_problems)
-    return Snapshot(app, boot_data(app, compiled + scripts, settings), route_table(app, entries))
+    policies, policy_problems = data_policies(app)
+    if problems or compile_problems or rule_problems or script_problems or policy_problems:
+        raise ConfigError(problems + compile_problems + rule_problems + script_problems + policy_problems)
+    return Snapshot(app, boot_data(app, compiled + scripts, settings), route_table(app, entries), policies)
+
+
+def data_policies(app: App) -> tuple[dict[tuple[str, str, str], Policy], list[ConfigProblem]]:
+    """Each collection's rules and each data source's default rule, compiled: a part the evaluator
+    cannot handle is a start-up problem naming its file (runtime.contract.data_rules)."""
+    policies: dict[tuple[str, str, str], Policy] = {}
+    problems: list[ConfigProblem] = []
+    for found in app.auth.rules:
+        try:
+            policies[(found.service, found.database, found.collection)] = compile_policy(found.roles, found.filters, found.file)
+        except UnsupportedRule as error:
+            problems.extend(ConfigProblem(found.file, path, text) for path, text in error.problems)
+    return policies, problems
 
 
 def run_as(app: App, fields: Any, flags: Any, authed: bool, where: str) -> RunAs:

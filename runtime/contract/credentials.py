@@ -11,7 +11,7 @@ plain function for that), do I/O, or put a credential value into a message.
 
 from __future__ import annotations
 
-from typing import Iterable, Literal, Mapping, NamedTuple
+from typing import Any, Iterable, Literal, Mapping, NamedTuple
 
 from runtime.errors import InvalidParameter
 
@@ -77,6 +77,17 @@ def context_user(user: Mapping[str, object] | None) -> dict[str, object]:
     if "custom_data" in user:
         shown["custom_data"] = user["custom_data"]
     return shown
+
+
+def caller_scope(call: Any) -> dict[str, Any]:
+    """The expansions a data rule reads for a running call (a ``Call`` that is not system):
+    ``%%user`` (its ``context.user``) and ``%%request`` (its ``context.request``)."""
+    from runtime.contract.request import build_context_request, decode_header_pairs
+
+    request = call.request if call.request is not None else build_context_request(
+        method=call.method, url=call.url, raw_query=call.raw_query, headers=decode_header_pairs(call.headers),
+        remote=call.remote, kind=call.kind, route=call.route)
+    return {"user": dict(call.user), "request": request}
 
 
 def strip_credentials(raw_headers: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[bytes, bytes], ...]:

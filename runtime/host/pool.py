@@ -74,6 +74,7 @@ class WorkerPool:
         self.argv = list(argv)  # tests may run a stand-in worker that speaks the same protocol
         self.clock = asyncio.get_running_loop().time  # the dispatch policy's clock
         self._call_ids = itertools.count(1)
+        self.running: dict[int, messages.Call] = {}  # calls that run as a user, by pool call id (services' rules)
         self.size = size
         self.timeout = timeout
         self.memory_mb = memory_mb
@@ -141,12 +142,16 @@ class WorkerPool:
             raise InternalError("the worker pool is shut down")
         call_id = next(self._call_ids)
         call = _Call(call_id, message.function, messages.write_call(message, call_id), self.loop.create_future())
+        if message.user is not None:
+            self.running[call_id] = message
         self._dispatch(call)
         try:
             return await call.future
         except asyncio.CancelledError:  # the caller went away (the server cancels its handler)
             self._abandoned(call)
             raise
+        finally:
+            self.running.pop(call_id, None)
 
     def _abandoned(self, call: _Call) -> None:
         """A call whose caller has gone: a waiting one is dropped by ``_drain`` (its future is

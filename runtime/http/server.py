@@ -229,7 +229,7 @@ def _to_response(reply: Reply) -> web.Response:
 def service_host(snapshot: Snapshot, settings: Settings) -> ServiceHost:
     """The server's side of the snapshot's service requests, as the settings say."""
     return ServiceHost(snapshot.boot.services, app_dir=snapshot.app.root, data=settings.data,
-                       mongodb_uri=settings.mongodb_uri, http_allow=settings.http_allow)
+                       mongodb_uri=settings.mongodb_uri, http_allow=settings.http_allow, policies=snapshot.policies)
 
 
 def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[], Any] | None = None,
@@ -268,6 +268,7 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
                              max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth,
                              queue_timeout=settings.queue_timeout, services=host)
         await workers.start()
+        host.caller = workers.running.get  # who a call runs as: the server's record, never the worker's word
         web_app[RUNNER] = workers
         try:
             yield

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
+from runtime.contract.data_rules import Policy
 from runtime.protocol.messages import ServiceRequest, ServiceResult
 from runtime.services.router import AppServices, handle, open_services
 
@@ -21,8 +22,10 @@ from runtime.services.router import AppServices, handle, open_services
 class ServiceHost:
     def __init__(self, names: Mapping[str, str], *, app_dir: Path | None, data: str = "",
                  environ: Mapping[str, str] = os.environ, mongodb_uri: str | None = None,
-                 http_allow: str | None = None) -> None:
+                 http_allow: str | None = None, policies: Mapping[tuple[str, str, str], Policy] | None = None) -> None:
         self.names = dict(names)
+        self.policies = dict(policies or {})  # the app's compiled data rules (runtime.app.snapshot)
+        self.caller: Callable[[int], Any] = lambda call_id: None  # the pool's record of a user's running call
         self.app_dir = app_dir
         self.data = data  # "" = <app>/.atlas-fn/data, "memory" = a throw-away store, else a folder
         self.environ = environ
@@ -39,6 +42,8 @@ class ServiceHost:
                 self._services = await open_services(self.names, app_dir=self.app_dir, data_dir=data_dir,
                                                      memory=memory, environ=self.environ,
                                                      mongodb_uri=self._mongodb_uri, http_allow=self.http_allow)
+                self._services.caller = lambda call_id: self.caller(call_id)
+                self._services.policies = self.policies
             return self._services
 
     @property
