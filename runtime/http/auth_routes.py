@@ -7,7 +7,7 @@ SDKs send it: ``{"username", "password"}``, ``{"key"}``, ``{"token"}``, ``{}``) 
 ``{access_token, refresh_token, user_id, device_id}``, and ``POST /api/client/v2.0/auth/session``
 with ``Authorization: Bearer <refresh token>`` answering ``{access_token}`` (201, as App Services);
 ``run_as_script`` — a route's run-as script runs in a worker (never here) and returns a user id
-or ``{"runAsSystem": true}``. The key derivation of a login runs in a thread, off the event loop.
+or ``{"runAsSystem": true}``; ``with_custom_data`` — the user's custom data document. The key derivation of a login runs in a thread, off the event loop.
 Must not: log a credential or a token, or decide who a call runs as (``runtime.contract``).
 """
 
@@ -92,3 +92,18 @@ async def run_as_script(runner: Any, call: Call, script_key: str, identify: Iden
     if not user_id:
         raise InvalidSession("invalid session: the run-as script returned neither a user id nor {\"runAsSystem\": true}")
     return call._replace(user=context_user(identify(Credentials("user-id", (user_id,)), False)))
+
+
+async def with_custom_data(call: Call, config: Any, services: Any) -> Call:
+    """``call`` whose user carries ``custom_data`` (``fetch_custom_user_data``, contract §8.2): the
+    document of ``auth/custom_user_data.json``'s collection whose ``user_id_field`` is the user's id,
+    read as system, sent to the worker as canonical EJSON text (the worker parses it)."""
+    if services is None or call.user is None or not config.get("enabled"):
+        return call
+    app_services = await services.open()
+    if app_services.mongodb is None:
+        return call
+    found = await app_services.mongodb.run("findOne", {
+        "database": config.get("database_name"), "collection": config.get("collection_name"),
+        "query": {config.get("user_id_field") or "user_id": call.user.get("id")}, "projection": None, "sort": None})
+    return call._replace(user={**call.user, "custom_data": ejson.to_canonical(found if found is not None else {})})

@@ -57,6 +57,7 @@ class Front:
         self.unsent = 0  # bytes of large answers not yet read by their callers
         self.log_page: str | None = None  # the path of a served page showing a request by co_id, if any
         self.users = auth_routes.authenticator(snapshot)  # None: the export declares no auth providers
+        self.services: ServiceHost | None = None  # set when the pool starts (custom user data reads)
         self.identify = self.users.identify if self.users is not None else no_users
         self._ids = itertools.count(1)
         self._id_prefix = f"{int(time.time()) & 0xFFFFFF:06x}{os.getpid() & 0xFFFF:04x}"
@@ -122,6 +123,8 @@ class Front:
             assert call is not None
             if decision.script:  # run_as_user_id_script_source: a worker runs it first (contract §2.7)
                 call = await auth_routes.run_as_script(request.app[RUNNER], call, decision.script, self.identify)
+            if spec.run_as.custom_data:
+                call = await auth_routes.with_custom_data(call, self.snapshot.app.auth.custom_user_data, self.services)
             reply = await request.app[RUNNER].call(call)
         finally:
             self.in_flight -= 1
@@ -269,6 +272,7 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
                              queue_timeout=settings.queue_timeout, services=host)
         await workers.start()
         host.caller = workers.running.get  # who a call runs as: the server's record, never the worker's word
+        front.services = host
         web_app[RUNNER] = workers
         try:
             yield

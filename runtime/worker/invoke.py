@@ -133,6 +133,10 @@ class Invoker:
                                   kind=call.kind, service_type=call.service_type)  # type: ignore[arg-type]
         response = Response()
         user = call.user if call.user is not None else context_user(None)  # the caller's context runs the callees too
+        if type(user.get("custom_data")) is str:  # fetch_custom_user_data: canonical EJSON from the server
+            from runtime.values import ejson
+
+            user = {**user, "custom_data": ejson.parse(user["custom_data"])}
         invocation = Invocation(argument, call.service_type, request, self.app, self.values, self.environment,
                                 response, console, _CallHost(self, host, user), self.services, user)
         outcome = chosen.run(loaded, invocation)

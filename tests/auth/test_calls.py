@@ -153,3 +153,45 @@ async def test_context_user_in_javascript(client: Any, data_api: DataApi) -> Non
     body = await response.json()
     assert body["user"]["id"] == data_api.key_user["id"] and body["system"] is False
     assert "Apikey" not in body["headers"]
+
+
+async def test_custom_user_data_where_fetch_custom_user_data(serve: Any, data_api: DataApi) -> None:
+    from tests.auth.conftest import SECRETS
+
+    (data_api.root / "auth" / "custom_user_data.json").write_text(json.dumps({
+        "enabled": True, "mongo_service_name": "mongodb-atlas", "database_name": "shop", "collection_name": "profiles",
+        "user_id_field": "user_id"}))
+    config = data_api.root / "https_endpoints" / "config.json"
+    endpoints = json.loads(config.read_text())
+    for entry in endpoints:
+        if entry["route"] in ("/whoami/js", "/whoami/jwt"):
+            entry["fetch_custom_user_data"] = True
+    config.write_text(json.dumps(endpoints))
+    client = await serve(data_api.root, None, environ=SECRETS, data="memory")
+    key_id = data_api.key_user["id"]
+    profile = {"_id": {"$oid": "5f00000000000000000000aa"}, "user_id": key_id, "plan": "gold"}
+    assert (await client.post(endpoint("/seed"), data=json.dumps({"profiles": [profile]}))).status == 200
+    body = await (await client.get(endpoint("/whoami/js"), headers={"apiKey": API_KEY})).json()
+    assert body["user"]["custom_data"] == {"_id": "5f00000000000000000000aa", "user_id": key_id, "plan": "gold"}
+    python = await (await client.get(endpoint("/whoami/jwt"), headers={"apiKey": API_KEY})).json()
+    assert python["user"]["custom_data"]["plan"] == "gold"
+    plain = await (await client.get(endpoint("/whoami"), headers={"apiKey": API_KEY})).json()
+    assert "custom_data" not in plain["user"]  # /whoami does not fetch it
+    nobody = await (await client.get(endpoint("/whoami/js"), headers={"email": "ada@example.com", "password": "correct horse"})).json()
+    assert nobody["user"]["custom_data"] == {}
+
+
+async def test_a_disabled_provider_refuses_its_callers(serve: Any, data_api: DataApi) -> None:
+    from tests.auth.conftest import SECRETS
+
+    providers = data_api.root / "auth" / "providers.json"
+    config = json.loads(providers.read_text())
+    config["api-key"]["disabled"] = True
+    providers.write_text(json.dumps(config))
+    client = await serve(data_api.root, None, environ=SECRETS, data="memory")
+    response = await client.get(endpoint("/whoami"), headers={"apiKey": API_KEY})
+    body = await response.json()
+    assert (response.status, body["error_code"]) == (401, "InvalidSession") and "api-key provider is not enabled" in body["error"]
+    login = await client.post(login_url("api-key"), json={"key": API_KEY})
+    assert (login.status, (await login.json())["error_code"]) == (404, "AuthProviderNotFound")
+    assert (await client.get(endpoint("/whoami"), headers={"email": "ada@example.com", "password": "correct horse"})).status == 200
