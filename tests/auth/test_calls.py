@@ -195,3 +195,18 @@ async def test_a_disabled_provider_refuses_its_callers(serve: Any, data_api: Dat
     login = await client.post(login_url("api-key"), json={"key": API_KEY})
     assert (login.status, (await login.json())["error_code"]) == (404, "AuthProviderNotFound")
     assert (await client.get(endpoint("/whoami"), headers={"email": "ada@example.com", "password": "correct horse"})).status == 200
+
+
+async def test_an_enabled_anonymous_provider_logs_in_a_new_user_each_time(serve: Any, data_api: DataApi) -> None:
+    from tests.auth.conftest import SECRETS
+
+    providers = data_api.root / "auth" / "providers.json"
+    config = json.loads(providers.read_text())
+    config["anon-user"]["disabled"] = False
+    providers.write_text(json.dumps(config))
+    client = await serve(data_api.root, None, environ=SECRETS, data="memory")
+    first = await (await client.post(login_url("anon-user"), json={})).json()
+    second = await (await client.post(login_url("anon-user"), json={})).json()
+    assert first["user_id"] != second["user_id"]
+    body = await (await client.get(endpoint("/whoami"), headers={"Authorization": f"Bearer {first['access_token']}"})).json()
+    assert body["user"]["id"] == first["user_id"] and body["user"]["identities"][0]["provider_type"] == "anon-user"
