@@ -129,3 +129,16 @@ def test_a_rule_the_evaluator_cannot_handle_is_a_start_up_problem_naming_its_fil
     assert f'{shown}: $.roles[0].apply_when["%%values.admins"]: the expansion "%%values.admins" is not supported' in text
     assert f'{shown}: $.roles[0].read.age: the operator object ("$gt") is not supported' in text
     assert f'{shown}: $.roles[0].document_filters.read["%function"]: the expression operator "%function" is not supported' in text
+
+
+async def test_a_javascript_function_running_as_a_user_is_bound_by_the_same_rules(client: Any, data_api: DataApi) -> None:
+    await _seed(client, data_api)
+    response = await client.get(endpoint("/items/js"), params={"op": "insert", "id": "j1", "owner": "someone-else"},
+                                headers=ADA)
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["refused"] == "MongoDBError: insert not permitted"
+    assert [d["_id"] for d in body["docs"]] == ["a1"]
+    mine = await (await client.get(endpoint("/items/js"), params={"op": "insert", "id": "j2",
+                                                                   "owner": data_api.password_user["id"]}, headers=ADA)).json()
+    assert mine["refused"] is None and [d["_id"] for d in mine["docs"]] == ["a1", "j2"]
