@@ -125,9 +125,18 @@ class UserStore:
                 raise UserStoreError(f"{path} is not a token key; allowed: delete it and atlas-fn makes a new one") from None
             self.folder.mkdir(parents=True, exist_ok=True)
             key = secrets.token_bytes(32)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            temporary = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="ascii") as out:
                 out.write(key.hex())
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(temporary, path)  # the first process to make the key wins; the others read it
+            except FileExistsError:
+                key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+            finally:
+                os.unlink(temporary)
             return key
 
     # --- reading ---------------------------------------------------------------------------

@@ -66,3 +66,12 @@ def test_the_users_command(tmp_path: Path) -> None:
     assert gone.returncode == 1 and f"no user {user_id!r}" in gone.stderr
     assert not (app / "functions").exists() and (app / ".atlas-fn" / "auth" / "users.json").is_file()
     assert FIXTURE.is_dir()
+
+
+def test_the_token_key_is_made_once_and_kept(tmp_path: Path) -> None:
+    first, second = UserStore(tmp_path), UserStore(tmp_path)
+    key = first.signing_key()
+    assert len(key) == 32 and second.signing_key() == key
+    path = tmp_path / ".atlas-fn" / "auth" / "token.key"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in path.parent.iterdir()] == ["token.key"]  # no temporary file left
