@@ -58,7 +58,7 @@ def compile_script(key: str, text: str, shown: str) -> tuple[FunctionArtifact | 
     """A run-as script (``run_as_user_id_script_source``: JavaScript source held in a config) as a
     function a worker runs under ``key``; its compile problems are shown at ``shown``."""
     try:
-        return FunctionArtifact(key, "javascript", shown, _compile("javascript", text, shown, None)), []
+        return FunctionArtifact(key, "javascript", shown, _compile("javascript", text, shown, None), key), []
     except CompileFailed as failed:
         return None, [ConfigProblem(shown, _where(p), p.message) for p in failed.problems]
 
