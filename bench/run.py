@@ -5,6 +5,7 @@
     python bench/run.py --out FILE     # results as JSON (default bench/results/latest.json)
     python bench/run.py --baseline DIR # also DIR's server (another atlas-fn tree), paired, new/old
     python bench/run.py --subjects signed,open   # load only these atlas-fn subjects (and the ceiling)
+    python bench/run.py --subjects all           # also the opt-in JS twins and data subjects (about 7 minutes)
 
 Run it from the repository root with the project's interpreter (.venv/bin/python). It needs
 ``wrk`` (Debian: ``apt-get install -y wrk``) and exits with 2 without it.
@@ -24,10 +25,31 @@ What it does, in order (bench/README.md explains how to read the results):
    with 1, 2 and 4 workers (again alternating, with the ceiling in the rotation);
 5. prints the table and the verdict on each target of issue 5 §2, and writes every raw run.
 
+Opt-in subjects (``--subjects``, bench/twins.py; the default run stays ``open,signed,endpoint``,
+so its figures stay comparable with earlier runs and it stays near 4 minutes — with all nine
+subjects a full run took 7 minutes on 2026-12-06): ``open-js``, ``signed-js``, ``endpoint-js``, the same
+functions as App Services JavaScript (QuickJS-ng) in the same app, each checked once to answer
+exactly as its Python twin (status, headers but Date, body bytes) before any load; ``data`` and
+``data-js``, a webhook doing one ``findOne`` and one ``insertOne`` on ``mongodb-atlas``
+``bench.c`` per request (the app then declares that data source; the harness seeds
+``{_id: "seed", v: 42}``), and ``data-direct`` (added whenever a data subject is chosen):
+bench/ceiling_data.py, a bare aiohttp handler doing the same two operations with pymongo's
+``AsyncMongoClient`` on the same embedded store (its URI read from serve's
+``atlas-fn: data: embedded store at …`` line). Each group (open and open-js, …, data, data-js
+and data-direct) runs side by side in the rotation, its order flipping every repetition, and a
+second table gives the paired ratios JS / Python and through atlas-fn / direct (req/s, time
+per request, p50, p99, CPU per request). ``--baseline`` cannot be combined with them.
+
 With ``--baseline DIR`` a second server runs DIR's code (``python -m runtime serve`` with cwd
 and PYTHONPATH = DIR, the same interpreter) on the same bench app; after checking that it
 answers exactly as this tree's server does, its subjects (``baseline-open``, ...) run in the
 same rotation, each next to its twin, and every pair's new/old ratios are reported.
+
+Every atlas-fn server of the bench app runs with ``--data memory`` (when its tree knows the flag):
+every app gets ``mongodb-atlas`` on an embedded store that starts with ``serve``, by default in
+``<app>/.atlas-fn/data``, and servers of one app at once (the worker sweep, ``--baseline``) would
+fight over its lock; the start-up app runs with the default. The store is a child of the server:
+its CPU counts in the "workers" column, its memory is reported apart (``store``).
 
 The harness only measures; it never changes the code it measures. Exit status: 0 when the
 run completed (whatever the verdicts), 1 when a subject failed its check or a server did not
@@ -59,6 +81,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import twins  # bench/twins.py: the opt-in JS twins and data subjects
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 DEFAULT_OUT = BENCH / "results" / "latest.json"
@@ -67,6 +91,7 @@ WRK_INSTALL = "apt-get install -y wrk"
 APP_ID = "bench-abcde"
 SECRET = "bench-secret-7d1f"
 SUBJECTS = ("ceiling", "open", "signed", "endpoint")
+ALL_SUBJECTS = (*SUBJECTS[1:], *twins.EXTRA_SUBJECTS)  # the extra ones are opt-in (--subjects)
 BASELINE_PREFIX = "baseline-"  # --baseline DIR: the other tree's server, as subjects baseline-open, ...
 LOADS = ((1, 1), (2, 64))  # (wrk threads, connections): concurrency 1 and 64
 WORKER_COUNTS = (1, 2, 4)
@@ -259,13 +284,16 @@ class HarnessError(Exception):
 
 
 def start_atlas_fn(name: str, app: Path, functions: Path, logs: Path, workers: int | None = None,
-                   source: Path = ROOT) -> Server:
+                   source: Path = ROOT, extra: tuple[str, ...] = ()) -> Server:
     """``python -m runtime serve`` with the code of the source tree ``source`` (this one by
     default; ``--baseline DIR`` for the other): the same interpreter, cwd and PYTHONPATH = the tree."""
     argv = [sys.executable, "-m", "runtime", "serve", "--app", str(app), "--functions", str(functions), "--port", "0"]
     if workers is not None:
         argv += ["--workers", str(workers)]
-    return Server(name, argv, logs / f"{name}.stderr.log", cwd=source, env=source_env(source))
+    argv += extra
+    env = dict(source_env(source) or os.environ)
+    env["ATLAS_FN_RELOAD"] = "0"  # production: no watcher, no spare process among the workers measured
+    return Server(name, argv, logs / f"{name}.stderr.log", cwd=source, env=env)
 
 
 def source_env(source: Path) -> dict[str, str] | None:
@@ -315,8 +343,41 @@ def worker_roots(server: Server) -> list[str]:
     return roots
 
 
+def data_memory_flag(source: Path) -> tuple[str, ...]:
+    """``--data memory`` when ``source``'s ``serve`` knows it (a tree from before the data service
+    does not, and starts no store), else nothing."""
+    done = subprocess.run([sys.executable, "-m", "runtime", "serve", "--help"], cwd=source, env=source_env(source),
+                          capture_output=True, text=True, timeout=60)
+    return ("--data", "memory") if "--data" in done.stdout else ()
+
+
 def start_ceiling(logs: Path) -> Server:
     return Server("ceiling", [sys.executable, str(BENCH / "ceiling.py"), "--port", "0"], logs / "ceiling.stderr.log")
+
+
+def start_data_direct(logs: Path, uri: str) -> Server:
+    """bench/ceiling_data.py on the store at ``uri``: the `data-direct` subject."""
+    return Server("data-direct", [sys.executable, str(BENCH / "ceiling_data.py"), "--port", "0", "--uri", uri],
+                  logs / "data-direct.stderr.log")
+
+
+def wait_store_uri(server: Server, timeout: float = 60.0) -> str:
+    """The embedded store's URI from the `atlas-fn: data: embedded store at …` line serve prints
+    after its route table."""
+    deadline = time.monotonic() + timeout
+    while (uri := twins.store_uri(server.lines)) is None:
+        if time.monotonic() > deadline or server.proc.poll() is not None:
+            raise HarnessError(f"{server.name} printed no `atlas-fn: data: embedded store at` line:\n" + server.output_tail())
+        time.sleep(0.02)
+    return uri
+
+
+def seed_store(uri: str) -> None:
+    """The document the data subjects' findOne finds: {_id: "seed", v: 42} in bench.c."""
+    from pymongo import MongoClient
+
+    with MongoClient(uri, serverSelectionTimeoutMS=10000) as client:
+        client["bench"]["c"].replace_one({"_id": "seed"}, twins.SEED, upsert=True)
 
 
 def cpu_ticks(pid: int) -> int:
@@ -326,6 +387,15 @@ def cpu_ticks(pid: int) -> int:
     except OSError:
         return 0
     return int(fields[11]) + int(fields[12])
+
+
+def reaped_children_ticks(pid: int) -> int:
+    """cutime + cstime of one process: the CPU of the children it has reaped, in clock ticks."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    return int(fields[13]) + int(fields[14])
 
 
 def memory(pid: int) -> dict[str, int]:
@@ -348,8 +418,21 @@ def memory(pid: int) -> dict[str, int]:
     return out
 
 
+def is_store(pid: int) -> bool:
+    """Whether a child of the server is its embedded store (``python -m secantus``), not a worker."""
+    try:
+        return "secantus" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return False
+
+
 def memory_of(server: Server) -> dict[str, Any]:
-    return {"server": memory(server.pid), "workers": [memory(pid) for pid in server.children()]}
+    children = server.children()
+    out = {"server": memory(server.pid), "workers": [memory(pid) for pid in children if not is_store(pid)]}
+    stores = [memory(pid) for pid in children if is_store(pid)]
+    if stores:  # the embedded store every app gets: not a worker, so not judged as one
+        out["store"] = stores[0]
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -515,11 +598,17 @@ def run_wrk(target: Target, threads: int, connections: int, seconds: int) -> dic
             "-s", str(target.script), target.url]
     front, workers = target.processes()
     before = {pid: cpu_ticks(pid) for pid in [front, *workers]}
+    reaped_before = reaped_children_ticks(front)
     wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    after = {pid: cpu_ticks(pid) for pid in before}
+    # Workers that die during the run (a call whose caller went away stops its worker: wrk closes
+    # its connections with calls in flight) and their replacements: a worker's CPU is its ticks
+    # now (0 once gone) minus at the start, plus what the front has reaped since (cutime, cstime).
+    _, workers_after = target.processes()
+    after = {pid: cpu_ticks(pid) for pid in [front, *workers, *workers_after]}
+    reaped = reaped_children_ticks(front) - reaped_before
     found = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.M)
     if done.returncode != 0 or not found:
         raise HarnessError(f"wrk failed on {target.subject} ({' '.join(argv)}):\n{done.stdout}\n{done.stderr}")
@@ -531,7 +620,7 @@ def run_wrk(target: Target, threads: int, connections: int, seconds: int) -> dic
     per_request = 1e6 / TICKS / max(requests, 1)  # µs of CPU per clock tick, per request
     data["cpu_us_per_request"] = {
         "front": round((after[front] - before[front]) * per_request, 1),
-        "workers": round(sum(after[p] - before[p] for p in workers) * per_request, 1),
+        "workers": round((sum(after[p] - before.get(p, 0) for p in after if p != front) + reaped) * per_request, 1),
         "wrk": round(((wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime))
                      * 1e6 / max(requests, 1), 1),
     }
@@ -817,15 +906,20 @@ def main(argv: list[str] | None = None) -> int:
                              "bench app as the subjects baseline-open, baseline-signed, baseline-endpoint, in the "
                              "same rotation, and each pair's new/old ratios are reported")
     parser.add_argument("--subjects", metavar="LIST",
-                        help=f"comma-separated atlas-fn subjects to load, of {', '.join(SUBJECTS[1:])} (default all; "
-                             "the ceiling always runs)")
+                        help=f"comma-separated subjects to load, of {', '.join(ALL_SUBJECTS)}, or 'all' (default "
+                             f"{','.join(SUBJECTS[1:])}; the ceiling always runs)")
     args = parser.parse_args(argv)
 
-    subjects = [x.strip() for x in (args.subjects or ",".join(SUBJECTS[1:])).split(",") if x.strip()]
-    unknown = [x for x in subjects if x not in SUBJECTS[1:]]
+    given = "".join((args.subjects or "").split())
+    subjects = list(ALL_SUBJECTS) if given == "all" else [x for x in (given or ",".join(SUBJECTS[1:])).split(",") if x]
+    unknown = [x for x in subjects if x not in ALL_SUBJECTS]
     if unknown or not subjects:
-        parser.error(f"--subjects: {', '.join(unknown) or 'none given'}; choose from {', '.join(SUBJECTS[1:])}")
-    args.subjects = [x for x in SUBJECTS[1:] if x in subjects]
+        parser.error(f"--subjects: {', '.join(unknown) or 'none given'}; choose from {', '.join(ALL_SUBJECTS)} or 'all'")
+    if any(x in twins.DATA_SUBJECTS for x in subjects):
+        subjects.append("data-direct")  # the data subjects' baseline runs whenever one of them does
+    args.subjects = [x for x in ALL_SUBJECTS if x in subjects]
+    if args.baseline is not None and any(x in twins.EXTRA_SUBJECTS for x in args.subjects):
+        parser.error(f"--baseline: pairs only {', '.join(SUBJECTS[1:])}; leave out {', '.join(twins.EXTRA_SUBJECTS)}")
     if args.baseline is not None:
         args.baseline = args.baseline.resolve()
         if not (args.baseline / "runtime" / "__main__.py").is_file():
@@ -865,6 +959,38 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def start_extras(urls: dict[str, str], answers: dict[str, Answer], server: Server, with_js: bool, with_data: bool,
+                 logs: Path, servers: list[Server]) -> Server | None:
+    """Add the extra subjects' URLs to ``urls`` and check each once: a JS twin must answer as its
+    Python twin (in ``answers``) does; with data, seed the store, start data-direct on it, and
+    data, data-js and data-direct must all answer twins.DATA_ANSWER. Returns data-direct's server."""
+    base = server.url
+    if with_js:
+        urls.update({"open-js": base + webhook_path("open_js"), "signed-js": base + webhook_path("signed_js"),
+                     "endpoint-js": base + f"/app/{APP_ID}/endpoint/bench-js"})
+        differences = []
+        for subject, python in twins.JS_TWINS.items():
+            request = ("POST", SIGNED_BODY, _signed_headers()) if python == "signed" else ("GET", None, None)
+            answers[subject] = fetch(urls[subject], *request)
+            differences += twins.twin_differences(answers[python], answers[subject], subject)
+        forged = fetch(urls["signed-js"], "POST", SIGNED_BODY, {**_signed_headers(), "X-Hook-Signature": "sha256=" + "0" * 64})
+        _expect("signed-js (forged signature)", forged, 401, lambda x: b"IncomingWebhookAuthFailed" in x.body, "a 401 envelope")
+        if differences:
+            raise HarnessError("a JavaScript twin does not answer as its Python twin:\n  " + "\n  ".join(differences))
+    if not with_data:
+        return None
+    uri = wait_store_uri(server)
+    seed_store(uri)
+    direct = start_data_direct(logs, uri)
+    servers.append(direct)
+    urls.update({"data": base + webhook_path("data"), "data-js": base + webhook_path("data_js"),
+                 "data-direct": direct.wait_listening() + "/data"})
+    for subject in twins.DATA_SUBJECTS:
+        answers[subject] = a = fetch(urls[subject])
+        _expect(subject, a, 200, lambda x: x.body == twins.DATA_ANSWER, repr(twins.DATA_ANSWER))
+    return direct
+
+
 def baseline_info(source: Path) -> dict[str, Any]:
     """What the baseline tree is: its commit, uncommitted runtime/ files and code fingerprint."""
     def git(*argv: str) -> str:
@@ -899,21 +1025,33 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
           f"load average {' '.join(info['loadavg_start'])}", flush=True)
 
     app, functions = write_bench_app(tmp / "bench")
+    with_data = twins.write_extra_app(app, functions, args.subjects, _json, SECRET)
+    with_js = any(x in twins.JS_TWINS for x in args.subjects)
+    # Every app without a MongoDB data source gets `mongodb-atlas` on an embedded store that starts
+    # with serve, in <app>/.atlas-fn/data by default: servers of the same app at once (the worker
+    # sweep, --baseline) would fight over its lock. Each gets a throw-away store of its own.
+    serve_extra = data_memory_flag(ROOT)
     ceiling = start_ceiling(logs)
     servers.append(ceiling)
-    main_server = start_atlas_fn("atlas-fn", app, functions, logs)
+    main_server = start_atlas_fn("atlas-fn", app, functions, logs, extra=serve_extra)
     servers.append(main_server)
     old_server = None
     if args.baseline is not None:
-        old_server = start_atlas_fn("atlas-fn-baseline", app, functions, logs, source=args.baseline)
+        old_server = start_atlas_fn("atlas-fn-baseline", app, functions, logs, source=args.baseline,
+                                    extra=data_memory_flag(args.baseline))
         servers.append(old_server)
     base = {"ceiling": ceiling.wait_listening(), "atlas-fn": main_server.wait_listening()}
     pool_line = next((s for s in main_server.lines if "listening on" in s), "")
     urls = {"ceiling": base["ceiling"] + "/ceiling", "open": base["atlas-fn"] + webhook_path("open"),
             "signed": base["atlas-fn"] + webhook_path("signed"), "endpoint": base["atlas-fn"] + ENDPOINT_PATH}
     answers = check_subjects(urls)
+    direct = None
+    if with_js or with_data:
+        direct = start_extras(urls, answers, main_server, with_js, with_data, logs, servers)
     seen = {k: a.body.decode() for k, a in answers.items() if k != "signed-forged"}
-    print(f"bench: {pool_line.strip()}\nbench: every subject answered as expected", flush=True)
+    print(f"bench: {pool_line.strip()}\nbench: every subject answered as expected"
+          + (" (each JS twin with its Python twin's status, headers and body)" if with_js else "")
+          + (f"; data-direct on the same store, {answers['data-direct'].body.decode()}" if direct else ""), flush=True)
     if old_server is not None and baseline is not None:
         old_base = old_server.wait_listening()
         old_urls = {"open": old_base + webhook_path("open"), "signed": old_base + webhook_path("signed"),
@@ -942,9 +1080,15 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
         return lambda: (server.pid, server.children())
 
     # The ceiling gets the signed subject's exact request: same method, body and headers.
-    scripts_of = {"open": get, "signed": post, "endpoint": get}
+    scripts_of = {"open": get, "signed": post, "endpoint": get, "open-js": get, "signed-js": post, "endpoint-js": get,
+                  "data": get, "data-js": get, "data-direct": get}
     targets = [Target("ceiling", urls["ceiling"], post, procs(ceiling))]
     for subject in args.subjects:
+        if subject == "data-direct" and direct is not None:
+            # its CPU: the direct process and the same store (a child of the atlas-fn server)
+            targets.append(Target(subject, urls[subject], get, lambda: (direct.pid, [p for p in main_server.children()
+                                                                                     if is_store(p)])))
+            continue
         targets.append(Target(subject, urls[subject], scripts_of[subject], procs(main_server)))
         if old_server is not None:
             targets.append(Target(BASELINE_PREFIX + subject, old_urls[subject], scripts_of[subject], procs(old_server)))
@@ -953,8 +1097,10 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
         run_wrk(target, 2, 64, 1)
     print("bench: load" + (" (each subject beside its baseline twin, who goes first flipping every repetition)"
                            if old_server else ""), flush=True)
-    runs = load_rounds(targets, LOADS, reps, seconds, "load", paired_rotation(targets) if old_server else None)
+    rotation = paired_rotation(targets) if old_server else twins.group_rotation(targets) if (with_js or with_data) else None
+    runs = load_rounds(targets, LOADS, reps, seconds, "load", rotation)
     rows = summarise(runs)
+    ratio_rows = twins.summarise_ratios(runs)
     pairs = summarise_pairs(runs) if old_server else []
     time.sleep(1.0)
     mem_after = memory_of(main_server)
@@ -966,7 +1112,8 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
     print(f"bench: signed at c=64 with --workers {', '.join(map(str, WORKER_COUNTS))} (ceiling in the rotation)", flush=True)
     sweep_servers = {}
     for count in WORKER_COUNTS:
-        sweep_servers[count] = start_atlas_fn(f"atlas-fn-w{count}", app, functions, logs, workers=count)
+        sweep_servers[count] = start_atlas_fn(f"atlas-fn-w{count}", app, functions, logs, workers=count,
+                                              extra=serve_extra)
         servers.append(sweep_servers[count])
     sweep_targets = [Target("ceiling", urls["ceiling"], post, procs(ceiling))]
     for count, server in sweep_servers.items():
@@ -995,6 +1142,9 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
         print_pairs(pairs, f"This tree ({info['git_head']}) against the baseline ({baseline['git_head'] or '?'}, "
                            f"{baseline['dir']}): medians of {reps} repetitions; new/old = ratio of the medians; "
                            "paired = median of the per-repetition ratios, with their min and max")
+    if ratio_rows:
+        twins.print_ratios(ratio_rows, f"JavaScript against Python, and data through atlas-fn against direct: "
+                                       f"paired ratios, median of {reps} repetitions")
     print_table(sweep_rows, "Signed at c=64 by worker count (--workers N)")
     failed = [r for r in rows + sweep_rows if r["non_2xx"] or r["socket_errors"]]
     for r in failed:
@@ -1023,7 +1173,8 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
                                       "worker_counts": list(WORKER_COUNTS), "signed_body_bytes": len(SIGNED_BODY),
                                       "main_server": pool_line.strip(), "access_log_lines": access_lines},
         "baseline": baseline,
-        "subject_answers": seen, "summary": rows, "baseline_pairs": pairs, "workers_summary": sweep_rows,
+        "subject_answers": seen, "summary": rows, "baseline_pairs": pairs, "ratios": ratio_rows,
+        "workers_summary": sweep_rows,
         "runs": [{"subject": r.subject, "threads": r.threads, "connections": r.connections, "rep": r.rep, **r.data}
                  for r in runs],
         "workers_runs": [{"subject": r.subject, "threads": r.threads, "connections": r.connections, "rep": r.rep, **r.data}

@@ -32,7 +32,8 @@ never define their own: ``tests/test_errors.py`` walks ``runtime`` for strays.
     │   └── ProtocolError          a frame or message that breaks the protocol: the worker is killed
     ├── UserStoreError         the user store cannot be read or written, or refuses a change
     ├── InternalError          atlas-fn itself failed (500 InternalServerError)
-    │   └── NoWorkerAvailable      503 ServiceUnavailable: no worker took the call within queue_timeout
+    │   ├── NoWorkerAvailable      503 ServiceUnavailable: no worker took the call within queue_timeout
+    │   └── FunctionNotLoaded      500 FunctionSyntaxError: the route's function or config failed to load
     └── ToolInputError         bad input for ``atlas-fn migrate`` or ``diff`` (exit 2, never HTTP)
         ├── DiffInputError         a request file, a ``--webhook`` name
         └── ExportFileError        an export file that cannot be read or edited as planned
@@ -238,6 +239,14 @@ class InternalError(AtlasFnError):
 class NoWorkerAvailable(InternalError):
     status = 503
     error_code = "ServiceUnavailable"
+
+
+class FunctionNotLoaded(InternalError):
+    """A route served with problems (``serve`` without ``--strict``): its function file or its
+    configuration failed to load, so it runs nothing; the message names every problem. The
+    code is App Services' own for a function that cannot be loaded (contract §5, sdk-codes)."""
+
+    error_code = "FunctionSyntaxError"
 
 
 class ToolInputError(AtlasFnError):

@@ -79,6 +79,10 @@ class Settings:
                                      over="those calls are abandoned")
     queue_depth: int = _setting(4, "calls written to one worker at once, only behind young, fast calls "
                                    "of runtime.host.pool; 1 turns queueing off", unit="calls", limits=(1, 64))
+    reload: bool = _setting(True, "hot reload: watch the app and function folders and apply each edit to the "
+                                  "next request; turn it off in production", shown="on")
+    strict: bool = _setting(False, "refuse to start on any problem of the app (for CI); without it, every route "
+                                   "that loads is served", shown="off")
 
     @property
     def pool_size(self) -> int:
@@ -100,7 +104,9 @@ class Declared:
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        """``--max-log-bytes``; a switch is named for what it changes: ``--strict``, ``--no-reload``."""
+        negated = "no-" if self.kind is bool and self.default else ""
+        return "--" + negated + self.name.replace("_", "-")
 
     @property
     def env(self) -> str:
@@ -130,7 +136,8 @@ class Declared:
         return f"{self._number(value)} {self.unit}".strip()
 
 
-_KINDS = {"str": str, "int": int, "float": float, str: str, int: int, float: float}
+_KINDS = {"str": str, "int": int, "float": float, "bool": bool, str: str, int: int, float: float, bool: bool}
+SWITCH_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 DECLARED: tuple[Declared, ...] = tuple(
     Declared(f.name, _KINDS[f.type], f.default, f.metadata["help"], f.metadata["unit"], f.metadata["limits"],
              f.metadata["over"], f.metadata["shown"])
@@ -162,6 +169,12 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> S
 def _convert(setting: Declared, raw: Any) -> Any:
     if setting.kind is str:
         return str(raw)
+    if setting.kind is bool:  # a flag gives a bool; the environment a word
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).strip().lower() not in SWITCH_WORDS:
+            raise ValueError(f"{raw!r} is not a switch; allowed: {', '.join(SWITCH_WORDS)}")
+        return SWITCH_WORDS[str(raw).strip().lower()]
     number_type = setting.kind
     try:
         value = number_type(raw)

@@ -263,7 +263,8 @@ def start_server(tmp_path: Path) -> Server:
     with log.open("wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "runtime", "serve", "--functions", str(functions), "--port", "0",
-             "--workers", str(WORKERS), "--timeout", str(TIMEOUT_S), "--memory-mb", str(MEMORY_MB)],
+             "--workers", str(WORKERS), "--timeout", str(TIMEOUT_S), "--memory-mb", str(MEMORY_MB),
+             "--no-reload"],  # production: no spare process for a reload among the workers it counts
             cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=stderr, text=True)
     banner = Lines(proc.stdout).next()  # type: ignore[arg-type]
     match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)

@@ -45,9 +45,10 @@ def test_every_setting_is_declared_once_with_default_env_flag_help_and_limits() 
     assert names == [name for name in Settings.__dataclass_fields__]  # every field is a declared setting
     for setting in settings.DECLARED:
         assert setting.env == "ATLAS_FN_" + setting.name.upper()
-        assert setting.flag == "--" + setting.name.replace("_", "-")
+        switched_off = "no-" if setting.kind is bool and setting.default else ""  # --no-reload, --strict
+        assert setting.flag == "--" + switched_off + setting.name.replace("_", "-")
         assert setting.help and setting.default == getattr(Settings(), setting.name)
-        if setting.kind is not str:
+        if setting.kind not in (str, bool):
             low, high = setting.limits  # type: ignore[misc]
             assert low <= setting.default <= high, setting.name
 
@@ -57,7 +58,8 @@ def test_serve_help_lists_every_setting_with_its_flag_default_limits_and_env(cap
         cli.main(["serve", "--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     for setting in settings.DECLARED:
-        assert f"{setting.flag} {setting.kind.__name__.upper()} {' '.join(setting.help.split())}" in text
+        metavar = "" if setting.kind is bool else f" {setting.kind.__name__.upper()}"  # a switch takes no value
+        assert f"{setting.flag}{metavar} {' '.join(setting.help.split())}" in text
         assert f"(default {setting.shown_default()}" in text and f"env {setting.env})" in text
         if setting.limits is not None:
             assert setting.shown_limits() in text
@@ -66,11 +68,23 @@ def test_serve_help_lists_every_setting_with_its_flag_default_limits_and_env(cap
 def test_every_serve_flag_reaches_its_setting() -> None:
     argv = ["serve"]
     for setting in settings.DECLARED:
-        argv += [setting.flag, str(setting.limits[1] if setting.limits else "0.0.0.0")]
+        argv += [setting.flag] if setting.kind is bool else [setting.flag, str(setting.limits[1] if setting.limits else "0.0.0.0")]
     loaded = cli.settings_from(cli._parser().parse_args(argv))
     for setting in settings.DECLARED:
-        expected = setting.kind(setting.limits[1]) if setting.limits else "0.0.0.0"
+        expected = (not setting.default if setting.kind is bool
+                    else setting.kind(setting.limits[1]) if setting.limits else "0.0.0.0")
         assert getattr(loaded, setting.name) == expected, setting.name
+
+
+def test_a_switch_is_a_flag_without_a_value_or_a_word_in_the_environment() -> None:
+    """``--no-reload`` and ``--strict`` (README: hot reload, serving with problems)."""
+    assert (load({}, environ={}).reload, load({}, environ={}).strict) == (True, False)
+    assert load({"reload": False}, environ={"ATLAS_FN_RELOAD": "on"}).reload is False  # the flag wins
+    assert load({}, environ={"ATLAS_FN_RELOAD": "Off", "ATLAS_FN_STRICT": "1"}) == Settings(reload=False, strict=True)
+    with pytest.raises(ConfigError) as failed:
+        load({}, environ={"ATLAS_FN_STRICT": "maybe"})
+    assert [str(p) for p in failed.value.problems] == [
+        "environment: ATLAS_FN_STRICT: 'maybe' is not a switch; allowed: 1, true, yes, on, 0, false, no, off"]
 
 
 def test_the_readme_table_is_the_declared_one() -> None:

@@ -48,7 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the app over HTTP")
     _app_flags(serve)
     for setting in settings_module.DECLARED:
-        serve.add_argument(setting.flag, dest=setting.name, metavar=setting.kind.__name__.upper(), help=_help(setting))
+        if setting.kind is bool:  # a switch: given, it turns the default around
+            serve.add_argument(setting.flag, dest=setting.name, action="store_const", const=not setting.default,
+                               help=_help(setting))
+        else:
+            serve.add_argument(setting.flag, dest=setting.name, metavar=setting.kind.__name__.upper(), help=_help(setting))
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser("check", help="load and compile everything, print every problem")
@@ -105,9 +109,12 @@ def _functions_flag(parser: argparse.ArgumentParser) -> None:
                         help="function files (default: the app's functions/ if it has one, else ./functions)")
 
 
+def _app_dir(args: argparse.Namespace) -> Path | None:
+    return args.app if args.app is not None else (Path("app_config") if Path("app_config").is_dir() else None)
+
+
 def _prepare(args: argparse.Namespace, settings: settings_module.Settings) -> Snapshot:
-    app_dir = args.app if args.app is not None else (Path("app_config") if Path("app_config").is_dir() else None)
-    return prepare(app_dir, args.functions, settings)
+    return prepare(_app_dir(args), args.functions, settings)
 
 
 def settings_from(args: argparse.Namespace) -> settings_module.Settings:
@@ -124,13 +131,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from runtime.cli.serve_problems import start_up
+
     settings = settings_from(args)
-    prepared = _prepare(args, settings)
+    prepared, source = start_up(_app_dir(args), args.functions, settings)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.server").addFilter(_one_line)
     _raise_descriptor_limit()
-    asyncio.run(_run(prepared, settings))
+    asyncio.run(_run(prepared, settings, source))
     return 0
 
 
@@ -149,14 +158,15 @@ def _raise_descriptor_limit() -> None:
             pass
 
 
-async def _run(prepared: Snapshot, settings: settings_module.Settings) -> None:
+async def _run(prepared: Snapshot, settings: settings_module.Settings, source: Any = None) -> None:
     from aiohttp import web
 
     from runtime.http.server import build_app, service_host
     from runtime.http.serving import AtlasRunner
 
     services = service_host(prepared, settings)
-    runner = AtlasRunner(build_app(prepared, settings, services=services), settings, shutdown_timeout=settings.shutdown_grace,
+    runner = AtlasRunner(build_app(prepared, settings, services=services, source=source), settings,
+                         shutdown_timeout=settings.shutdown_grace,
                          access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -169,6 +179,10 @@ async def _run(prepared: Snapshot, settings: settings_module.Settings) -> None:
     print(f"atlas-fn: app {prepared.app.app_id!r} listening on http://{_url_host(host)}:{port} "
           f"with {settings.pool_size} workers", flush=True)
     print(_route_table(prepared.routes), flush=True)
+    if source is not None and source.problems:
+        from runtime.cli.serve_problems import serving_with
+
+        print(serving_with(source.problems), file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

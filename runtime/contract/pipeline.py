@@ -4,7 +4,8 @@ Owns: ``prepare_call(spec, request) -> Decision``: remove the query ``secret`` (
 no further than validation), validate, find who the call runs as (§2.7: the caller's
 credentials, taken out of the request so they reach neither the function nor a log, and checked
 by the plain function ``identify`` the caller injects — the user store is its I/O; or the
-route's ``run_as_user_id``; a run-as script is left to the caller, ``Decision.script``), build ``context.request`` when a ``can_evaluate`` rule
+route's ``run_as_user_id``; a run-as script is left to the caller, ``Decision.script``), refuse
+a route that failed to load, build ``context.request`` when a ``can_evaluate`` rule
 needs it (then the worker reuses it), evaluate the rule, negotiate the response format, and
 produce the ``Call`` a worker runs. Plain values in and out, no I/O, in the manner of
 werkzeug's ``sansio``: the HTTP front, ``invoke`` and replay all go through it.
@@ -21,7 +22,7 @@ from runtime.contract.call_spec import CallSpec
 from runtime.contract.credentials import Credentials, context_user, find_credentials, strip_credentials
 from runtime.contract.request import build_context_request, decode_header_pairs, strip_secret
 from runtime.contract.response_rules import response_format
-from runtime.errors import CallerError, InvalidParameter, InvalidSession, NoMatchingRule
+from runtime.errors import AtlasFnError, FunctionNotLoaded, InvalidParameter, InvalidSession, NoMatchingRule
 from runtime.protocol.messages import Call
 
 
@@ -46,7 +47,7 @@ class Decision(NamedTuple):
 
     verdict: validation.Verdict
     call: Call | None = None
-    error: CallerError | None = None
+    error: AtlasFnError | None = None  # a CallerError, or FunctionNotLoaded
     script: str = ""  # a run-as script's function key: the caller runs it and sets call.user (run_as_user)
 
 
@@ -76,6 +77,8 @@ def prepare_call(spec: CallSpec, request: IncomingRequest, call_id: int = 0, ide
             user = context_user(identify(Credentials("user-id", (run_as.user_id,)), False))
         except InvalidSession as error:
             return Decision(verdict, error=error)
+    if spec.problem:  # validated and authenticated first: a caller who may not call the route does not learn why it is broken
+        return Decision(verdict, error=FunctionNotLoaded(spec.problem))
     context_request: dict[str, Any] | None = None
     if not spec.rule.always:
         context_request = build_context_request(

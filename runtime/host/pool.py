@@ -32,7 +32,7 @@ from typing import Awaitable, Callable, Protocol, Sequence
 from runtime.host import dispatch
 from runtime.errors import InternalError, NoWorkerAvailable, TooManyRequests
 from runtime.protocol import messages
-from runtime.host.worker_process import _Call, _Worker
+from runtime.host.worker_process import Spawned, _Call, _Worker
 
 log = logging.getLogger("atlas_fn.host")
 
@@ -43,6 +43,18 @@ FD_RESERVE = 16  # descriptors kept for spawning workers (a spawn takes about si
 RESPAWN_FIRST_PAUSE = 0.05  # seconds before a failed worker start is tried again, doubling ...
 RESPAWN_LAST_PAUSE = 5.0  # ... up to this
 WATCHDOG_SECONDS = 0.05  # how often call ages are checked against the time limit
+
+
+# Call ids are unique in the process, not only per pool: a reload's generations share one service
+# host, which must tell their calls apart (the pending count per call, and who a call runs as).
+_CALL_IDS = itertools.count(1)
+_RUNNING: dict[int, messages.Call] = {}  # calls that run as a user, by call id: the server's own record
+
+
+def running_call(call_id: int) -> messages.Call | None:
+    """The running call of that id if it runs as a user (its ``user`` set), else None: what the
+    data rules use (``runtime.services.guard``), never anything a worker says about itself."""
+    return _RUNNING.get(call_id)
 
 
 class FunctionRunner(Protocol):
@@ -73,8 +85,6 @@ class WorkerPool:
         self.reserve: list[int] = []
         self.argv = list(argv)  # tests may run a stand-in worker that speaks the same protocol
         self.clock = asyncio.get_running_loop().time  # the dispatch policy's clock
-        self._call_ids = itertools.count(1)
-        self.running: dict[int, messages.Call] = {}  # calls that run as a user, by pool call id (services' rules)
         self.size = size
         self.timeout = timeout
         self.memory_mb = memory_mb
@@ -90,18 +100,28 @@ class WorkerPool:
         self.last_run: dict[str, float] = {}  # function -> seconds its last call ran (inf: it died or overran)
         self._watchdog: asyncio.TimerHandle | None = None
 
-    async def start(self) -> None:
+    async def start(self, ready: int | None = None, spawned: Spawned | None = None) -> None:
+        """Spawn the workers; return once all are ready, or with ``ready`` once that many are
+        (a reload's new generation serves from its first worker: on two cores, workers that
+        start together take about twice as long); the rest then start as replaced workers do.
+        ``spawned``: a process started ahead (``worker_process.Spawned``) to boot as the first worker."""
         self._hold_reserve()
-        results = await asyncio.gather(*(self._spawn() for _ in range(self.size)), return_exceptions=True)
+        now = self.size if ready is None else max(1, min(ready, self.size))
+        results = await asyncio.gather(*(self._spawn(spawned if i == 0 else None) for i in range(now)),
+                                       return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             await self.close()
             raise errors[0]
+        for _ in range(self.size - now):
+            task = self.loop.create_task(self._respawn())
+            self._spawning.add(task)
+            task.add_done_callback(self._spawning.discard)
         self._watch()
 
-    async def _spawn(self) -> None:
+    async def _spawn(self, spawned: Spawned | None = None) -> None:
         try:
-            worker = _Worker(self)
+            worker = _Worker(self, spawned)
         except OSError as exc:
             if exc.errno not in (errno.EMFILE, errno.ENFILE) or not self.reserve:
                 raise InternalError(f"cannot start a worker process: {exc}") from None
@@ -140,10 +160,10 @@ class WorkerPool:
     async def call(self, message: messages.Call) -> messages.Reply:
         if self.closed:
             raise InternalError("the worker pool is shut down")
-        call_id = next(self._call_ids)
+        call_id = next(_CALL_IDS)
         call = _Call(call_id, message.function, messages.write_call(message, call_id), self.loop.create_future())
         if message.user is not None:
-            self.running[call_id] = message
+            _RUNNING[call_id] = message
         self._dispatch(call)
         try:
             return await call.future
@@ -151,7 +171,7 @@ class WorkerPool:
             self._abandoned(call)
             raise
         finally:
-            self.running.pop(call_id, None)
+            _RUNNING.pop(call_id, None)
 
     def _abandoned(self, call: _Call) -> None:
         """A call whose caller has gone: a waiting one is dropped by ``_drain`` (its future is

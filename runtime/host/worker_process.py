@@ -1,6 +1,7 @@
 """One worker process as the pool sees it: its socket, its stderr, its exit, the calls written to it.
 
-Owns: ``_Worker`` (spawning the child with its socket pair and pidfd, writing call frames,
+Owns: ``spawn`` (a child and its socket pair, maybe ahead of its pool: ``Spawned``), ``_Worker``
+(the child with its socket pair and pidfd, writing call frames,
 reading and routing every message by kind and call id — replies, service requests, log
 events —, reading its stderr linearly, killing it, noticing its exit) and ``_Call``. The event
 loop watches the socket, the stderr pipe and the pidfd directly with ``add_reader``: a reply is
@@ -47,21 +48,55 @@ class _Call:
     queued: float = 0.0  # loop time it began to wait for a worker
 
 
+@dataclass
+class Spawned:
+    """A worker process started ahead of its boot frame: after its imports it waits for one.
+    A reload keeps one spare, so a new generation's first worker skips the interpreter's
+    start-up and imports (``runtime.http.reload``)."""
+
+    process: subprocess.Popen[bytes]
+    sock: socket.socket
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def discard(self) -> None:
+        """Kill it and let go of its descriptors (it was never given to a pool)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.sock.close()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+def spawn(argv: list[str]) -> Spawned:
+    """Start a worker process: its own session, an empty environment, in /, a socket pair."""
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        process = subprocess.Popen(
+            argv, stdin=child.fileno(), stdout=child.fileno(),
+            stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
+            start_new_session=True, close_fds=True,
+        )
+    except BaseException:
+        parent.close()
+        raise
+    finally:
+        child.close()
+    return Spawned(process, parent)
+
+
 class _Worker:
     """One worker process and the calls written to it, oldest (running) first."""
 
-    def __init__(self, pool: WorkerPool) -> None:
+    def __init__(self, pool: WorkerPool, spawned: Spawned | None = None) -> None:
         self.pool = pool
         loop = pool.loop
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self.process = subprocess.Popen(
-                pool.argv, stdin=child.fileno(), stdout=child.fileno(),
-                stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
-                start_new_session=True, close_fds=True,
-            )
-        finally:
-            child.close()
+        spawned = spawned if spawned is not None else spawn(pool.argv)
+        self.process = spawned.process
+        parent = spawned.sock
         self.pid = self.process.pid
         self.sock = parent
         self.sock.setblocking(False)

@@ -37,14 +37,15 @@ def authenticator(snapshot: Snapshot) -> Authenticator | None:
     return Authenticator(app.auth, UserStore(app.root), app.app_id) if app.auth.declared else None
 
 
-def add_routes(web_app: web.Application, app_id: str, users: Authenticator | None,
+def add_routes(web_app: web.Application, app_id: str, authenticator_now: Callable[[], Authenticator | None],
                answer_error: Callable[[web.Request, AtlasFnError], web.Response]) -> None:
-    """The login and session routes, before the catch-all route of the front."""
+    """The login and session routes, before the catch-all route of the front (``authenticator_now``:
+    the served snapshot's, which a reload may change)."""
 
     def guarded(handler: Callable[[web.Request], Awaitable[dict[str, Any]]], status: int) -> Any:
         async def run(request: web.Request) -> web.Response:
             try:
-                if users is None:
+                if authenticator_now() is None:
                     raise InvalidSession("this app declares no authentication providers (auth/providers.json)")
                 return web.json_response(await handler(request), status=status)
             except AtlasFnError as error:
@@ -52,6 +53,7 @@ def add_routes(web_app: web.Application, app_id: str, users: Authenticator | Non
         return run
 
     async def login(request: web.Request) -> dict[str, Any]:
+        users = authenticator_now()
         assert users is not None
         raw = await request.content.read(MAX_LOGIN_BYTES + 1)
         if len(raw) > MAX_LOGIN_BYTES:
@@ -65,6 +67,7 @@ def add_routes(web_app: web.Application, app_id: str, users: Authenticator | Non
         return await asyncio.to_thread(users.login, request.match_info["provider"], body)
 
     async def session(request: web.Request) -> dict[str, Any]:
+        users = authenticator_now()
         assert users is not None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -4,7 +4,8 @@ Owns: the aiohttp application, the checks that need no body (route, method, size
 concurrency), reading the body, handing the request to the pure call pipeline
 (``runtime.contract.pipeline``), the call to the worker pool, turning its reply or any
 ``AtlasFnError`` into the HTTP answer, and one ``RequestEvent`` per request for the sinks
-(the access log first). Must not hold decisions that belong in ``runtime.contract``, or own
+(the access log first). Each request is served by the generation (snapshot and pool) current
+when it starts (``runtime.http.generation``; ``runtime.http.reload`` swaps it). Must not hold decisions that belong in ``runtime.contract``, or own
 processes (``runtime.host`` does).
 """
 
@@ -27,16 +28,21 @@ from runtime.contract.response import MAX_HEADERS, check_header
 from runtime.errors import (AtlasFnError, CallerError, FunctionError, InternalError, MethodNotAllowed, RequestTimeout,
                             RequestTooLarge, TooManyRequests)
 from runtime.host.pool import FunctionRunner, WorkerPool
+from runtime.host.pool import running_call
+from runtime.host.worker_process import Spawned
 from runtime.http import auth_routes
 from runtime.http.access_log import AccessLog
 from runtime.http.events import EventSink, RequestEvent
-from runtime.protocol.messages import Reply
+from runtime.http.generation import Generation
+from runtime.http.reload import Reloader, Source
+from runtime.protocol.messages import Boot, Reply
 from runtime.services.host import ServiceHost
 from runtime.settings import Settings
 
 log = logging.getLogger("atlas_fn.server")
 
 RUNNER = web.AppKey("runner", FunctionRunner)
+RELOADER = web.AppKey("reloader", Reloader)  # generations, problems, last reload (runtime.http.reload)
 
 
 
@@ -49,16 +55,15 @@ class Front:
     """The request handler and the state it needs, built once per served snapshot."""
 
     def __init__(self, snapshot: Snapshot, settings: Settings, sinks: Iterable[EventSink] = ()) -> None:
-        self.snapshot = snapshot
+        self.first = snapshot
+        self.generation: Generation | None = None  # set when its runner is up; a reload swaps it (generation.py)
         self.settings = settings
-        self.routes = snapshot.routes
         self.sinks = tuple(sinks) or (AccessLog(),)
         self.in_flight = 0
         self.unsent = 0  # bytes of large answers not yet read by their callers
         self.log_page: str | None = None  # the path of a served page showing a request by co_id, if any
-        self.users = auth_routes.authenticator(snapshot)  # None: the export declares no auth providers
         self.services: ServiceHost | None = None  # set when the pool starts (custom user data reads)
-        self.identify = self.users.identify if self.users is not None else no_users
+        self._users = (snapshot.app.auth, auth_routes.authenticator(snapshot))
         self._ids = itertools.count(1)
         self._id_prefix = f"{int(time.time()) & 0xFFFFFF:06x}{os.getpid() & 0xFFFF:04x}"
 
@@ -99,8 +104,36 @@ class Front:
             except Exception:  # noqa: BLE001 - a sink's failure must not fail the request
                 log.exception("a request-event sink failed (co_id=%s)", event.co_id)
 
+    @property
+    def users(self) -> Any:
+        """The served snapshot's ``Authenticator`` (None: its export declares no auth providers),
+        made again when a reload changed what the export says about users."""
+        snapshot = self.snapshot
+        if self._users[0] is not snapshot.app.auth:
+            self._users = (snapshot.app.auth, auth_routes.authenticator(snapshot))
+        return self._users[1]
+
+    @property
+    def identify(self) -> Any:
+        users = self.users
+        return users.identify if users is not None else no_users
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot new requests are served from."""
+        return self.generation.snapshot if self.generation is not None else self.first
+
     async def _answer(self, request: web.Request, trace: "_Trace") -> web.StreamResponse:
-        spec = self.routes.resolve(request.method, request.path, request.raw_path)
+        generation = self.generation  # taken once: this request sees one snapshot and one pool
+        assert generation is not None, "a request before the worker pool started"
+        generation.enter()
+        try:
+            return await self._answer_on(generation, request, trace)
+        finally:
+            generation.leave()
+
+    async def _answer_on(self, generation: Generation, request: web.Request, trace: "_Trace") -> web.StreamResponse:
+        spec = generation.snapshot.routes.resolve(request.method, request.path, request.raw_path)
         trace.function = spec.name
         trace.legacy = spec.legacy
         if request.content_length and request.content_length > self.settings.max_request_bytes:
@@ -125,10 +158,10 @@ class Front:
             call = decision.call
             assert call is not None
             if decision.script:  # run_as_user_id_script_source: a worker runs it first (contract §2.7)
-                call = await auth_routes.run_as_script(request.app[RUNNER], call, decision.script, self.identify)
+                call = await auth_routes.run_as_script(generation.runner, call, decision.script, self.identify)
             if spec.run_as.custom_data:
-                call = await auth_routes.with_custom_data(call, self.snapshot.app.auth.custom_user_data, self.services)
-            reply = await request.app[RUNNER].call(call)
+                call = await auth_routes.with_custom_data(call, generation.snapshot.app.auth.custom_user_data, self.services)
+            reply = await generation.runner.call(call)
         finally:
             self.in_flight -= 1
         trace.logs = reply.logs
@@ -235,14 +268,34 @@ def _to_response(reply: Reply) -> web.Response:
 def service_host(snapshot: Snapshot, settings: Settings) -> ServiceHost:
     """The server's side of the snapshot's service requests, as the settings say."""
     return ServiceHost(snapshot.boot.services, app_dir=snapshot.app.root, data=settings.data,
-                       mongodb_uri=settings.mongodb_uri, http_allow=settings.http_allow, policies=snapshot.policies)
+                       mongodb_uri=settings.mongodb_uri, http_allow=settings.http_allow, policies=snapshot.policies,
+                       caller=running_call)
+
+
+async def start_pool(boot: Boot, settings: Settings, host: ServiceHost, ready: int | None = None,
+                     spawned: Spawned | None = None) -> WorkerPool:
+    """A worker pool booted with ``boot``, started (with ``ready``: once that many workers are up;
+    ``spawned``: a process started ahead, its first worker); closed again if its start fails or
+    is cancelled."""
+    workers = WorkerPool(boot, size=settings.pool_size, timeout=settings.timeout,
+                         memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
+                         max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth,
+                         queue_timeout=settings.queue_timeout, services=host)
+    try:
+        await workers.start(ready, spawned)
+    except BaseException:
+        await workers.close()
+        raise
+    return workers
 
 
 def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[], Any] | None = None,
-              sinks: Iterable[EventSink] = (), services: ServiceHost | None = None) -> web.Application:
+              sinks: Iterable[EventSink] = (), services: ServiceHost | None = None,
+              source: Source | None = None) -> web.Application:
     """The aiohttp application for a snapshot (``runtime.app.snapshot``). The worker pool starts and
     stops with it (cleanup_ctx); tests may pass ``runner_factory`` for an in-process runner,
-    and ``sinks`` receive every request's event (default: the access log)."""
+    and ``sinks`` receive every request's event (default: the access log). With ``source`` (where
+    the app came from) and ``settings.reload``, edits are served without a restart (``RELOADER``)."""
     front = Front(snapshot, settings, sinks)
 
     @web.middleware
@@ -264,26 +317,27 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
     })
 
     async def pool(web_app: web.Application) -> Any:
+        host = None
         if runner_factory is not None:
-            web_app[RUNNER] = runner_factory()
-            yield
-            return
-        host = services or service_host(snapshot, settings)
-        workers = WorkerPool(snapshot.boot, size=settings.pool_size, timeout=settings.timeout,
-                             memory_mb=settings.memory_mb, max_queue=settings.max_concurrency,
-                             max_reply_bytes=settings.max_response_bytes + 1024 * 1024, depth=settings.queue_depth,
-                             queue_timeout=settings.queue_timeout, services=host)
-        await workers.start()
-        host.caller = workers.running.get  # who a call runs as: the server's record, never the worker's word
-        front.services = host
-        web_app[RUNNER] = workers
+            runner = runner_factory()
+        else:
+            host = services or service_host(snapshot, settings)
+            runner = await start_pool(snapshot.boot, settings, host)
+            front.services = host
+        web_app[RUNNER] = runner  # the first generation's (tests read its pids)
+        front.generation = Generation(1, snapshot, runner)
+        starter = None if host is None else (lambda boot, spare: start_pool(boot, settings, host, 1, spare))
+        reloader = Reloader(front, settings, source, starter, services=host)
+        web_app[RELOADER] = reloader
+        reloader.start()
         try:
             yield
         finally:
-            await workers.close()
-            await host.close()
+            await reloader.close()  # every generation's workers
+            if host is not None:
+                await host.close()
 
     web_app.cleanup_ctx.append(pool)
-    auth_routes.add_routes(web_app, snapshot.app.app_id, front.users, lambda request, error: front._error(request, error, ""))
+    auth_routes.add_routes(web_app, snapshot.app.app_id, lambda: front.users, lambda request, error: front._error(request, error, ""))
     web_app.router.add_route("*", "/{tail:.*}", front.handle)
     return web_app

@@ -54,7 +54,7 @@ class AppServices:
     store: Store | None = None
     max_result_bytes: int = contract.MAX_RESULT_BYTES
     pending: dict[int, int] = field(default_factory=dict)
-    # the server's own record of a running call that is not system (host.pool.WorkerPool.running):
+    # the server's own record of a running call that is not system (host.pool.running_call):
     # call id -> its Call, so the rules know the user without trusting the worker (issue 13)
     caller: Callable[[int], Any] = field(default=lambda call_id: None)
     policies: Mapping[tuple[str, str, str], Policy] = field(default_factory=dict)  # (service, db, coll) and (service, "", "")

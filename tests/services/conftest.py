@@ -139,3 +139,29 @@ def app(request: pytest.FixtureRequest) -> AppServices:
 def where() -> dict[str, str]:
     """A collection of its own for each test."""
     return {"database": "test", "collection": f"c{uuid.uuid4().hex[:12]}"}
+
+
+async def _hello(request: Any) -> Any:
+    from aiohttp import web
+    return web.json_response({"hello": request.headers.get("X-Name", "?")})
+
+
+@pytest.fixture
+def hello_port(loop_thread: LoopThread) -> Iterator[int]:
+    """A local HTTP server on the service loop (``GET /hello`` answers ``{"hello": <X-Name>}``):
+    what ``context.http`` tests call, allowed by ``ATLAS_FN_HTTP_ALLOW=127.0.0.1``."""
+    from aiohttp import web
+
+    app = web.Application()
+    app.add_routes([web.get("/hello", _hello)])
+    runner = web.AppRunner(app)
+
+    async def start() -> int:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    yield loop_thread.run(start())
+    loop_thread.run(runner.cleanup())
+

@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from runtime.services.router import AppServices, open_services
 from runtime.worker.engines.javascript.engine import JavaScriptError
@@ -158,22 +157,8 @@ def test_a_federated_source_refuses_writes(loop_thread: LoopThread, embedded: Ap
     assert result == "MongoDBError: insertOne: a Federated data source does not support writes"
 
 
-async def _hello(request: web.Request) -> web.Response:
-    return web.json_response({"hello": request.headers.get("X-Name", "?")})
-
-
-def test_context_http_and_a_legacy_http_service_from_javascript(loop_thread: LoopThread) -> None:
-    app = web.Application()
-    app.add_routes([web.get("/hello", _hello)])
-    runner = web.AppRunner(app)
-
-    async def start() -> int:
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    port = loop_thread.run(start())
+def test_context_http_and_a_legacy_http_service_from_javascript(loop_thread: LoopThread, hello_port: int) -> None:
+    port = hello_port
     services = loop_thread.run(open_services({"legacyHttp": "http"}, environ={"ATLAS_FN_HTTP_ALLOW": "127.0.0.1"}))
     try:
         result = run_js(f'''
@@ -190,4 +175,3 @@ def test_context_http_and_a_legacy_http_service_from_javascript(loop_thread: Loo
                           "TypeError: http.post: the request must be an object, got 'str'"]
     finally:
         loop_thread.run(services.close())
-        loop_thread.run(runner.cleanup())

@@ -9,7 +9,6 @@ import textwrap
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from runtime.contract.response import Response
 from runtime.contract.services import CONTEXT_HTTP
@@ -142,22 +141,8 @@ def test_cursor_rules(loop_thread: LoopThread, embedded: AppServices) -> None:
                       "cursor.limit: an aggregate cursor has only next, toArray and skip; add a $limit stage to the pipeline"]
 
 
-async def _hello(request: web.Request) -> web.Response:
-    return web.json_response({"hello": request.headers.get("X-Name", "?")})
-
-
-def test_context_http_from_guest_code(loop_thread: LoopThread) -> None:
-    app = web.Application()
-    app.add_routes([web.get("/hello", _hello)])
-    runner = web.AppRunner(app)
-
-    async def start() -> int:
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    port = loop_thread.run(start())
+def test_context_http_from_guest_code(loop_thread: LoopThread, hello_port: int) -> None:
+    port = hello_port
     services = loop_thread.run(open_services({}, environ={"ATLAS_FN_HTTP_ALLOW": "127.0.0.1"}))
     try:
         result = run_guest(f'''
@@ -174,7 +159,6 @@ def test_context_http_from_guest_code(loop_thread: LoopThread) -> None:
         assert result == [200, "200 OK", "Ada", "HTTPError"]
     finally:
         loop_thread.run(services.close())
-        loop_thread.run(runner.cleanup())
 
 
 def test_build_services_hands_out_the_right_facades() -> None:
