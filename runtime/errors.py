@@ -23,7 +23,8 @@ never define their own: ``tests/test_errors.py`` walks ``runtime`` for strays.
     │   ├── InvalidParameter       400 InvalidParameter (a call that needs a user names none)
     │   ├── InvalidSession         401 InvalidSession (credentials that name no user, an expired token)
     │   ├── InvalidPassword        401 InvalidPassword (a login whose credentials are wrong)
-    │   └── ProviderNotFound       404 AuthProviderNotFound (a login with an unknown or disabled provider)
+    │   ├── ProviderNotFound       404 AuthProviderNotFound (a login with an unknown or disabled provider)
+    │   └── InspectorRefused       403 Forbidden: the inspector page refuses this caller (atlas-fn's own)
     ├── FunctionError          the user's function failed (400 FunctionExecutionError)
     │   ├── TimeLimitExceeded      400 ExecutionTimeLimitExceeded
     │   ├── GuestError             what JavaScript guest code threw (engines.javascript names a subclass after it)
@@ -185,6 +186,13 @@ class ProviderNotFound(CallerError):
 
 class UserStoreError(AtlasFnError):
     pass
+
+
+class InspectorRefused(CallerError):
+    """A caller the ``inspector`` setting does not allow asked for the inspector page or its data."""
+
+    status = 403
+    error_code = "Forbidden"
 
 
 class FunctionError(AtlasFnError):

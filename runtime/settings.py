@@ -12,6 +12,7 @@ or import anything of ``runtime`` but ``runtime.errors``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Mapping
@@ -23,13 +24,31 @@ ENV_PREFIX = "ATLAS_FN_"
 
 
 def _setting(default: Any, help: str, *, unit: str = "", limits: tuple[float, float] | None = None,
-             over: str = "", shown: str = "", secret: bool = False) -> Any:
+             over: str = "", shown: str = "", secret: bool = False, check: Any = None) -> Any:
     """One setting's declaration: a dataclass field whose metadata the rest derives from.
     ``unit`` is "s", "MB", "bytes" or a noun (``"requests"``); ``shown`` overrides how the
     default reads in the README; a ``secret`` one (it may hold credentials) is left out of the
-    settings' repr."""
+    settings' repr; ``check`` (a text setting's) raises ValueError for a bad value."""
     return field(default=default, repr=not secret, metadata={"help": help, "unit": unit, "limits": limits, "over": over,
-                                                             "shown": shown})
+                                                             "shown": shown, "check": check})
+
+
+INSPECTOR_WORDS = ("loopback", "off", "any")
+
+
+def inspector_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The ``inspector`` setting's address list (``10.0.0.5,192.168.1.0/24``) as networks; ()
+    for ``loopback``, ``off`` and ``any``. ValueError names a bad entry and what is allowed."""
+    if value in INSPECTOR_WORDS:
+        return ()
+    networks = []
+    for entry in value.split(","):
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{entry.strip()!r} is not an address or network; allowed: loopback, off, any, or a "
+                             "comma-separated list of addresses and networks (10.0.0.5,192.168.1.0/24)") from None
+    return tuple(networks)
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,10 @@ class Settings:
                                   "next request; turn it off in production", shown="on")
     strict: bool = _setting(False, "refuse to start on any problem of the app (for CI); without it, every route "
                                    "that loads is served", shown="off")
+    inspector: str = _setting("loopback", "who may open the inspector page /_atlas-fn/ and its data: 'loopback' "
+                                          "(this machine only), 'off', 'any', or a comma-separated list of addresses "
+                                          "and networks allowed besides loopback", check=inspector_networks,
+                              over="403 `Forbidden` for any other caller")
 
     @property
     def pool_size(self) -> int:
@@ -101,6 +124,7 @@ class Declared:
     limits: tuple[float, float] | None
     over: str
     shown: str
+    check: Any = None
 
     @property
     def flag(self) -> str:
@@ -140,7 +164,7 @@ _KINDS = {"str": str, "int": int, "float": float, "bool": bool, str: str, int: i
 SWITCH_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 DECLARED: tuple[Declared, ...] = tuple(
     Declared(f.name, _KINDS[f.type], f.default, f.metadata["help"], f.metadata["unit"], f.metadata["limits"],
-             f.metadata["over"], f.metadata["shown"])
+             f.metadata["over"], f.metadata["shown"], f.metadata["check"])
     for f in fields(Settings) if f.default is not MISSING
 )
 
@@ -168,6 +192,8 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> S
 
 def _convert(setting: Declared, raw: Any) -> Any:
     if setting.kind is str:
+        if setting.check is not None:
+            setting.check(str(raw))
         return str(raw)
     if setting.kind is bool:  # a flag gives a bool; the environment a word
         if isinstance(raw, bool):

@@ -9,6 +9,7 @@ through the same protocol encoding — never a "no isolation" switch in producti
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -30,6 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_APP = ROOT / "app_config"
 EXAMPLE_FUNCTIONS = ROOT / "functions"
 EXAMPLE_ID = "example-abcde"
+
+
+# The §5 envelope's `link`: the request's entry on the inspector page (runtime.http.inspector), addressed
+# by the server's own socket, never by the caller's Host (issue 9).
+INSPECTOR_LINK = re.compile(r"http://127\.0\.0\.1:\d+/_atlas-fn/\?co_id=[0-9a-f]{18}")
 
 
 def webhook_url(name: str, service: str = "webhooks", app_id: str = EXAMPLE_ID) -> str:

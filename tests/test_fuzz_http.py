@@ -48,7 +48,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.conftest import Serve, webhook_config, write_app
+from tests.conftest import INSPECTOR_LINK, Serve, webhook_config, write_app
 from tests.waiting import until
 
 SECRET = "s3cret-fuzz"
@@ -199,7 +199,7 @@ def routed(answer: Answer, *, head: bool = False) -> Any:
     if answer.status >= 400:
         assert isinstance(value, dict) and set(value) == {"error", "error_code", "link"}, answer
         assert value["error_code"] in ENVELOPE_CODES and value["error"], answer
-        assert value["link"] == "", answer  # no log page is served yet: no link (red-team, issue 9)
+        assert INSPECTOR_LINK.fullmatch(value["link"]), answer  # the inspector's entry, never the caller's Host (issue 9)
     return value
 
 

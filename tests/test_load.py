@@ -63,7 +63,7 @@ import pytest
 
 from runtime.host import dispatch
 from runtime.http.server import RUNNER
-from tests.conftest import ROOT, Serve, call_in, write_app
+from tests.conftest import INSPECTOR_LINK, ROOT, Serve, call_in, write_app
 from tests.waiting import Lines, until, worker_pids
 
 MEMORY_MB = 200
@@ -211,7 +211,7 @@ def mismatch(call: Call, got: Answer, base: str) -> str | None:
     if (got.status != status or got.headers.get("Content-Type") != "application/json" or not isinstance(envelope, dict)
             or set(envelope) != {"error", "error_code", "link"} or envelope["error_code"] != code
             or not (envelope["error"].startswith(exact) if exact is not None else envelope["error"] == error)
-            or envelope["link"] != ""):
+            or not INSPECTOR_LINK.fullmatch(envelope["link"])):
         return f"{call}: got {got.status} {envelope!r}, want {status} {code} {error!r}"
     return None
 

@@ -20,6 +20,7 @@ def from_worker(meta: Any, body: bytes = b"") -> Any:
 def test_every_worker_message_round_trips() -> None:
     for message, write in [(messages.Ready(12), messages.write_ready),
                            (messages.Reply(7, 201, (("X-A", "1"), ("X-A", "2")), ("a line",), None, False, b"body"), messages.write_reply),
+                           (messages.Reply(8, 201, calls=("setStatusCode(201)", "setBody()")), messages.write_reply),
                            (messages.ServiceRequest(3, 1, "mongodb-atlas", "findOne", '{"a":1}'), messages.write_service_request),
                            (messages.LogEvent(3, "text"), messages.write_log),
                            (messages.Reply(3, error=("FunctionExecutionError", "boom"), recycle=True), messages.write_reply)]:
@@ -46,18 +47,21 @@ def test_the_pool_s_call_id_overrides_the_call_s() -> None:
 
 
 @pytest.mark.parametrize("meta", [
-    ["reply", 1, 200, [["X-A"]], [], None, False],  # a header that is not a pair
-    ["reply", 1, 200, ["X-A: v"], [], None, False],
-    ["reply", 1, 200, [[1, "v"]], [], None, False],
-    ["reply", 1, 200, [["X-A", None]], [], None, False],
-    ["reply", 1, 200, [], "not a list", None, False],  # logs
-    ["reply", 1, 200, [], [1, {"x": 2}, "kept"], None, False],
-    ["reply", 1, 200, [], [], "not an object", False],  # error
-    ["reply", 1, 200, [], [], [5, "m"], False],
-    ["reply", 1, "200", [], [], None, False],  # status
-    ["reply", "1", 200, [], [], None, False],  # call id
-    ["reply", 1, 200, [], [], None, 0],  # recycle
+    ["reply", 1, 200, [["X-A"]], [], None, False, []],  # a header that is not a pair
+    ["reply", 1, 200, ["X-A: v"], [], None, False, []],
+    ["reply", 1, 200, [[1, "v"]], [], None, False, []],
+    ["reply", 1, 200, [["X-A", None]], [], None, False, []],
+    ["reply", 1, 200, [], "not a list", None, False, []],  # logs
+    ["reply", 1, 200, [], [1, {"x": 2}, "kept"], None, False, []],
+    ["reply", 1, 200, [], [], "not an object", False, []],  # error
+    ["reply", 1, 200, [], [], [5, "m"], False, []],
+    ["reply", 1, "200", [], [], None, False, []],  # status
+    ["reply", "1", 200, [], [], None, False, []],  # call id
+    ["reply", 1, 200, [], [], None, 0, []],  # recycle
     ["reply", 1, 200, [], []],  # too short
+    ["reply", 1, 200, [], [], None, False, [5]],  # response calls (for the inspector): text only,
+    ["reply", 1, 200, [], [], None, False, ["setBody()"] * 201],  # at most MAX_CALLS of them,
+    ["reply", 1, 200, [], [], None, False, ["x" * 301]],  # each at most MAX_CALL_CHARS long
     ["svc", 1, 1, "s", "op", {"not": "text"}],
     ["log", 1, 5],
     ["ready"],
@@ -72,6 +76,6 @@ def test_a_worker_message_of_the_wrong_shape_breaks_the_protocol(meta: Any) -> N
 
 def test_a_protocol_error_names_what_was_wrong() -> None:
     with pytest.raises(frames.ProtocolError, match="^a worker's reply headers has a field of the wrong type$"):
-        from_worker(["reply", 1, 200, [[1, "v"]], [], None, False])
+        from_worker(["reply", 1, 200, [[1, "v"]], [], None, False, []])
     with pytest.raises(frames.ProtocolError, match=r"^a worker message of unknown kind or length \('hello'\)$"):
         from_worker(["hello", 1])

@@ -20,7 +20,7 @@ from runtime.app.snapshot import assemble
 from runtime.http.reload import Reloader, Source
 from runtime.http.server import RELOADER, build_app
 from runtime.settings import Settings
-from tests.conftest import AtlasTestServer, write_app
+from tests.conftest import AtlasTestServer, write_app, INSPECTOR_LINK
 from tests.test_cli import alive
 from tests.waiting import DEADLINE, until
 
@@ -239,9 +239,9 @@ async def test_a_route_whose_function_failed_to_load_answers_the_envelope(reload
     assert (await (await client.get(f"{HOOK}/good")).text()) == '"good"'
     resp = await client.get(f"{HOOK}/bad")
     assert resp.status == 500
-    assert await resp.json() == {
-        "error": f"webhook 'bad' is not served: {problem}",
-        "error_code": "FunctionSyntaxError", "link": ""}
+    envelope = await resp.json()
+    assert INSPECTOR_LINK.fullmatch(envelope.pop("link"))
+    assert envelope == {"error": f"webhook 'bad' is not served: {problem}", "error_code": "FunctionSyntaxError"}
     (functions / "bad.py").write_text(fn("mended"))
     await answer_becomes(client, f"{HOOK}/bad", is_(200, '"mended"'), "the mended function")
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.conftest import EXAMPLE_ID, Serve, webhook_url
+from tests.conftest import INSPECTOR_LINK, EXAMPLE_ID, Serve, webhook_url
 
 DOCS_BODY = b'{"message":"MESSAGE"}'
 DOCS_SIGNATURE = "sha256=828ee180512eaf8a6229eda7eea72323f68e9c0f0093b11a578b0544c5777862"  # contract §9 #1
@@ -38,7 +38,7 @@ async def test_the_same_json_with_one_extra_space_fails(serve: Serve) -> None:
     body = envelope_of(await resp.read())
     assert body["error_code"] == "IncomingWebhookAuthFailed"
     assert body["error"] == "request signature did not match"
-    assert body["link"] == ""  # no log page is served yet (issue 9: never built from the caller's Host)
+    assert INSPECTOR_LINK.fullmatch(body["link"]), body  # the inspector's entry for this request (issue 12 §4)
     assert "828ee180" not in json.dumps(body) and "12345" not in json.dumps(body)
     assert resp.headers["Content-Type"] == "application/json"
 
@@ -106,7 +106,7 @@ async def test_unknown_webhook_is_404_incoming_webhook_not_found(serve: Serve) -
         body = envelope_of(await resp.read())
         assert body["error_code"] == "IncomingWebhookNotFound"
         assert set(body) == {"error", "error_code", "link"}
-        assert body["link"] == ""  # no log page is served yet (issue 9: never built from the caller's Host)
+        assert INSPECTOR_LINK.fullmatch(body["link"]), body  # the inspector's entry (issue 9: never the caller's Host)
 
 
 async def test_a_method_not_served_is_405_with_allow(serve: Serve) -> None:
@@ -130,12 +130,13 @@ async def test_the_envelope_link_never_comes_from_the_caller_s_host(serve: Serve
     back. It is built from the server's own socket, and only when a log page is served."""
     from runtime.http.server import Front
 
-    client = await serve(pool=False)
+    client = await serve(pool=False, inspector="off")  # no page is served: no link
     resp = await client.get(webhook_url("nope"), headers={"Host": "evil.example"})
     assert resp.status == 404 and envelope_of(await resp.read())["link"] == ""
     [front] = {route.handler.__self__ for route in client.app.router.routes()
                if isinstance(getattr(route.handler, "__self__", None), Front)}
-    front.log_page = "/_atlas-fn/logs"  # as the inspector will serve it
+    assert front.log_page is None
+    client = await serve(pool=False)  # the inspector is served (loopback by default)
     resp = await client.get(webhook_url("nope"), headers={"Host": "evil.example"})
     link = envelope_of(await resp.read())["link"]
-    assert link.startswith(f"http://127.0.0.1:{client.server.port}/_atlas-fn/logs?co_id=") and "evil" not in link
+    assert link.startswith(f"http://127.0.0.1:{client.server.port}/_atlas-fn/?co_id=") and "evil" not in link

@@ -6,6 +6,10 @@ by ``runtime.contract.response_rules``. Must not import the sandbox or any I/O.
 
 Guest code sees only the four camelCase methods: the state lives in underscore slots, which
 RestrictedPython refuses to read or write, and the object takes no attribute writes.
+
+Every setter call is noted in order, as the guest made it (refused ones too), for the
+inspector: ``noted_calls(response)`` writes them as text (``setStatusCode(201)``), at most ``MAX_CALLS``
+of at most ``MAX_CALL_CHARS`` each; the arguments are kept as given and written only then.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 from runtime.values.bsontypes import ObjectId
 
 from runtime.contract.http_token import ALLOWED_NAME, is_token
-from runtime.values.shown import show_value
+from runtime.values.shown import shorten, show_value
 
 
 # Python's http.client refuses an answer with "got more than 100 headers", counting the blank
@@ -27,6 +31,8 @@ CLIENT_MAX_HEADER_LINES = 99
 SERVER_HEADER_LINES = 5
 MAX_HEADERS = CLIENT_MAX_HEADER_LINES - SERVER_HEADER_LINES
 MAX_HEADER_BYTES = 16 * 1024
+MAX_CALLS = 200  # setter calls noted per call (the reply carries them; the server checks the cap)
+MAX_CALL_CHARS = 300  # one noted call as text
 # Framing headers belong to the server: a function that could set them could split responses.
 _RESERVED = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer"})
 # RFC 9110 §5.5: a field value holds no control character but HTAB. aiohttp refuses the others
@@ -36,7 +42,7 @@ _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class Response:
-    __slots__ = ("_status", "_body", "_headers", "_touched", "_header_bytes")
+    __slots__ = ("_status", "_body", "_headers", "_touched", "_header_bytes", "_calls", "_more_calls")
 
     def __init__(self) -> None:
         self._status: int | None = None
@@ -44,8 +50,17 @@ class Response:
         self._headers: list[tuple[str, str]] = []
         self._touched = False
         self._header_bytes = 0
+        self._calls: list[tuple[str, tuple[Any, ...]]] = []
+        self._more_calls = 0
+
+    def _note(self, method: str, args: tuple[Any, ...]) -> None:
+        if len(self._calls) < MAX_CALLS - 1:
+            self._calls.append((method, args))
+        else:
+            self._more_calls += 1
 
     def setStatusCode(self, code: Any) -> "Response":  # noqa: N802 - App Services name
+        self._note("setStatusCode", (code,))
         if type(code) is bool or not isinstance(code, int) or not 100 <= code <= 599:
             raise ValueError(f"response.setStatusCode: {_show(code)} is not an HTTP status code; allowed: an integer from 100 to 599")
         if code < 200:  # a 1xx cannot end a response: clients wait on; a final 101 even tunnels past proxies
@@ -55,6 +70,7 @@ class Response:
         return self
 
     def setBody(self, body: Any = None) -> "Response":  # noqa: N802
+        self._note("setBody", () if body is None else (body,))
         if body is None:
             data = b""
         elif isinstance(body, (bytes, bytearray)):  # BSON.Binary is a bytes subclass
@@ -70,6 +86,7 @@ class Response:
         return self
 
     def setHeader(self, name: Any, value: Any) -> "Response":  # noqa: N802
+        self._note("setHeader", (name, value))
         name, value = check_header("setHeader", name, value)
         lowered = name.lower()
         kept = [(n, v) for n, v in self._headers if n.lower() != lowered]
@@ -78,6 +95,7 @@ class Response:
         return self._append("setHeader", name, value)
 
     def addHeader(self, name: Any, value: Any) -> "Response":  # noqa: N802
+        self._note("addHeader", (name, value))
         name, value = check_header("addHeader", name, value)
         return self._append("addHeader", name, value)
 
@@ -96,6 +114,16 @@ class Response:
     def state(self) -> tuple[bool, int | None, bytes | None, list[tuple[str, str]]]:
         """(touched, status, body, headers) for the response rules. Host side only."""
         return self._touched, self._status, self._body, list(self._headers)
+
+
+def noted_calls(response: Response) -> tuple[str, ...]:
+    """``response``'s setter calls in order, as text: ``setHeader('X-A', '1')``; bodies by their
+    size and start. Host side only: a function, not a method, so guest code cannot reach it."""
+    shown = [shorten(f"{method}({', '.join(_show_argument(a) for a in args)})", MAX_CALL_CHARS)
+             for method, args in response._calls]
+    if response._more_calls:
+        shown.append(f"... and {response._more_calls} more calls")
+    return tuple(shown)
 
 
 def check_header(method: str, name: Any, value: Any) -> tuple[str, str]:
@@ -123,6 +151,20 @@ def _js_string(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _show_argument(value: Any) -> str:
+    """One argument of a noted call: a string or Binary body by its size and start, a scalar as
+    written, anything else by its type (a guest object's repr is never run)."""
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes> " + show_value(bytes(value[:80]))
+    if isinstance(value, int) and not -10**30 < value < 10**30:  # repr of a huge int is slow, or refused
+        return f"an integer of {value.bit_length()} bits"
+    if isinstance(value, str) and len(value) > 80:
+        return f"<{len(value)} characters> " + show_value(value)
+    if value is None or isinstance(value, (str, int, float)) or type(value) is ObjectId:
+        return show_value(value)
+    return f"a value of type '{type(value).__name__}'"
 
 
 def _show(value: Any) -> str:

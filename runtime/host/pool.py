@@ -166,12 +166,13 @@ class WorkerPool:
             _RUNNING[call_id] = message
         self._dispatch(call)
         try:
-            return await call.future
+            reply = await call.future
         except asyncio.CancelledError:  # the caller went away (the server cancels its handler)
             self._abandoned(call)
             raise
         finally:
             _RUNNING.pop(call_id, None)
+        return reply._replace(waited=max(0.0, call.started - call.queued))  # for the inspector
 
     def _abandoned(self, call: _Call) -> None:
         """A call whose caller has gone: a waiting one is dropped by ``_drain`` (its future is

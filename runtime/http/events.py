@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol
 
+from runtime.contract.call_spec import CallSpec
+
 
 class RequestEvent(NamedTuple):
     co_id: str
@@ -23,6 +25,17 @@ class RequestEvent(NamedTuple):
     legacy: bool  # a legacy webhook URL: the log names the caller
     remote: str
     user_agent: str
+    traceback: str = ""  # the guest's traceback with file and line, when the function failed
+    # what the inspector shows (runtime.http.inspector); references, not copies: a sink that keeps
+    # an event keeps these alive, so it caps what it keeps
+    spec: CallSpec | None = None  # the route matched; holds the secret (for signature forensics): never log it
+    target: str = ""  # the request target as received (raw path and query, secret included)
+    headers: tuple[tuple[bytes, bytes], ...] = ()  # the request's header lines as sent
+    body: bytes = b""  # the request body as received ("" when it was not read)
+    calls: tuple[str, ...] = ()  # the response setter calls in order (runtime.contract.response)
+    response_headers: tuple[tuple[str, str], ...] = ()  # as handed to aiohttp (it adds Date, Server, Content-Length)
+    response_body: bytes = b""
+    timings: tuple[tuple[str, float], ...] = ()  # (step, milliseconds) in order
 
 
 class EventSink(Protocol):

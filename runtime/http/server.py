@@ -32,6 +32,7 @@ from runtime.host.pool import running_call
 from runtime.host.worker_process import Spawned
 from runtime.http import auth_routes
 from runtime.http.access_log import AccessLog
+from runtime.http import inspector
 from runtime.http.events import EventSink, RequestEvent
 from runtime.http.generation import Generation
 from runtime.http.reload import Reloader, Source
@@ -88,14 +89,21 @@ class Front:
             error = InternalError("atlas-fn failed to answer this request; see the server log")
             response = self._error(request, error, co_id)
             trace.error = error.message
-        self._emit(self._event(request, co_id, trace, response.status, started))
+        self._emit(self._event(request, co_id, trace, response.status, started, response))
         return response
 
     @staticmethod
-    def _event(request: web.Request, co_id: str, trace: "_Trace", status: int, started: float) -> RequestEvent:
+    def _event(request: web.Request, co_id: str, trace: "_Trace", status: int, started: float,
+               response: web.StreamResponse | None = None) -> RequestEvent:
+        now, reply = time.perf_counter(), trace.reply
+        sent = getattr(response, "body", None)  # a streamed answer has none: the reply's body was sent
         return RequestEvent(co_id, request.method, request.path, trace.function, trace.verdict, status,
-                            (time.perf_counter() - started) * 1000, trace.error, trace.logs, trace.legacy,
-                            request.remote or "", request.headers.get("User-Agent", ""))
+                            (now - started) * 1000, trace.error, trace.logs, trace.legacy,
+                            request.remote or "", request.headers.get("User-Agent", ""),
+                            getattr(reply, "traceback", ""), trace.spec, request.raw_path,
+                            request.raw_headers, trace.body, reply.calls if reply else (),
+                            tuple(response.headers.items()) if response is not None else (),
+                            sent if type(sent) is bytes else reply.body if reply else b"", trace.timings(started, now))
 
     def _emit(self, event: RequestEvent) -> None:
         for sink in self.sinks:
@@ -134,15 +142,14 @@ class Front:
 
     async def _answer_on(self, generation: Generation, request: web.Request, trace: "_Trace") -> web.StreamResponse:
         spec = generation.snapshot.routes.resolve(request.method, request.path, request.raw_path)
-        trace.function = spec.name
-        trace.legacy = spec.legacy
+        trace.function, trace.legacy, trace.spec = spec.name, spec.legacy, spec
         if request.content_length and request.content_length > self.settings.max_request_bytes:
             raise RequestTooLarge(f"the request body of {request.content_length} bytes exceeds the limit of {self.settings.max_request_bytes} bytes")
         if self.in_flight >= self.settings.max_concurrency:
             raise TooManyRequests(f"more than {self.settings.max_concurrency} requests are in flight")
         self.in_flight += 1
         try:
-            body = await self._body(request, trace)
+            trace.body = body = await self._body(request, trace)
             trace.reading_body = False
             incoming = IncomingRequest(request.method, f"{request.scheme}://{request.host}{request.path}",
                                        request.raw_path.partition("?")[2], request.headers, request.raw_headers,
@@ -153,6 +160,7 @@ class Front:
                 decision = await asyncio.to_thread(prepare_call, spec, incoming, 0, self.identify)
             verdict = decision.verdict
             trace.verdict = f"{verdict.method}:{'ok' if verdict.ok else 'failed'} ({verdict.detail})"
+            trace.routed = time.perf_counter()
             if decision.error is not None:
                 raise decision.error
             call = decision.call
@@ -161,7 +169,8 @@ class Front:
                 call = await auth_routes.run_as_script(generation.runner, call, decision.script, self.identify)
             if spec.run_as.custom_data:
                 call = await auth_routes.with_custom_data(call, generation.snapshot.app.auth.custom_user_data, self.services)
-            reply = await generation.runner.call(call)
+            trace.reply = reply = await generation.runner.call(call)
+            trace.called = time.perf_counter()
         finally:
             self.in_flight -= 1
         trace.logs = reply.logs
@@ -239,7 +248,8 @@ class Front:
 class _Trace:
     """What the front learnt about a request on its way, for its event."""
 
-    __slots__ = ("function", "verdict", "error", "logs", "legacy", "reading_body")
+    __slots__ = ("function", "verdict", "error", "logs", "legacy", "reading_body", "spec", "body", "reply", "routed",
+                 "called")
 
     def __init__(self) -> None:
         self.function = "-"
@@ -248,6 +258,20 @@ class _Trace:
         self.logs: tuple[str, ...] = ()
         self.legacy = False
         self.reading_body = False
+        self.spec: Any = None  # the CallSpec matched
+        self.body = b""
+        self.reply: Reply | None = None
+        self.routed = self.called = 0.0  # perf_counter() when validation was done, when the worker answered
+
+    def timings(self, started: float, now: float) -> tuple[tuple[str, float], ...]:
+        """Milliseconds per step: what ran before the call (routing, the body, validation), the
+        wait for a worker, the worker, and building (for a large answer, sending) the answer."""
+        routed = self.routed or now
+        if not self.called or self.reply is None:
+            return (("routing, body and validation", (routed - started) * 1000),)
+        waited = self.reply.waited
+        return (("routing, body and validation", (routed - started) * 1000), ("queue wait", waited * 1000),
+                ("worker", max(0.0, self.called - routed - waited) * 1000), ("writing", (now - self.called) * 1000))
 
 
 def _to_response(reply: Reply) -> web.Response:
@@ -338,6 +362,7 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
                 await host.close()
 
     web_app.cleanup_ctx.append(pool)
+    inspector.install(web_app, front, {f.key: f.engine for f in snapshot.boot.functions}, settings.inspector)
     auth_routes.add_routes(web_app, snapshot.app.app_id, lambda: front.users, lambda request, error: front._error(request, error, ""))
     web_app.router.add_route("*", "/{tail:.*}", front.handle)
     return web_app

@@ -25,6 +25,7 @@ import marshal
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
+from runtime.contract.response import MAX_CALL_CHARS, MAX_CALLS
 from runtime.errors import ProtocolError
 from runtime.settings import Settings
 from runtime.protocol.frames import encode_call, encode_reply
@@ -106,7 +107,10 @@ class Ready(NamedTuple):
 
 class Reply(NamedTuple):
     """How a call ended: ``status``/``headers`` and the frame body, or ``error`` = (code,
-    message) for the §5 envelope. ``recycle``: replace this worker after this call."""
+    message) for the §5 envelope. ``recycle``: replace this worker after this call.
+    ``calls``: the response setter calls in order, as text (``runtime.contract.response``), for
+    the inspector. ``waited``: seconds the call waited for a worker, set by the pool (never
+    sent by a worker)."""
 
     call_id: int
     status: int = 0
@@ -115,6 +119,8 @@ class Reply(NamedTuple):
     error: tuple[str, str] | None = None
     recycle: bool = False
     body: bytes = b""
+    calls: tuple[str, ...] = ()
+    waited: float = 0.0
 
 
 class ServiceRequest(NamedTuple):
@@ -183,8 +189,8 @@ def write_ready(ready: Ready) -> bytes:
 
 
 def write_reply(reply: Reply) -> bytes:
-    return encode_reply([REPLY, reply.call_id, reply.status, reply.headers, reply.logs, reply.error, reply.recycle],
-                        reply.body)
+    return encode_reply([REPLY, reply.call_id, reply.status, reply.headers, reply.logs, reply.error, reply.recycle,
+                         reply.calls], reply.body)
 
 
 def write_service_request(request: ServiceRequest) -> bytes:
@@ -202,8 +208,8 @@ def read_from_worker(meta: Any, body: bytes) -> Ready | Reply | ServiceRequest |
     if type(meta) is not list or not meta:
         raise ProtocolError("a worker message is not a list with a kind")
     kind = meta[0]
-    if kind == REPLY and len(meta) == 7:
-        _, call_id, status, headers, logs, error, recycle = meta
+    if kind == REPLY and len(meta) == 8:
+        _, call_id, status, headers, logs, error, recycle, calls = meta
         _check(type(call_id) is int and type(status) is int and type(recycle) is bool, "reply")
         _check(type(headers) is list and all(type(h) is list and len(h) == 2 and type(h[0]) is str and type(h[1]) is str
                                              for h in headers), "reply headers")
@@ -211,7 +217,10 @@ def read_from_worker(meta: Any, body: bytes) -> Ready | Reply | ServiceRequest |
         if error is not None:
             _check(type(error) is list and len(error) == 2 and type(error[0]) is str and type(error[1]) is str, "reply error")
             error = (error[0], error[1])
-        return Reply(call_id, status, tuple((h[0], h[1]) for h in headers), tuple(logs), error, recycle, body)
+        _check(type(calls) is list and len(calls) <= MAX_CALLS
+               and all(type(c) is str and len(c) <= MAX_CALL_CHARS for c in calls), "reply calls")
+        return Reply(call_id, status, tuple((h[0], h[1]) for h in headers), tuple(logs), error, recycle, body,
+                     tuple(calls))
     if kind == SERVICE_REQUEST and len(meta) == 6:
         _, call_id, request_id, service, operation, args = meta
         _check(type(call_id) is int and type(request_id) is int and type(service) is str

@@ -20,7 +20,7 @@ from typing import Any
 from runtime.contract import response_rules as rules
 from runtime.contract.credentials import context_user
 from runtime.contract.request import build_argument, build_context_request, decode_header_pairs, header_map
-from runtime.contract.response import Response
+from runtime.contract.response import Response, noted_calls
 from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
 from runtime.worker.engines import engine
@@ -96,8 +96,9 @@ class Invoker:
         error: tuple[str, str] | None = None
         recycle = False
         status, headers, body = 0, (), b""
+        response = Response()
         try:
-            status, headers, body = self._call(call, host, console)
+            status, headers, body = self._call(call, host, console, response)
         except LimitExceeded as exc:
             error = ("FunctionExecutionError", str(exc))
         except TimeLimitExceeded as exc:  # an engine's own time limit (the JavaScript engine's)
@@ -120,9 +121,10 @@ class Invoker:
             reset_between_calls()  # and leave no cache a later call could time or read (red-team F6)
         if self.output is not None:
             self.output.end()
-        return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body)
+        return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body, noted_calls(response))
 
-    def _call(self, call: Call, host: Host, console: Console) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
+    def _call(self, call: Call, host: Host, console: Console,
+              response: Response) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         chosen, loaded = self.functions[call.function]
         headers = header_map(decode_header_pairs(call.headers))  # once, for both builders
         request = call.request
@@ -131,7 +133,6 @@ class Invoker:
                                             remote=call.remote, kind=call.kind, route=call.route)  # type: ignore[arg-type]
         argument = build_argument(method=call.method, raw_query=call.raw_query, headers=headers, body=call.body,
                                   kind=call.kind, service_type=call.service_type)  # type: ignore[arg-type]
-        response = Response()
         user = call.user if call.user is not None else context_user(None)  # the caller's context runs the callees too
         if type(user.get("custom_data")) is str:  # fetch_custom_user_data: canonical EJSON from the server
             from runtime.values import ejson

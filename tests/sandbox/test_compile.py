@@ -71,3 +71,15 @@ def test_exports_may_be_assigned(source: str) -> None:
 )
 def test_dangerous_constructs_are_refused_at_compile_time(source: str, fragment: str) -> None:
     assert any(fragment in p.message for p in problems(source)), problems(source)
+
+
+def test_a_syntax_error_quotes_the_compiled_source_not_a_file_of_that_name(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """CPython may read a SyntaxError's line from disk by the file's shown name, relative to the
+    working directory: another file of that name was quoted (found by the reload work)."""
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "functions" / "hello.py").write_text("# another file, whose first lines are comments\n# second\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CompileFailed) as failed:
+        compile_function("x = 1\ndef exports(payload, response)\n    return 1\n", "functions/hello.py")
+    assert failed.value.problems == [
+        CompileProblem(2, "SyntaxError: expected ':' at statement: 'def exports(payload, response)'")]

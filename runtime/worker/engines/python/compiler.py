@@ -44,6 +44,9 @@ class AtlasPolicy(RestrictingNodeTransformer):
         return super().visit_Name(node)
 
 
+_AT_STATEMENT = " at statement: "  # RestrictedPython's words before the offending line
+
+
 def compile_function(source: str, filename: str) -> CodeType:
     """Compile one function file, or raise CompileFailed with every problem in line order."""
     try:
@@ -52,7 +55,8 @@ def compile_function(source: str, filename: str) -> CodeType:
         raise CompileFailed([CompileProblem(exc.lineno, f"{type(exc).__name__}: {exc.msg}")]) from None
     except (RecursionError, MemoryError):  # the parser or the checker ran out of stack
         raise CompileFailed([CompileProblem(None, TOO_DEEP)]) from None
-    problems = [_problem(e) for e in result.errors]
+    lines = source.splitlines()
+    problems = [_problem(e, lines) for e in result.errors]
     if not problems and not _defines_exports(source):
         problems.append(CompileProblem(None, "defines no `exports`; a function file must define `def exports(payload, response): ...`"))
     if problems or result.code is None:
@@ -61,12 +65,18 @@ def compile_function(source: str, filename: str) -> CodeType:
     return result.code
 
 
-def _problem(error: str) -> CompileProblem:
+def _problem(error: str, lines: list[str]) -> CompileProblem:
     match = _LINE.match(error)
     if not match:
         return CompileProblem(None, error)
     line = None if match.group(1) == "None" else int(match.group(1))
-    return CompileProblem(line, match.group(2))
+    message = match.group(2)
+    head, found, _ = message.partition(_AT_STATEMENT)
+    if found:
+        # CPython may fill a SyntaxError's text by reading the file *name* from disk, relative to
+        # the working directory (another file of that name): quote the compiled source's own line
+        message = head + (f"{_AT_STATEMENT}{lines[line - 1].strip()!r}" if line and 0 < line <= len(lines) else "")
+    return CompileProblem(line, message)
 
 
 def _defines_exports(source: str) -> bool:
