@@ -20,6 +20,10 @@ never define their own: ``tests/test_errors.py`` walks ``runtime`` for strays.
     │   ├── TooManyRequests        429 TooManyRequests
     │   ├── AuthFailed             401 IncomingWebhookAuthFailed
     │   ├── NoMatchingRule         401 NoMatchingRuleFound
+    │   ├── InvalidParameter       400 InvalidParameter (a call that needs a user names none)
+    │   ├── InvalidSession         401 InvalidSession (credentials that name no user, an expired token)
+    │   ├── InvalidPassword        401 InvalidPassword (a login whose credentials are wrong)
+    │   ├── ProviderNotFound       404 AuthProviderNotFound (a login with an unknown or disabled provider)
     │   └── InspectorRefused       403 Forbidden: the inspector page refuses this caller (atlas-fn's own)
     ├── FunctionError          the user's function failed (400 FunctionExecutionError)
     │   ├── TimeLimitExceeded      400 ExecutionTimeLimitExceeded
@@ -27,6 +31,7 @@ never define their own: ``tests/test_errors.py`` walks ``runtime`` for strays.
     │   ├── LimitExceeded          a limit of atlas-fn's own (reply size), shown without a type name
     │   ├── ServiceFailed          a service request the server answered with an error (guest-visible)
     │   └── ProtocolError          a frame or message that breaks the protocol: the worker is killed
+    ├── UserStoreError         the user store cannot be read or written, or refuses a change
     ├── InternalError          atlas-fn itself failed (500 InternalServerError)
     │   ├── NoWorkerAvailable      503 ServiceUnavailable: no worker took the call within queue_timeout
     │   └── FunctionNotLoaded      500 FunctionSyntaxError: the route's function or config failed to load
@@ -157,6 +162,30 @@ class AuthFailed(CallerError):
 class NoMatchingRule(CallerError):
     status = 401
     error_code = "NoMatchingRuleFound"
+
+
+class InvalidParameter(CallerError):
+    status = 400
+    error_code = "InvalidParameter"
+
+
+class InvalidSession(CallerError):
+    status = 401
+    error_code = "InvalidSession"
+
+
+class InvalidPassword(CallerError):
+    status = 401
+    error_code = "InvalidPassword"
+
+
+class ProviderNotFound(CallerError):
+    status = 404
+    error_code = "AuthProviderNotFound"
+
+
+class UserStoreError(AtlasFnError):
+    pass
 
 
 class InspectorRefused(CallerError):

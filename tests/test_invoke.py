@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,21 @@ def _cmdline(proc: Path) -> str:
         return (proc / "cmdline").read_bytes().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def test_an_endpoint_that_runs_as_its_caller_takes_the_caller_s_credentials(tmp_path: Path) -> None:
+    """contract §2.7: the credentials are checked as the server checks them, and taken out before the function."""
+    from runtime.auth.store import UserStore
+    from tests.auth.conftest import FIXTURE, SECRETS
+
+    app = tmp_path / "app"
+    shutil.copytree(FIXTURE, app)
+    user, _ = UserStore(app).create_api_key_user("cli", "c" * 20 + "-invoke-key")
+    done = invoke("--app", str(app), "/whoami", "-H", "apiKey: " + "c" * 20 + "-invoke-key", env={**SECRETS, "ATLAS_FN_DATA": "memory"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(sections(done.stdout)[2])
+    assert answer["user"]["id"] == user["id"] and answer["system"] is False
+    assert "Apikey" not in answer["headers"]  # taken out before the function
+    refused = invoke("--app", str(app), "/whoami", env={**SECRETS, "ATLAS_FN_DATA": "memory"})
+    assert refused.returncode == 1
+    assert json.loads(sections(refused.stdout)[2])["error"] == "no authentication methods were specified"

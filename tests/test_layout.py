@@ -56,6 +56,9 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "runtime/worker/": (("aiohttp", "asyncio"), ("runtime.http", "runtime.host", "runtime.cli", "runtime.tools",
                                                  "runtime.app")),
     "runtime/protocol/": ((), ("runtime.host", "runtime.worker", "runtime.http")),
+    # users, logins and tokens: the server and `atlas-fn users` use it; it serves no HTTP, runs no code
+    "runtime/auth/": (WEB, ("runtime.http", "runtime.host", "runtime.worker", "runtime.cli", "runtime.tools",
+                            "runtime.services")),
 }
 ONLY_ERRORS = ("runtime/errors.py", "runtime/settings.py")
 

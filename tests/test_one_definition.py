@@ -95,12 +95,17 @@ def test_the_token_is_rfc_7230_tchar() -> None:
     assert not http_token.is_token("a:b") and not http_token.is_token('a"b')
 
 
-def test_the_guest_context_has_no_switch_nothing_sets() -> None:
-    """``Context(system=)`` was never passed: every call runs as system (contract §8.2)."""
+def test_the_guest_context_takes_its_user_from_one_place() -> None:
+    """``context.user`` and ``runningAsSystem()`` come from the call's plain user (contract §8.2,
+    ``runtime.contract.credentials.context_user``); without one the call runs as system."""
     import inspect
 
+    from runtime.contract.credentials import context_user
     from runtime.worker.engines.python.guest import Context, Values
 
-    assert list(inspect.signature(Context).parameters) == ["request", "values", "app", "environment", "host", "reach"]
+    assert list(inspect.signature(Context).parameters) == ["request", "values", "app", "environment", "user", "host", "reach"]
     context = Context(request={}, values=Values({}), app={}, environment={})
     assert context.runningAsSystem() is True and context.user == {"type": "system", "data": {}, "identities": []}
+    user = context_user({"id": "a" * 24, "type": "normal", "data": {"email": "x@y"}, "identities": [], "api_keys": []})
+    context = Context(request={}, values=Values({}), app={}, environment={}, user=user)
+    assert context.runningAsSystem() is False and context.user.id == "a" * 24 and "api_keys" not in context.user

@@ -62,6 +62,9 @@ RUN = {("Quick start", 1), ("Quick start", 2), ("Try the example app", 1), ("Try
        ("Commands", 1), ("Migrating webhooks", 1)}
 NOT_RUN = {("How it is built", 1): "a drawing of the request path, not a command",
            ("Hot reload and serving with problems", 1): "a log line, not a command: tests/test_serve_problems.py reads it",
+           ("Calling as a user", 1): "the users command's synopsis; tests/auth/ run every form of it",
+           ("Calling as a user", 2): "an app with authentication providers (the example app has none): tests/auth/ "
+                                     "create users, log in and call with each credential through a real server",
            ("Hot reload and serving with problems", 2): "an answer, not a command: tests/test_serve_problems.py and "
                                                          "tests/test_reload.py check the envelope"}
 
@@ -236,9 +239,21 @@ def test_every_listed_flag_is_a_flag_of_its_command() -> None:
     for line in block("Commands").text.strip().splitlines():
         words = line.split()
         target = action.choices[words[1]] if not words[1].startswith("-") else parser
-        known = {option for a in target._actions for option in a.option_strings}
+        known = options(target)
         flags = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
         assert flags <= known, f"{line}: not flags of its command: {sorted(flags - known)}"
+
+
+def options(parser: "argparse.ArgumentParser") -> set[str]:
+    """Every option of ``parser`` and of its own subcommands (``users create --api-key``)."""
+    import argparse
+
+    found = {option for a in parser._actions for option in a.option_strings}
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for inner in a.choices.values():
+                found |= options(inner)
+    return found
 
 
 def test_the_migrate_examples_on_an_export(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ Read, in this order (problems are reported in the same order; folders are walked
 4. services ``services/<svc>/`` and 20210101 ``http(s)_endpoints/<svc>/`` with their
    ``incoming_webhooks/<name>/config.json``.
 5. ``secrets.json``; 6. endpoints ``http_endpoints/config.json`` then ``https_endpoints/config.json``;
-7. ``values/*.json``; 8. ``environments/*.json``; 9. drop-in webhooks for function files no config names (the manifest included).
+7. ``values/*.json``; 8. ``environments/*.json``; 10. auth providers, custom user data and data
+   rules (``config_auth``); 9. drop-in webhooks for function files no config names (the manifest included).
 
 Decisions where the contract is silent (an App Services user's expectations):
 
@@ -54,6 +55,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from runtime.app.config_auth import AuthReader
 from runtime.app.config_endpoints import EndpointsReader
 from runtime.app.config_files import Fields, json_files, read_object, subfolders
 from runtime.app.config_functions import FunctionsReader
@@ -90,7 +92,7 @@ def read_app(
 # --- the loader: the steps in order; each step's module extends config_reader.Reader -------------
 
 
-class _Loader(FunctionsReader, WebhooksReader, EndpointsReader):
+class _Loader(FunctionsReader, WebhooksReader, EndpointsReader, AuthReader):
     """One load: the steps in reading order (the module docstring); the app they read."""
 
     def load(self) -> App:
@@ -103,6 +105,7 @@ class _Loader(FunctionsReader, WebhooksReader, EndpointsReader):
         values = self._values()
         tag, environment_values = self._environment()
         services = {**{name: service.type for name, service in self.services.items()}, **self._data_sources()}
+        auth = self._auth()
         webhooks += self._drop_ins(webhooks, {entry.name for entry in manifest})
         # A webhook or endpoint whose function, route or method is wrong is already a problem; the
         # partial app leaves it out, so what start-up does next (runtime.app.snapshot: compile
@@ -115,7 +118,7 @@ class _Loader(FunctionsReader, WebhooksReader, EndpointsReader):
             webhooks=tuple(sorted(webhooks, key=lambda hook: (hook.service, hook.name))),
             endpoints=tuple(endpoints), manifest=tuple(sorted(manifest, key=lambda entry: entry.name)),
             values=values, environment_tag=tag, environment_values=environment_values,
-            functions=tuple(self.functions[key] for key in sorted(self.functions)), services=services,
+            functions=tuple(self.functions[key] for key in sorted(self.functions)), services=services, auth=auth,
         )  # fmt: skip
 
     # 4b. data sources (20210101 and later): data_sources/<name>/config.json, {"name", "type"}

@@ -54,6 +54,15 @@ def compile_all(sources: Iterable[FunctionSource], show: Any = str,
     return tuple(compiled), problems
 
 
+def compile_script(key: str, text: str, shown: str) -> tuple[FunctionArtifact | None, list[ConfigProblem]]:
+    """A run-as script (``run_as_user_id_script_source``: JavaScript source held in a config) as a
+    function a worker runs under ``key``; its compile problems are shown at ``shown``."""
+    try:
+        return FunctionArtifact(key, "javascript", shown, _compile("javascript", text, shown, None), key), []
+    except CompileFailed as failed:
+        return None, [ConfigProblem(shown, _where(p), p.message) for p in failed.problems]
+
+
 def _compile(language: str, text: str, shown: str, node_modules: Path | None) -> bytes:
     """The start-up artifact of one file, by the engine of its language. Compiles; runs nothing."""
     if language == "javascript":

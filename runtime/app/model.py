@@ -1,4 +1,4 @@
-"""The app as frozen values: webhooks, endpoints, the manifest, values, environments.
+"""The app as frozen values: webhooks, endpoints, the manifest, values, environments, auth and rules.
 
 Owns: the model ``runtime.app.config`` reads an export into and the names of what an export
 may declare (methods, validation methods, service types, layouts). Plain data: must not read
@@ -83,6 +83,46 @@ class ManifestEntry:
     extra: Mapping[str, Any] = field(default_factory=dict)  # run_as_user_id and unknown fields, kept
 
 
+PROVIDER_TYPES = ("api-key", "local-userpass", "custom-token", "anon-user")
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One authentication provider of the export (``auth/providers.json``, ``auth_providers/*.json``)."""
+
+    name: str
+    type: str  # one of PROVIDER_TYPES (others are kept but log nobody in)
+    disabled: bool = False
+    config: Mapping[str, Any] = field(default_factory=dict)
+    signing_keys: tuple[str, ...] = field(default=(), repr=False)  # custom-token: secret values, never in a repr
+    metadata_fields: tuple[Mapping[str, Any], ...] = ()
+    file: str = ""  # where it was declared, for messages
+
+
+@dataclass(frozen=True)
+class CollectionRules:
+    """The rules of one collection (``rules.json``), or the default rule (``collection`` ""), raw:
+    ``runtime.app.snapshot`` compiles them (``runtime.contract.data_rules``)."""
+
+    service: str
+    database: str
+    collection: str
+    roles: tuple[Any, ...]
+    filters: tuple[Any, ...]
+    file: str  # shown path, for start-up problems
+
+
+@dataclass(frozen=True)
+class Auth:
+    """What the export says about users: ``declared`` is False when it has no providers file at all
+    (then every function runs as system, as before issue 13)."""
+
+    declared: bool = False
+    providers: tuple[Provider, ...] = ()
+    custom_user_data: Mapping[str, Any] = field(default_factory=dict)  # auth/custom_user_data.json
+    rules: tuple[CollectionRules, ...] = ()
+
+
 @dataclass(frozen=True)
 class App:
     root: Path
@@ -97,3 +137,4 @@ class App:
     environment_values: Mapping[str, Any] = field(default_factory=dict, repr=False)
     functions: tuple[FunctionSource, ...] = ()  # every function file of the functions folder, by name
     services: Mapping[str, str] = field(default_factory=dict)  # services/ and data_sources/: name -> type
+    auth: Auth = field(default_factory=Auth)  # providers, custom user data, collection rules

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from runtime.app.config import read_app
 from runtime.app.functions import app_functions, compile_all, function_key
 from runtime.app.model import APP_FILES, App, Endpoint, Webhook
+from runtime.app.snapshot_users import Script, data_policies, run_as, run_as_scripts
+from runtime.contract.credentials import SYSTEM, RunAs
+from runtime.contract.data_rules import Policy
 from runtime.contract.call_spec import CallSpec
 from runtime.contract.services import DEFAULT_SERVICES, MONGODB_TYPES
 from runtime.contract.can_evaluate import NEVER, Rule, UnsupportedRule, combine, compile_rule
@@ -45,6 +48,7 @@ class Snapshot:
     boot: Boot  # what every worker of this snapshot's generation starts with
     routes: RouteTable  # (method, path) -> CallSpec, each with its rule
     config_problems: tuple[ConfigProblem, ...] = ()  # those of the configuration served (a reload compares)
+    policies: Mapping[tuple[str, str, str], Policy] = field(default_factory=dict)  # data rules, by (service, db, coll)
 
 
 @dataclass(frozen=True)
@@ -72,13 +76,19 @@ def assemble(app_dir: Path | None, functions_dir: Path | None, settings: Setting
     """The tolerant build (the module docstring). Without ``last``, an app whose app file or
     folders cannot be read gives no snapshot: its URLs (the app id) are unknown."""
     app, problems, show = read_app(app_dir, functions_dir, environ=environ)
-    entries, rule_problems = route_entries(app, show)
+    scripts: dict[str, Script] = {}
+    entries, rule_problems = route_entries(app, show, scripts)
+    compiled_scripts, script_problems = run_as_scripts(scripts)
+    policies, policy_problems = data_policies(app)
+    rule_problems += script_problems + policy_problems  # configuration problems, as can_evaluate's
     config_problems = problems + rule_problems
     unreadable = _unreadable(config_problems, app_dir, functions_dir, show)
     kept: list[str] = []
     if last is not None and (unreadable or not set(config_problems) <= set(last.config_problems)):
         app, served = last.app, last.config_problems  # a new problem: the last configuration stays
-        entries = route_entries(app, show)[0]
+        scripts = {}
+        entries = route_entries(app, show, scripts)[0]
+        compiled_scripts, policies = run_as_scripts(scripts)[0], dict(last.policies)
         kept.append("the configuration")
     elif unreadable:
         return Built(None, tuple(config_problems))
@@ -87,7 +97,7 @@ def assemble(app_dir: Path | None, functions_dir: Path | None, settings: Setting
     modules = app.functions_dir / "node_modules" if app.functions_dir is not None else None
     compiled, compile_problems = compile_all(app_functions(app), show=show,
                                              node_modules=modules if modules is not None and modules.is_dir() else None)
-    artifacts = {artifact.key: artifact for artifact in compiled}
+    artifacts = {artifact.key: artifact for artifact in compiled + compiled_scripts}
     last_artifacts = {artifact.key: artifact for artifact in last.boot.functions} if last is not None else {}
     failed: dict[str, list[ConfigProblem]] = {}
     for source in app_functions(app):
@@ -101,7 +111,7 @@ def assemble(app_dir: Path | None, functions_dir: Path | None, settings: Setting
             failed[key] = [p for p in compile_problems if p.file == show(source.path)]
     entries = list(map(_guard(app, served, failed, show), entries))
     snapshot = Snapshot(app, boot_data(app, tuple(artifacts[key] for key in sorted(artifacts)), settings),
-                        route_table(app, entries), served)
+                        route_table(app, entries), served, policies)
     return Built(snapshot, tuple(problems + compile_problems + rule_problems), tuple(kept))
 
 
@@ -147,10 +157,14 @@ def route_table(app: App, entries: list[RouteEntry]) -> RouteTable:
     return RouteTable.build(app.app_id, entries, [endpoint_path(app.app_id, e.route) for e in app.endpoints if e.disabled])
 
 
-def route_entries(app: App, show: Callable[[Path], str] = str) -> tuple[list[RouteEntry], list[ConfigProblem]]:
+def route_entries(app: App, show: Callable[[Path], str] = str,
+                  scripts: dict[str, Script] | None = None) -> tuple[list[RouteEntry], list[ConfigProblem]]:
     """Each webhook's and enabled endpoint's route with its call spec; every unsupported
     ``can_evaluate`` rule is a problem (an endpoint's rule is ANDed with its function's
-    manifest rule). A rule is always explicit in the spec: ``ALWAYS`` when none is set."""
+    manifest rule). A rule is always explicit in the spec: ``ALWAYS`` when none is set. Each
+    spec says who its calls run as (``runtime.app.snapshot_users.run_as``); ``scripts`` receives
+    each run-as script (source, file, JSON path) by its function key."""
+    scripts = scripts if scripts is not None else {}
     manifest = {entry.name: entry for entry in app.manifest}
     manifest_file = app.functions_dir / "config.json" if app.functions_dir else Path("functions/config.json")
     problems: list[ConfigProblem] = []
@@ -165,8 +179,17 @@ def route_entries(app: App, show: Callable[[Path], str] = str) -> tuple[list[Rou
             problems.extend(ConfigProblem(shown, path, text) for path, text in error.problems)
             return NEVER
 
+    def who(fields: Any, flags: Any, authed: bool, file: Path | None, where: str) -> RunAs:
+        shown = show(file) if file is not None else "(drop-in)"
+        chosen = run_as(app, fields, flags, authed, f"{shown} {where}")
+        if chosen.mode == "script":
+            scripts[chosen.script_key] = (str(fields["run_as_user_id_script_source"]), shown, where)
+        return chosen
+
     entries = [RouteEntry(webhook_path(app.app_id, hook.service, hook.name), hook.http_method,
-                          webhook_spec(hook, rule(hook.can_evaluate, hook.config_file, "$.can_evaluate")), hook.function.name)
+                          webhook_spec(hook, rule(hook.can_evaluate, hook.config_file, "$.can_evaluate"),
+                                       who(hook.extra, hook.extra, hook.extra.get("run_as_authed_user") is True,
+                                           hook.config_file, "$.run_as_user_id_script_source")), hook.function.name)
                for hook in app.webhooks]
     for endpoint in app.endpoints:
         select = f'$[?(@.route=={json.dumps(endpoint.route)} && @.http_method=={json.dumps(endpoint.http_method)})].can_evaluate'
@@ -175,23 +198,28 @@ def route_entries(app: App, show: Callable[[Path], str] = str) -> tuple[list[Rou
         if entry is not None:
             own = combine(own, rule(entry.can_evaluate, manifest_file, f"$[?(@.name=={json.dumps(entry.name)})].can_evaluate"))
         if not endpoint.disabled:  # contract §1: a disabled endpoint counts as absent
+            fields = dict(entry.extra) if entry is not None else {}
+            authed = not (entry is not None and entry.run_as_system) and not fields.get("run_as_user_id") \
+                and not fields.get("run_as_user_id_script_source")
+            runs_as = who(fields, endpoint.extra, authed, manifest_file,
+                          f"$[?(@.name=={json.dumps(endpoint.function_name)})].run_as_user_id_script_source")
             entries.append(RouteEntry(endpoint_path(app.app_id, endpoint.route), endpoint.http_method,
-                                      endpoint_spec(endpoint, own), endpoint.function_name))
+                                      endpoint_spec(endpoint, own, runs_as), endpoint.function_name))
     return entries, problems
 
 
-def webhook_spec(hook: Webhook, rule: Rule) -> CallSpec:
+def webhook_spec(hook: Webhook, rule: Rule, runs_as: RunAs = SYSTEM) -> CallSpec:
     return CallSpec(name=hook.name, kind="webhook", service_type=hook.service_type,
                     validation=effective_method(hook.service_type, hook.validation_method, hook.secret),
                     function_key=function_key(hook.function), respond_result=hook.respond_result, rule=rule,
-                    legacy=True, secret=hook.secret)
+                    legacy=True, secret=hook.secret, run_as=runs_as)
 
 
-def endpoint_spec(endpoint: Endpoint, rule: Rule) -> CallSpec:
+def endpoint_spec(endpoint: Endpoint, rule: Rule, runs_as: RunAs = SYSTEM) -> CallSpec:
     return CallSpec(name=endpoint.function_name, kind="endpoint", service_type="http",
                     validation=effective_method("http", endpoint.validation_method, endpoint.secret),
                     function_key=function_key(endpoint.function), respond_result=endpoint.respond_result, rule=rule,
-                    route=endpoint.route, return_type=endpoint.return_type, secret=endpoint.secret)
+                    route=endpoint.route, return_type=endpoint.return_type, secret=endpoint.secret, run_as=runs_as)
 
 
 def app_services(app: App) -> dict[str, str]:

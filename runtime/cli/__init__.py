@@ -1,4 +1,4 @@
-"""The ``atlas-fn`` command: serve, check, sign, migrate, diff.
+"""The ``atlas-fn`` command: serve, check, sign, migrate, diff, users (``runtime.cli.users``).
 
 Owns: parsing the command line, printing reports, exit codes, and running the server until
 SIGTERM or SIGINT. Start-up problems are printed all at once, one per line, never as a
@@ -94,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_parser(commands, _app_flags)
     serve.add_argument("--record", type=Path, metavar="DIR", default=None,
                        help="write every request and its answer to DIR, secrets redacted (for 'atlas-fn replay')")
+    from runtime.cli import users
+    users.add_parser(commands)
     return parser
 
 

@@ -178,7 +178,9 @@ def _header(text: str) -> tuple[str, str]:
 
 async def _invoke(snapshot: Snapshot, settings: settings_module.Settings, method: str, path: str, raw_query: str,
                   headers: list[tuple[str, str]], body: bytes, sign: bool) -> tuple[int, list[tuple[str, str]], bytes, Reply | None]:
+    from runtime.contract.pipeline import no_users
     from runtime.host.pool import WorkerPool
+    from runtime.http import auth_routes
     from runtime.http.server import service_host
 
     try:
@@ -193,7 +195,10 @@ async def _invoke(snapshot: Snapshot, settings: settings_module.Settings, method
         sent.append(("Content-Length", str(len(body))))
     lookup = CIMultiDict(sent)
     raw = tuple((name.encode("utf-8"), value.encode("utf-8")) for name, value in sent)
-    decision = prepare_call(spec, IncomingRequest(method, f"http://{host}{path}", raw_query, lookup, raw, "127.0.0.1", body))
+    incoming = IncomingRequest(method, f"http://{host}{path}", raw_query, lookup, raw, "127.0.0.1", body)
+    users = auth_routes.authenticator(snapshot)  # a route that runs as its caller checks the credentials given
+    identify = users.identify if users is not None else no_users
+    decision = await asyncio.to_thread(prepare_call, spec, incoming, 0, identify)
     if decision.error is not None:
         return _envelope(decision.error)
     assert decision.call is not None
@@ -203,7 +208,12 @@ async def _invoke(snapshot: Snapshot, settings: settings_module.Settings, method
                       queue_timeout=settings.queue_timeout, services=services)
     try:
         await pool.start()
-        reply = await pool.call(decision.call)
+        call = decision.call
+        if decision.script:  # run_as_user_id_script_source: a worker runs it first, as the server does
+            call = await auth_routes.run_as_script(pool, call, decision.script, identify)
+        if spec.run_as.custom_data:
+            call = await auth_routes.with_custom_data(call, snapshot.app.auth.custom_user_data, services)
+        reply = await pool.call(call)
     except AtlasFnError as error:
         return _envelope(error)
     finally:

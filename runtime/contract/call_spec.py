@@ -1,8 +1,8 @@
 """A route's call spec: everything about a webhook or endpoint a request needs, decided once.
 
 Owns: ``CallSpec`` (kind, service type, effective validation, secret, function key, response
-format, ``can_evaluate`` rule — ``ALWAYS`` is a value, never a failed lookup — and the problem
-that keeps a route from running, if any) and ``Kind``.
+format, ``can_evaluate`` rule — ``ALWAYS`` is a value, never a failed lookup — who its calls
+run as, and the problem that keeps a route from running, if any) and ``Kind``.
 Built at start-up by ``runtime.app.snapshot``; the route table resolves to it, the call
 pipeline reads it. Must not import aiohttp, start processes or read files.
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from runtime.contract.can_evaluate import Rule
+from runtime.contract.credentials import SYSTEM, RunAs
 
 Kind = Literal["webhook", "endpoint"]
 
@@ -31,3 +32,4 @@ class CallSpec:
     legacy: bool = False  # a legacy webhook URL: the log names the caller (issue 3 §4)
     secret: str = field(default="", repr=False)
     problem: str = ""  # why the route cannot run (its function or config failed to load): FunctionNotLoaded
+    run_as: RunAs = SYSTEM  # who calls run as (contract §2.7), decided at start-up

@@ -3,10 +3,14 @@
 Owns: checking a rule expression once, at startup, against the supported subset and compiling
 it into a frozen ``Rule``; evaluating that ``Rule`` against the plain ``context.request`` dict
 (§3.3) that ``runtime.contract.request`` builds; ANDing an endpoint's rule with its function's.
+The one evaluator of rule expressions: data rules (``runtime.contract.data_rules``, issue 13)
+compile to the same ``Rule``/``Check`` and are evaluated here over a scope of expansions
+(``Rule.holds_in``: ``%%request``, ``%%user``, ``%%root``, ``%%this``, ``%%prev``; ``resolve``).
 Must not: raise while evaluating (any dict shape gets an answer), put an operand value into a
 message (rules often hold a shared secret, as in §2.6's ``x-secret-key`` example), choose the
 HTTP answer (the caller raises ``NoMatchingRule``, 401 ``NoMatchingRuleFound``, §5), do I/O, or
-import the rest of ``runtime`` except ``runtime.values.shown`` and ``runtime.errors``.
+import the rest of ``runtime`` except ``runtime.values.shown``, ``runtime.errors`` and its own
+helpers ``runtime.contract.request_fields`` (the §2.6 field names) and ``rule_messages``.
 
 Supported (Decision §2.6), anything else is an ``UnsupportedRule`` naming every problem:
 
@@ -44,48 +48,41 @@ Decisions where the contract is silent (MongoDB query semantics, INF §2.6):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from runtime.contract import http_token
-from runtime.values.shown import hidden, json_path
+from runtime.contract.request_fields import ALLOWED_OPERATORS as _ALLOWED_OPERATORS
+from runtime.contract.request_fields import OPERATOR_NAMES as _OPERATOR_NAMES
+from runtime.contract.request_fields import STRING_FIELDS  # noqa: F401 - the fields, re-exported for callers
+from runtime.contract.request_fields import Target as _Target
+from runtime.contract.request_fields import target as _target
+from runtime.contract.rule_messages import describe_key, describe_object, header_value, literal_string, quote, show
 from runtime.errors import UnsupportedRule
-
-PREFIX = "%%request."
-OPERATORS = ("$eq", "$ne", "$in", "$nin", "$exists")
-STRING_FIELDS = (
-    "remoteIPAddress", "webhookUrl", "httpMethod", "rawQueryString", "httpReferrer", "httpUserAgent", "service",
-    "action",
-)  # fmt: skip
-HEADER_FIELDS = ("requestHeaders", "headers")
+from runtime.values.shown import json_path
 
 _NEGATED = frozenset({"$ne", "$nin"})
-_ALLOWED_FIELDS = (
-    "remoteIPAddress, requestHeaders.<name>, headers.<name>, webhookUrl, httpMethod, rawQueryString, "
-    "httpReferrer, httpUserAgent, service, action"
-)
-_ALLOWED_KEYS = f"a key {PREFIX}<field>, <field> one of {_ALLOWED_FIELDS}"
-_OPERATOR_NAMES = ", ".join(OPERATORS)
-_ALLOWED_OPERATORS = f"an object with exactly one of {_OPERATOR_NAMES}"
-_ALLOWED_HEADER_NAME = f"a name of {http_token.ALLOWED_NAME}"
 
 
 @dataclass(frozen=True)
 class _Literals:
-    """The values a check compares with: strings, ``null``, and (headers only) string arrays."""
+    """The values a check compares with: strings, ``null``, (headers) string arrays, and for data
+    rules any other value (``others``: numbers, booleans, objects), compared type for type."""
 
     strings: frozenset[str] = frozenset()
     null: bool = False
-    arrays: tuple[tuple[str, ...], ...] = ()
+    arrays: tuple[tuple[Any, ...], ...] = ()
+    others: tuple[Any, ...] = ()
 
     def equal(self, value: Any) -> bool:
         if isinstance(value, str):
             return value in self.strings
         if value is None:
             return self.null
-        if self.arrays and isinstance(value, (list, tuple)):
-            return tuple(value) in self.arrays  # a tuple scan: == per element, no hashing
+        if self.arrays and isinstance(value, (list, tuple)) and tuple(value) in self.arrays:
+            return True  # a tuple scan: == per element, no hashing
+        for other in self.others:
+            if _same(value, other):
+                return True
         return False
 
     def matches(self, value: Any) -> bool:
@@ -99,16 +96,38 @@ class _Literals:
         return False
 
 
+def literals_of(values: list[Any]) -> _Literals:
+    """The literals of ``values`` as they come (an expansion's value, a data rule's operand)."""
+    return _Literals(frozenset(v for v in values if isinstance(v, str)), any(v is None for v in values),
+                     tuple(tuple(v) for v in values if isinstance(v, (list, tuple))),
+                     tuple(v for v in values if v is not None and not isinstance(v, (str, list, tuple))))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal and of the same kind: a boolean never equals a number (MongoDB's order of types)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
 @dataclass(frozen=True)
 class Check:
-    """One ANDed field of a rule: ``%%request.<path>`` with ``operator`` (``$eq`` for a literal)."""
+    """One ANDed field of a rule: ``%%<root>.<key>[.<rest>]`` with ``operator`` (``$eq`` for a
+    literal). ``can_evaluate`` checks read ``%%request``; data rules (``runtime.contract.data_rules``)
+    also ``%%user``, ``%%root``, ``%%this``, ``%%prev``, and may compare with an expansion
+    (``operand``: its root and path, resolved when the check is evaluated)."""
 
     path: str = field(compare=False)  # as written after "%%request.", e.g. "headers.x-secret-key"
     operator: str
-    key: str  # the context.request key: "httpMethod", "requestHeaders", ...
+    key: str  # the context.request key: "httpMethod", "requestHeaders", ... ("" for the root itself)
     header: str | None = None  # the lower-cased header name when key is "requestHeaders"
     literals: _Literals | None = field(default=None, repr=False)  # None for $exists
     exists: bool = False
+    root: str = "request"
+    rest: tuple[str, ...] = ()  # further path segments under key
+    operand: tuple[str, ...] | None = None  # an expansion compared with: (root, *path)
     negated: bool = field(init=False, repr=False, compare=False)  # $ne, $nin
 
     def __post_init__(self) -> None:
@@ -118,25 +137,44 @@ class Check:
         value = context_request.get(self.key)
         if self.header is not None:
             value = _header(value, self.header)
-        if self.literals is None:
+        return self._compare(value, None)
+
+    def holds_in(self, scope: Mapping[str, Any]) -> bool:
+        """The check over ``scope`` (root name → value: ``request``, ``user``, ``root``, ``prev``…)."""
+        base = scope.get(self.root)
+        value = (base.get(self.key) if isinstance(base, Mapping) else None) if self.key else base
+        if self.header is not None:
+            value = _header(value, self.header)
+        return self._compare(walk(value, self.rest), scope)
+
+    def _compare(self, value: Any, scope: Mapping[str, Any] | None) -> bool:
+        if self.literals is None and self.operand is None:
             return (value is not None) is self.exists
-        return self.literals.matches(value) is not self.negated
+        literals = self.literals
+        if self.operand is not None:
+            found = resolve(scope or {}, self.operand)
+            listed = list(found) if self.operator in ("$in", "$nin") and isinstance(found, (list, tuple)) else [found]
+            literals = literals_of(listed)
+        assert literals is not None
+        return literals.matches(value) is not self.negated
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A compiled ``can_evaluate`` expression (contract §2.6): all ``checks`` must hold.
+    """A compiled ``can_evaluate`` expression (contract §2.6) or data-rule expression: all
+    ``checks`` must hold, and in each ``any_of`` group (a data rule's ``$or``) some rule.
 
     ``never`` is the ``false`` rule. Build rules with ``compile_rule`` and ``combine``.
     """
 
     checks: tuple[Check, ...] = ()
     never: bool = False
+    any_of: tuple[tuple["Rule", ...], ...] = ()
 
     @property
     def always(self) -> bool:
         """True for ``{}`` and ``true``: every request is allowed, so the caller may skip it."""
-        return not self.never and not self.checks
+        return not self.never and not self.checks and not self.any_of
 
     def allows(self, context_request: Mapping[str, Any]) -> bool:
         """Whether the request's ``context.request`` dict (§3.3) satisfies the rule; a missing
@@ -149,6 +187,36 @@ class Rule:
             if not check.holds(context_request):
                 return False
         return True
+
+    def holds_in(self, scope: Mapping[str, Any]) -> bool:
+        """A data rule over ``scope`` (``Check.holds_in``); no input shape raises."""
+        if self.never:
+            return False
+        for check in self.checks:
+            if not check.holds_in(scope):
+                return False
+        return all(any(rule.holds_in(scope) for rule in group) for group in self.any_of)
+
+
+def resolve(scope: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value of an expansion ``%%<root>.<path>`` in ``scope`` (None when absent)."""
+    return walk(scope.get(path[0]), path[1:]) if path else None
+
+
+def walk(value: Any, parts: tuple[str, ...]) -> Any:
+    """A dotted path into plain data: object keys, array indexes, and through arrays of objects
+    (MongoDB's ``a.b`` over ``a: [{b: 1}, {b: 2}]`` is ``[1, 2]``)."""
+    for part in parts:
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, (list, tuple)):
+            if part.isdigit():
+                value = value[int(part)] if int(part) < len(value) else None
+            else:
+                value = [element.get(part) for element in value if isinstance(element, Mapping)]
+        else:
+            return None
+    return value
 
 
 ALWAYS = Rule()
@@ -167,7 +235,7 @@ def compile_rule(expression: Any, where: str) -> Rule:
     if expression is False:
         return NEVER
     if not isinstance(expression, Mapping):
-        text = f"{_show(expression)} is not a rule expression; allowed: a JSON object, true, false"
+        text = f"{show(expression)} is not a rule expression; allowed: a JSON object, true, false"
         raise UnsupportedRule([(where, text)])
     problems: list[tuple[str, str]] = []
     checks: list[Check] = []
@@ -194,22 +262,6 @@ def combine(*rules: Rule) -> Rule:
 # --- compiling ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Target:
-    path: str  # after "%%request."
-    key: str
-    header: str | None
-
-    @property
-    def nature(self) -> str:
-        return "an array of strings or absent" if self.header is not None else "a string or absent"
-
-    @property
-    def operand(self) -> str:
-        """What may be compared with the field."""
-        return "a string, null or an array of strings" if self.header is not None else "a string or null"
-
-
 def _compile_field(key: Any, value: Any, path: str, problems: list[tuple[str, str]]) -> Check | None:
     target = _target(key, path, problems)
     if target is None:
@@ -221,40 +273,11 @@ def _compile_field(key: Any, value: Any, path: str, problems: list[tuple[str, st
     return None if literals is None else Check(target.path, "$eq", target.key, target.header, literals)
 
 
-def _target(key: Any, path: str, problems: list[tuple[str, str]]) -> _Target | None:
-    if not isinstance(key, str):
-        problems.append((path, f"the key {key!r} is not a string; allowed: {_ALLOWED_KEYS}"))
-        return None
-    if not key.startswith(PREFIX):
-        if key == PREFIX[:-1]:
-            problems.append((path, f"{_quote(key)} names no field; allowed: {_ALLOWED_KEYS}"))
-        else:
-            problems.append((path, f"{_describe_key(key)} is not supported; allowed: {_ALLOWED_KEYS}"))
-        return None
-    rest = key[len(PREFIX):]
-    head, dot, name = rest.partition(".")
-    if head in HEADER_FIELDS:
-        if not name:
-            problems.append((path, f"{_quote(key)} names no header; allowed: {PREFIX}{head}.<name>"))
-            return None
-        if not http_token.is_token(name):
-            problems.append((path, f"{_quote(name)} is not a header name; allowed: {_ALLOWED_HEADER_NAME}"))
-            return None
-        return _Target(rest, "requestHeaders", name.lower())
-    if head in STRING_FIELDS:
-        if dot:
-            problems.append((path, f"{head} is a string and has no field {_quote(name)}; allowed: {PREFIX}{head}"))
-            return None
-        return _Target(rest, head, None)
-    problems.append((path, f"{_quote(head)} is not a context.request field; allowed: {_ALLOWED_FIELDS}"))
-    return None
-
-
 def _compile_operator(
     target: _Target, value: Mapping[Any, Any], path: str, problems: list[tuple[str, str]]
 ) -> Check | None:
     if len(value) != 1:
-        keys = ", ".join(_quote(k) for k in value)
+        keys = ", ".join(quote(k) for k in value)
         text = f"an operator object with {len(value)} keys ({keys}) is not supported; allowed: {_ALLOWED_OPERATORS}"
         problems.append((path, text))
         return None
@@ -264,19 +287,23 @@ def _compile_operator(
         literals = _literals([(operand, at)], target, target.operand, problems)
     elif operator in ("$in", "$nin"):
         if not isinstance(operand, list):
-            problems.append((at, f"{_show(operand)} is not an array; allowed: an array of {_plural(target)}"))
+            problems.append((at, f"{show(operand)} is not an array; allowed: an array of {_plural(target)}"))
             return None
         items = [(item, json_path(at, index)) for index, item in enumerate(operand)]
         literals = _literals(items, target, target.operand, problems)
     elif operator == "$exists":
         if not isinstance(operand, bool):
-            problems.append((at, f"{_show(operand)} is not a boolean; allowed: true, false"))
+            problems.append((at, f"{show(operand)} is not a boolean; allowed: true, false"))
             return None
         return Check(target.path, operator, target.key, target.header, None, operand)
     else:
-        problems.append((at, f"{_describe_key(operator)} is not supported; allowed: {_OPERATOR_NAMES}"))
+        problems.append((at, f"{describe_key(operator)} is not supported; allowed: {_OPERATOR_NAMES}"))
         return None
     return None if literals is None else Check(target.path, operator, target.key, target.header, literals)
+
+
+def _plural(target: _Target) -> str:
+    return "strings, nulls or arrays of strings" if target.header is not None else "strings or nulls"
 
 
 def _literals(
@@ -291,64 +318,19 @@ def _literals(
         if value is None:
             null = True
         elif isinstance(value, str):
-            if _literal_string(value, at, allowed, problems):
+            if literal_string(value, at, allowed, problems):
                 strings.add(value)
         elif isinstance(value, list) and target.header is not None:
             elements = [(element, json_path(at, index)) for index, element in enumerate(value)]
-            if all([_header_value(element, where, problems) for element, where in elements]):
+            if all([header_value(element, where, problems) for element, where in elements]):
                 arrays.append(tuple(value))
         else:
-            what = _object(value) if isinstance(value, Mapping) else _show(value)
+            what = describe_object(value) if isinstance(value, Mapping) else show(value)
             text = f"{what} can never equal {target.path}, which is {target.nature}; allowed: {allowed}"
             problems.append((at, text))
     if len(problems) > before:
         return None
     return _Literals(frozenset(strings), null, tuple(dict.fromkeys(arrays)))
-
-
-def _literal_string(value: str, at: str, allowed: str, problems: list[tuple[str, str]]) -> bool:
-    if value.startswith("%%"):
-        problems.append((at, f"{_quote(value)} is an expansion, which is not supported; allowed: {allowed}"))
-        return False
-    return True
-
-
-def _header_value(value: Any, at: str, problems: list[tuple[str, str]]) -> bool:
-    if isinstance(value, str):
-        return _literal_string(value, at, "a string", problems)
-    problems.append((at, f"{_show(value)} is not a header value; allowed: a string"))
-    return False
-
-
-def _plural(target: _Target) -> str:
-    return "strings, nulls or arrays of strings" if target.header is not None else "strings or nulls"
-
-
-def _describe_key(key: str) -> str:
-    if key.startswith("%%"):
-        return f"the expansion {_quote(key)}"
-    if key.startswith("%"):
-        return f"the expression operator {_quote(key)}"
-    if key.startswith("$"):
-        return f"the operator {_quote(key)}"
-    return f"the document field {_quote(key)}"
-
-
-def _object(value: Mapping[Any, Any]) -> str:
-    if not value:
-        return "an empty object"
-    return "an object with keys " + ", ".join(_quote(k) for k in value)
-
-
-def _show(value: Any) -> str:
-    """A value in a message: ``true``, ``false`` and ``null`` as such, anything else by type."""
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
-    return hidden(value)
-
-
-def _quote(text: Any) -> str:
-    return json.dumps(text if isinstance(text, str) else str(text), ensure_ascii=False)
 
 
 # --- evaluating --------------------------------------------------------------------------------

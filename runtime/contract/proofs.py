@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Sequence
 from urllib.parse import quote
 
-from runtime.contract import validation
+from runtime.contract import credentials, validation
 from runtime.contract.call_spec import CallSpec
 from runtime.contract.request import parse_query
 from runtime.values import crypto
@@ -21,10 +21,10 @@ from runtime.values import crypto
 REDACTED = "REDACTED"
 SECRET_PARAMETER = "secret"  # contract §2.2
 # Header names (lower case) whose values a recording never holds: the signatures of §2.3 and
-# §2.5, and the usual credential headers (App Services' own apiKey and password headers among them).
+# §2.5, a caller's credentials (§2.7, runtime.contract.credentials) and other usual credential headers.
 SECRET_HEADERS = frozenset(name.lower() for name in (
     validation.WEBHOOK_SIGNATURE_HEADER, validation.ENDPOINT_SIGNATURE_HEADER, validation.GITHUB_SHA256_HEADER,
-    validation.GITHUB_SHA1_HEADER, "Authorization", "Proxy-Authorization", "apiKey", "api-key", "X-API-Key", "password"))
+    validation.GITHUB_SHA1_HEADER, *credentials.HEADERS, "Proxy-Authorization", "api-key", "X-API-Key"))
 
 
 def proof_header(spec: CallSpec) -> str | None:

@@ -298,8 +298,8 @@ MONGODB_OPERATIONS: dict[str, Operation] = _ops(
     Operation("getCollectionNames", {}, collection=False),
 )
 
-# Aggregation stages refused (LIMITS: an application user may not use these; atlas-fn runs
-# every function as the system user, which may use all but $indexStats and $currentOp).
+# Aggregation stages refused to everyone (LIMITS: the system user may use all but $indexStats and
+# $currentOp); an application user is refused more (runtime.services.guard.USER_REFUSED_STAGES).
 REFUSED_STAGES = ("$indexStats", "$currentOp")
 
 

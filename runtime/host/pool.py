@@ -45,6 +45,18 @@ RESPAWN_LAST_PAUSE = 5.0  # ... up to this
 WATCHDOG_SECONDS = 0.05  # how often call ages are checked against the time limit
 
 
+# Call ids are unique in the process, not only per pool: a reload's generations share one service
+# host, which must tell their calls apart (the pending count per call, and who a call runs as).
+_CALL_IDS = itertools.count(1)
+_RUNNING: dict[int, messages.Call] = {}  # calls that run as a user, by call id: the server's own record
+
+
+def running_call(call_id: int) -> messages.Call | None:
+    """The running call of that id if it runs as a user (its ``user`` set), else None: what the
+    data rules use (``runtime.services.guard``), never anything a worker says about itself."""
+    return _RUNNING.get(call_id)
+
+
 class FunctionRunner(Protocol):
     """What the server needs from a pool. Tests may supply an in-process one."""
 
@@ -73,7 +85,6 @@ class WorkerPool:
         self.reserve: list[int] = []
         self.argv = list(argv)  # tests may run a stand-in worker that speaks the same protocol
         self.clock = asyncio.get_running_loop().time  # the dispatch policy's clock
-        self._call_ids = itertools.count(1)
         self.size = size
         self.timeout = timeout
         self.memory_mb = memory_mb
@@ -149,14 +160,18 @@ class WorkerPool:
     async def call(self, message: messages.Call) -> messages.Reply:
         if self.closed:
             raise InternalError("the worker pool is shut down")
-        call_id = next(self._call_ids)
+        call_id = next(_CALL_IDS)
         call = _Call(call_id, message.function, messages.write_call(message, call_id), self.loop.create_future())
+        if message.user is not None:
+            _RUNNING[call_id] = message
         self._dispatch(call)
         try:
             reply = await call.future
         except asyncio.CancelledError:  # the caller went away (the server cancels its handler)
             self._abandoned(call)
             raise
+        finally:
+            _RUNNING.pop(call_id, None)
         return reply._replace(waited=max(0.0, call.started - call.queued))  # for the inspector
 
     def _abandoned(self, call: _Call) -> None:

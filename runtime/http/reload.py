@@ -186,7 +186,7 @@ class Reloader:
     def _swap(self, old: Generation, new: Generation, took: str) -> None:
         self.front.generation = new  # the swap: new requests take the new generation from here on
         if self.services is not None:
-            self.services.rename(new.snapshot.boot.services)
+            self.services.rename(new.snapshot.boot.services, new.snapshot.policies)
         self.last_reload_at = time.time()
         self.reloads += 1
         routes = len(new.snapshot.routes.rows())

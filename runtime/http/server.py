@@ -23,12 +23,14 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from runtime.app.snapshot import Snapshot
-from runtime.contract.pipeline import IncomingRequest, prepare_call
+from runtime.contract.pipeline import IncomingRequest, no_users, prepare_call
 from runtime.contract.response import MAX_HEADERS, check_header
 from runtime.errors import (AtlasFnError, CallerError, FunctionError, InternalError, MethodNotAllowed, RequestTimeout,
                             RequestTooLarge, TooManyRequests)
 from runtime.host.pool import FunctionRunner, WorkerPool
+from runtime.host.pool import running_call
 from runtime.host.worker_process import Spawned
+from runtime.http import auth_routes
 from runtime.http.access_log import AccessLog
 from runtime.http import inspector
 from runtime.http.events import EventSink, RequestEvent
@@ -61,6 +63,8 @@ class Front:
         self.in_flight = 0
         self.unsent = 0  # bytes of large answers not yet read by their callers
         self.log_page: str | None = None  # the path of a served page showing a request by co_id, if any
+        self.services: ServiceHost | None = None  # set when the pool starts (custom user data reads)
+        self._users = (snapshot.app.auth, auth_routes.authenticator(snapshot))
         self._ids = itertools.count(1)
         self._id_prefix = f"{int(time.time()) & 0xFFFFFF:06x}{os.getpid() & 0xFFFF:04x}"
 
@@ -109,6 +113,20 @@ class Front:
                 log.exception("a request-event sink failed (co_id=%s)", event.co_id)
 
     @property
+    def users(self) -> Any:
+        """The served snapshot's ``Authenticator`` (None: its export declares no auth providers),
+        made again when a reload changed what the export says about users."""
+        snapshot = self.snapshot
+        if self._users[0] is not snapshot.app.auth:
+            self._users = (snapshot.app.auth, auth_routes.authenticator(snapshot))
+        return self._users[1]
+
+    @property
+    def identify(self) -> Any:
+        users = self.users
+        return users.identify if users is not None else no_users
+
+    @property
     def snapshot(self) -> Snapshot:
         """The snapshot new requests are served from."""
         return self.generation.snapshot if self.generation is not None else self.first
@@ -136,14 +154,22 @@ class Front:
             incoming = IncomingRequest(request.method, f"{request.scheme}://{request.host}{request.path}",
                                        request.raw_path.partition("?")[2], request.headers, request.raw_headers,
                                        request.remote or "", body)
-            decision = prepare_call(spec, incoming)
+            if spec.run_as.mode == "system":
+                decision = prepare_call(spec, incoming)
+            else:  # a first API key or password check runs the KDF (~85 ms): off the event loop
+                decision = await asyncio.to_thread(prepare_call, spec, incoming, 0, self.identify)
             verdict = decision.verdict
             trace.verdict = f"{verdict.method}:{'ok' if verdict.ok else 'failed'} ({verdict.detail})"
             trace.routed = time.perf_counter()
             if decision.error is not None:
                 raise decision.error
-            assert decision.call is not None
-            trace.reply = reply = await generation.runner.call(decision.call)
+            call = decision.call
+            assert call is not None
+            if decision.script:  # run_as_user_id_script_source: a worker runs it first (contract §2.7)
+                call = await auth_routes.run_as_script(generation.runner, call, decision.script, self.identify)
+            if spec.run_as.custom_data:
+                call = await auth_routes.with_custom_data(call, generation.snapshot.app.auth.custom_user_data, self.services)
+            trace.reply = reply = await generation.runner.call(call)
             trace.called = time.perf_counter()
         finally:
             self.in_flight -= 1
@@ -266,7 +292,8 @@ def _to_response(reply: Reply) -> web.Response:
 def service_host(snapshot: Snapshot, settings: Settings) -> ServiceHost:
     """The server's side of the snapshot's service requests, as the settings say."""
     return ServiceHost(snapshot.boot.services, app_dir=snapshot.app.root, data=settings.data,
-                       mongodb_uri=settings.mongodb_uri, http_allow=settings.http_allow)
+                       mongodb_uri=settings.mongodb_uri, http_allow=settings.http_allow, policies=snapshot.policies,
+                       caller=running_call)
 
 
 async def start_pool(boot: Boot, settings: Settings, host: ServiceHost, ready: int | None = None,
@@ -320,6 +347,7 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
         else:
             host = services or service_host(snapshot, settings)
             runner = await start_pool(snapshot.boot, settings, host)
+            front.services = host
         web_app[RUNNER] = runner  # the first generation's (tests read its pids)
         front.generation = Generation(1, snapshot, runner)
         starter = None if host is None else (lambda boot, spare: start_pool(boot, settings, host, 1, spare))
@@ -335,5 +363,6 @@ def build_app(snapshot: Snapshot, settings: Settings, runner_factory: Callable[[
 
     web_app.cleanup_ctx.append(pool)
     inspector.install(web_app, front, {f.key: f.engine for f in snapshot.boot.functions}, settings.inspector)
+    auth_routes.add_routes(web_app, snapshot.app.app_id, lambda: front.users, lambda request, error: front._error(request, error, ""))
     web_app.router.add_route("*", "/{tail:.*}", front.handle)
     return web_app

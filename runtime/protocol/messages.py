@@ -89,6 +89,7 @@ class Call(NamedTuple):
     format: str
     body: bytes = b""
     request: Mapping[str, Any] | None = None
+    user: Mapping[str, Any] | None = None  # context.user as plain data (contract.credentials.context_user); None: system
 
 
 class ServiceResult(NamedTuple):
@@ -162,7 +163,7 @@ def write_call(call: Call, call_id: int | None = None) -> bytes:
     request = dict(call.request) if call.request is not None else None
     return encode_call((CALL, call.call_id if call_id is None else call_id, call.function, call.kind, call.service_type, call.method, call.url,
                         call.raw_query, call.headers, call.remote, call.respond_result, call.route, call.format,
-                        request), call.body)
+                        request, dict(call.user) if call.user is not None else None), call.body)
 
 
 def write_service_result(result: ServiceResult) -> bytes:
@@ -175,9 +176,9 @@ def read_from_server(meta: bytes, body: bytes) -> Boot | Call | ServiceResult:
     kind = value[0]
     if kind == CALL:
         (_, call_id, function, kind_, service_type, method, url, raw_query, headers, remote,
-         respond_result, route, fmt, request) = value
+         respond_result, route, fmt, request, user) = value
         return Call(call_id, function, kind_, service_type, method, url, raw_query, headers, remote,
-                    respond_result, route, fmt, body, request)
+                    respond_result, route, fmt, body, request, user)
     if kind == SERVICE_RESULT:
         return ServiceResult(*value[1:])
     if kind == BOOT:

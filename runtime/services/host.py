@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
+from runtime.contract.data_rules import Policy
 from runtime.protocol.messages import ServiceRequest, ServiceResult
 from runtime.services.router import AppServices, handle, open_services
 
@@ -21,8 +22,11 @@ from runtime.services.router import AppServices, handle, open_services
 class ServiceHost:
     def __init__(self, names: Mapping[str, str], *, app_dir: Path | None, data: str = "",
                  environ: Mapping[str, str] = os.environ, mongodb_uri: str | None = None,
-                 http_allow: str | None = None) -> None:
+                 http_allow: str | None = None, policies: Mapping[tuple[str, str, str], Policy] | None = None,
+                 caller: Callable[[int], Any] = lambda call_id: None) -> None:
         self.names = dict(names)
+        self.policies = dict(policies or {})  # the app's compiled data rules (runtime.app.snapshot)
+        self.caller = caller  # the server's record of a running call that is a user's (runtime.host.pool.running_call)
         self.app_dir = app_dir
         self.data = data  # "" = <app>/.atlas-fn/data, "memory" = a throw-away store, else a folder
         self.environ = environ
@@ -39,14 +43,19 @@ class ServiceHost:
                 self._services = await open_services(self.names, app_dir=self.app_dir, data_dir=data_dir,
                                                      memory=memory, environ=self.environ,
                                                      mongodb_uri=self._mongodb_uri, http_allow=self.http_allow)
+                self._services.caller = self.caller
+                self._services.policies = self.policies
             return self._services
 
-    def rename(self, names: Mapping[str, str]) -> None:
-        """A reload's new service names (``Boot.services``); what is open stays open: the store
-        belongs to the server, not to a snapshot, and keeps running."""
+    def rename(self, names: Mapping[str, str], policies: Mapping[tuple[str, str, str], Policy] | None = None) -> None:
+        """A reload's new service names (``Boot.services``) and data rules; what is open stays open:
+        the store belongs to the server, not to a snapshot, and keeps running."""
         self.names = dict(names)
+        if policies is not None:
+            self.policies = dict(policies)
         if self._services is not None:
             self._services.services = dict(names)
+            self._services.policies = self.policies
 
     @property
     def store_uri(self) -> str | None:

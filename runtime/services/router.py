@@ -8,6 +8,9 @@ and parsed here (EJSON), operations and their arguments are checked by
 ``runtime.contract.services``, and a result over the cap is refused instead of sent. Must not
 raise: every failure is a ``ServiceResult`` with ``ok=False`` and (name, message).
 
+A call that runs as a user (the server's own record, ``AppServices.caller``) has its MongoDB
+operations checked against the collection's rules (``runtime.services.guard``).
+
 Dispatch: ``context.http`` (service name ``"context.http"``) and every app service of type
 ``http`` go to the HTTP client; ``mongodb-atlas`` and ``mongodb-datafederation`` services (by
 their app names) to the one MongoDB service (read-only for Federated data sources); third-party
@@ -21,14 +24,17 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from runtime.contract import services as contract
+from runtime.contract.credentials import caller_scope
+from runtime.contract.data_rules import NOBODY, Policy
 from runtime.contract.http_request import check_http
 from runtime.contract.services import ServiceFailed
 from runtime.protocol.messages import ServiceRequest, ServiceResult
 from runtime.services.http_client import HttpClient, parse_allow
 from runtime.values.pymongo_types import to_pymongo
+from runtime.services.guard import run_as_user
 from runtime.services.mongodb import MongoService
 from runtime.services.store import Store, default_data_dir
 from runtime.values import ejson
@@ -48,6 +54,14 @@ class AppServices:
     store: Store | None = None
     max_result_bytes: int = contract.MAX_RESULT_BYTES
     pending: dict[int, int] = field(default_factory=dict)
+    # the server's own record of a running call that is not system (host.pool.running_call):
+    # call id -> its Call, so the rules know the user without trusting the worker (issue 13)
+    caller: Callable[[int], Any] = field(default=lambda call_id: None)
+    policies: Mapping[tuple[str, str, str], Policy] = field(default_factory=dict)  # (service, db, coll) and (service, "", "")
+
+    def policy(self, service: str, database: str, collection: str) -> Policy:
+        found = self.policies.get((service, database, collection))
+        return found if found is not None else self.policies.get((service, "", ""), NOBODY)
 
     async def close(self) -> None:
         """Stop everything ``open_services`` started (the store last)."""
@@ -152,7 +166,12 @@ async def _run(request: ServiceRequest, app: AppServices) -> str:
         checked = contract.check_mongodb(operation, args, writable=kind == "mongodb-atlas")
         if app.mongodb is None:
             raise ServiceFailed(contract.MONGODB_ERROR, "no MongoDB service is running")
-        result = await app.mongodb.run(operation, checked)
+        call = app.caller(request.call_id)
+        if call is None:  # system: no rules (README of services, decision 7)
+            result = await app.mongodb.run(operation, checked)
+        else:
+            policy = app.policy(service, checked.get("database", ""), checked.get("collection", ""))
+            result = await run_as_user(app.mongodb, operation, checked, policy, caller_scope(call))
     else:
         raise ServiceFailed(contract.NOT_SUPPORTED, f"service {service!r} has type {kind!r}, which atlas-fn does not run")
     try:

@@ -18,6 +18,7 @@ import gc
 from typing import Any
 
 from runtime.contract import response_rules as rules
+from runtime.contract.credentials import context_user
 from runtime.contract.request import build_argument, build_context_request, decode_header_pairs, header_map
 from runtime.contract.response import Response, noted_calls
 from runtime.protocol.messages import Boot, Call, Reply
@@ -82,7 +83,7 @@ class Invoker:
                                                           "another engine's function cannot call; allowed: Python functions")
         nested = host.nested()
         invocation = Invocation(None, "http", {}, self.app, self.values, self.environment, Response(),
-                                Console(self.max_log_bytes), nested, self.services)
+                                Console(self.max_log_bytes), nested, self.services, host.user)
         try:
             return execute(loaded, ejson.to_canonical(request["arguments"]), invocation)
         except ServiceFailed:
@@ -140,8 +141,13 @@ class Invoker:
                                             remote=call.remote, kind=call.kind, route=call.route)  # type: ignore[arg-type]
         argument = build_argument(method=call.method, raw_query=call.raw_query, headers=headers, body=call.body,
                                   kind=call.kind, service_type=call.service_type)  # type: ignore[arg-type]
+        user = call.user if call.user is not None else context_user(None)  # the caller's context runs the callees too
+        if type(user.get("custom_data")) is str:  # fetch_custom_user_data: canonical EJSON from the server
+            from runtime.values import ejson
+
+            user = {**user, "custom_data": ejson.parse(user["custom_data"])}
         invocation = Invocation(argument, call.service_type, request, self.app, self.values, self.environment,
-                                response, console, _CallHost(self, host), self.services)
+                                response, console, _CallHost(self, host, user), self.services, user)
         outcome = chosen.run(loaded, invocation)
         touched, status, set_body, out_headers = response.state()
         final_status, final_body = rules.decide(
@@ -161,11 +167,12 @@ class _CallHost:
     """A call's ``Host``: ``functions.execute`` runs the callee here, in this worker and call (its
     console and response are the caller's); every other service goes to the server."""
 
-    __slots__ = ("_invoker", "_outer", "_depth")
+    __slots__ = ("_invoker", "_outer", "_depth", "user")
 
-    def __init__(self, invoker: Invoker, outer: Host, depth: int = 0) -> None:
+    def __init__(self, invoker: Invoker, outer: Host, user: Any, depth: int = 0) -> None:
         self._invoker = invoker
         self._outer = outer
+        self.user = user
         self._depth = depth
 
     def service(self, service: str, operation: str, args: str) -> str:
@@ -176,7 +183,7 @@ class _CallHost:
     def nested(self) -> "_CallHost":
         if self._depth >= MAX_EXECUTE_DEPTH:
             raise ServiceFailed("FunctionExecutionError", f"context.functions.execute nested more than {MAX_EXECUTE_DEPTH} deep")
-        return _CallHost(self._invoker, self._outer, self._depth + 1)
+        return _CallHost(self._invoker, self._outer, self.user, self._depth + 1)
 
 
 MAX_EXECUTE_DEPTH = 32

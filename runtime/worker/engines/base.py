@@ -39,7 +39,9 @@ class Invocation(NamedTuple):
     * ``github`` webhooks: the raw body bytes (the engine parses the event as EJSON).
 
     ``request`` is ``context.request``; ``app``, ``values`` (secrets resolved) and
-    ``environment`` are the app's, shared and never to be mutated by the engine (copy first).
+    ``environment`` are the app's, shared and never to be mutated by the engine (copy first);
+    ``user`` is ``context.user`` as plain data (``runtime.contract.credentials.context_user``), and
+    ``context.runningAsSystem()`` is whether its ``type`` is ``system``.
     """
 
     argument: Any
@@ -52,6 +54,7 @@ class Invocation(NamedTuple):
     console: Console
     host: Host
     services: Mapping[str, str] = MappingProxyType({})  # the app's services: name -> type
+    user: Mapping[str, Any] = MappingProxyType({"type": "system", "data": {}, "identities": []})  # context.user, plain
 
 
 class Outcome(NamedTuple):

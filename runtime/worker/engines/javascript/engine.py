@@ -238,9 +238,9 @@ def _call_text(loaded: LoadedScript, invocation: Invocation) -> str:
 
 def _call_plain(loaded: LoadedScript, invocation: Invocation) -> dict[str, Any]:
     """What every course of a context gets: ``context.request`` (§3.3: an absent field, None in
-    Python, is `undefined` in JavaScript, not null), ``app``, ``environment`` and the file."""
+    Python, is `undefined` in JavaScript, not null), ``app``, ``environment``, ``user`` (``context.user``) and the file."""
     return {"request": {k: v for k, v in invocation.request.items() if v is not None}, "app": dict(invocation.app),
-            "environment": dict(invocation.environment), "main": _main(loaded)}
+            "environment": dict(invocation.environment), "user": dict(invocation.user), "main": _main(loaded)}
 
 
 def _main(loaded: LoadedScript) -> dict[str, Any]:

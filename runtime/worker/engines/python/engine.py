@@ -50,7 +50,7 @@ class PythonEngine:
 
 def _context(invocation: Invocation) -> Context:
     return Context(request=invocation.request, values=Values(invocation.values), app=invocation.app,
-                   environment=invocation.environment, host=invocation.host,
+                   environment=invocation.environment, user=invocation.user, host=invocation.host,
                    reach=lambda: build_services(invocation.host, invocation.services))
 
 

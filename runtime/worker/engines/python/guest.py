@@ -146,11 +146,13 @@ class Context:
     __slots__ = ("values", "_host", "_reach", "_plain", "_built")
 
     def __init__(self, *, request: Mapping[str, Any], values: Values, app: Mapping[str, Any],
-                 environment: Mapping[str, Any], host: Any = None, reach: Any = None) -> None:
+                 environment: Mapping[str, Any], user: Mapping[str, Any] | None = None, host: Any = None,
+                 reach: Any = None) -> None:
         self.values = values
         self._host = host
         self._reach = reach  # builds (services, http) on first read: most calls read neither
-        self._plain = {"request": request, "app": app, "environment": environment}
+        user = user if user is not None else {"type": "system", "data": {}, "identities": []}
+        self._plain = {"request": request, "app": app, "environment": environment, "user": user}
         self._built: dict[str, Any] = {}
 
     def _reached(self, index: int) -> Any:
@@ -166,9 +168,7 @@ class Context:
     def _member(self, name: str) -> Any:
         built = self._built.get(name)
         if built is None:
-            if name == "user":
-                built = AttrDict(type="system", data=AttrDict(), identities=[])
-            elif name == "environment":
+            if name == "environment":
                 built = EnvironmentDict(to_attrdicts(dict(self._plain[name])))
             else:
                 built = to_attrdicts(dict(self._plain[name]))
@@ -181,7 +181,7 @@ class Context:
     user = property(lambda self: self._member("user"))
 
     def runningAsSystem(self) -> bool:  # noqa: N802 - App Services name
-        return True  # every call runs as system: atlas-fn has no users (contract §8.2)
+        return self._plain["user"].get("type") == "system"  # contract §8.2; the server decided who runs
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"context.{name} does not exist")

@@ -69,7 +69,8 @@ function makeUtils() {
 }
 
 function makeContext(plain, functions) {
-  const user = { type: "system", data: {}, identities: [] };
+  const user = plain.user;  // contract.credentials.context_user, decided by the server
+  const system = user.type === "system";
   return {
     request: plain.request,
     app: plain.app,
@@ -84,7 +85,7 @@ function makeContext(plain, functions) {
     services: makeServices(),
     http: makeHttp(GUEST_API.contextHttp),
     functions,
-    runningAsSystem() { return true; },
+    runningAsSystem() { return system; },
   };
 }
 
