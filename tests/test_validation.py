@@ -8,7 +8,7 @@ import hmac
 import pytest
 
 from runtime.errors import AuthFailed
-from runtime.contract.validation import Kind, Verdict, check, effective_method, failure
+from runtime.contract.validation import GITHUB_SIGNATURE, Kind, Verdict, check, effective_method, failure, verify
 
 # contract §9 vectors, byte-exact
 V1_BODY = b'{"message":"MESSAGE"}'
@@ -282,3 +282,24 @@ def test_failure_messages(detail: str, message: str) -> None:  # contract §2.4
     error = failure(Verdict(False, "VERIFY_PAYLOAD", detail))
     assert error.message == message
     assert (error.status, error.error_code) == (401, "IncomingWebhookAuthFailed")
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha1"])
+@pytest.mark.parametrize("secret", ["", "s", "Super5ecr3tPa55w0rd", "é" * 40, "k" * 64, "k" * 65, "x" * 300])
+def test_signature_from_kept_key_states_is_rfc_2104_hmac(secret: str, algorithm: str) -> None:  # contract §2.3, §2.5
+    """The check keeps each secret's padded key states and copies them per request (issue 8,
+    bench): for keys empty, shorter than, as long as and longer than the hash's block, and on
+    repeated use, it accepts exactly what ``hmac`` signs and refuses a changed body or secret."""
+    header = {"sha256": "x-hub-signature-256", "sha1": "x-hub-signature"}[algorithm]
+    for body in (b"", b"one", b"two" * 100, b"one"):
+        good = f"{algorithm}=" + hmac.new(secret.encode("utf-8"), body, algorithm).hexdigest()
+        verdict = verify(GITHUB_SIGNATURE, "webhook", secret, body=body, query_secret=None, headers={header: good})
+        assert (verdict.ok, verdict.detail) == (True, "signature matches")
+        for wrong_secret, wrong_body in ((secret, body + b" "), (secret + "x", body)):
+            bad = verify(GITHUB_SIGNATURE, "webhook", wrong_secret, body=wrong_body, query_secret=None, headers={header: good})
+            assert (bad.ok, bad.detail) == (False, "signature mismatch")
+    if algorithm == "sha256":
+        body = b'{"a":1}'
+        good = "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        assert webhook_signed(secret, body, good).ok
+        assert not webhook_signed(secret + "x", body, good).ok
