@@ -83,3 +83,34 @@ def test_a_protocol_error_names_what_was_wrong() -> None:
         from_worker(["reply", 1, 200, [[1, "v"]], [], None, False, [], ""])
     with pytest.raises(frames.ProtocolError, match=r"^a worker message of unknown kind or length \('hello'\)$"):
         from_worker(["hello", 1])
+
+
+@pytest.mark.parametrize("meta", [
+    ["reply", 7, 201, [["X-A", "é ✓ \ud800"], ["X-B", '"\\\n\t']], ["a line", "😀"], ["E", "m"], True],
+    ["svc", 1, 2, "mongodb-atlas", "findOne", '{"a":1.5e300}'],
+    ["log", 3, ""],
+])
+def test_a_reply_meta_is_compact_utf_8_json_and_reads_back_the_same(meta: Any) -> None:
+    """The worker writes its meta with one kept encoder and the server reads it with the
+    scanner alone (issue 8, bench): the bytes are json.dumps's, compact and UTF-8 (lone
+    surrogates passed through), and read back to the same value."""
+    import json
+
+    [(raw, _)] = frames.FrameReader(1 << 20).feed(frames.encode_reply(meta))
+    assert raw == json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+    assert frames.decode_reply(raw) == meta
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"", "no value at character 0"),
+    (b" [1]", "no value at character 0"),  # encode_reply writes no whitespace
+    (b"[1] ", "extra data at character 3"),
+    (b"[1][2]", "extra data at character 3"),
+    (b'["a",', "no value at character 5"),
+    (b'{"a"', "Expecting ':' delimiter: line 1 column 5 (char 4)"),
+    (b"\xff[]", "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+])
+def test_a_reply_meta_that_is_not_one_json_value_breaks_the_protocol(raw: bytes, message: str) -> None:
+    with pytest.raises(frames.ProtocolError) as caught:
+        frames.decode_reply(raw)
+    assert str(caught.value) == f"reply meta is not JSON: {message}"

@@ -33,17 +33,48 @@ def encode_call(meta: Any, body: bytes = b"") -> bytes:
     return HEADER.pack(len(packed), len(body)) + packed + body
 
 
+# Made once, not per frame: json.dumps with options builds a new encoder for every call (3.7 µs
+# for a reply's meta; 0.9 with the encoder kept), and json.loads looks for a BOM and the
+# encoding of the bytes it is given (3.3 µs; 1.1 scanning the UTF-8 text). No cycle check: a
+# meta is made of the worker's own lists, tuples and strings.
+_SCAN = json.JSONDecoder().scan_once
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"a {type(value).__name__} cannot go into a reply's meta")
+
+
+if json.encoder.c_make_encoder is not None:  # CPython's _json, always there in practice
+    _CHUNKS = json.encoder.c_make_encoder(None, _not_json, json.encoder.c_encode_basestring, None, ":", ",",
+                                          False, False, True)
+
+    def _encode(meta: Any) -> str:
+        return "".join(_CHUNKS(meta, 0))
+else:  # pragma: no cover - an interpreter without _json
+    _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False,
+                               default=_not_json).encode
+
+
 def encode_reply(meta: Any, body: bytes = b"") -> bytes:
-    packed = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+    packed = _encode(meta).encode("utf-8", "surrogatepass")
     return HEADER.pack(len(packed), len(body)) + packed + body
 
 
 def decode_reply(meta: bytes) -> Any:
-    """A worker's meta as JSON; which values are allowed is ``messages.read_from_worker``'s to say."""
+    """A worker's meta: one JSON value in UTF-8, as ``encode_reply`` writes it (no whitespace
+    around it); which values are allowed is ``messages.read_from_worker``'s to say."""
     try:
-        return json.loads(meta)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = meta.decode("utf-8", "surrogatepass")
+        value, end = _SCAN(text, 0)
+    except UnicodeDecodeError as exc:
         raise ProtocolError(f"reply meta is not JSON: {exc}") from None
+    except StopIteration as stop:  # the scanner found no value where one must start
+        raise ProtocolError(f"reply meta is not JSON: no value at character {stop.value}") from None
+    except ValueError as exc:
+        raise ProtocolError(f"reply meta is not JSON: {exc}") from None
+    if end != len(text):
+        raise ProtocolError(f"reply meta is not JSON: extra data at character {end}")
+    return value
 
 
 class FrameReader:

@@ -217,16 +217,21 @@ def read_from_worker(meta: Any, body: bytes) -> Ready | Reply | ServiceRequest |
         _, call_id, status, headers, logs, error, recycle, calls, trace = meta
         _check(type(call_id) is int and type(status) is int and type(recycle) is bool, "reply")
         _check(type(trace) is str and len(trace) <= MAX_TRACEBACK_CHARS, "reply traceback")
-        _check(type(headers) is list and all(type(h) is list and len(h) == 2 and type(h[0]) is str and type(h[1]) is str
-                                             for h in headers), "reply headers")
-        _check(type(logs) is list and all(type(line) is str for line in logs), "reply logs")
+        _check(type(headers) is list, "reply headers")
+        pairs = []
+        for h in headers:  # a loop, not all() over a generator: this runs for every reply
+            _check(type(h) is list and len(h) == 2 and type(h[0]) is str and type(h[1]) is str, "reply headers")
+            pairs.append((h[0], h[1]))
+        _check(type(logs) is list, "reply logs")
+        for line in logs:
+            _check(type(line) is str, "reply logs")
         if error is not None:
             _check(type(error) is list and len(error) == 2 and type(error[0]) is str and type(error[1]) is str, "reply error")
             error = (error[0], error[1])
-        _check(type(calls) is list and len(calls) <= MAX_CALLS
-               and all(type(c) is str and len(c) <= MAX_CALL_CHARS for c in calls), "reply calls")
-        return Reply(call_id, status, tuple((h[0], h[1]) for h in headers), tuple(logs), error, recycle, body,
-                     tuple(calls), trace)
+        _check(type(calls) is list and len(calls) <= MAX_CALLS, "reply calls")
+        for c in calls:
+            _check(type(c) is str and len(c) <= MAX_CALL_CHARS, "reply calls")
+        return Reply(call_id, status, tuple(pairs), tuple(logs), error, recycle, body, tuple(calls), trace)
     if kind == SERVICE_REQUEST and len(meta) == 6:
         _, call_id, request_id, service, operation, args = meta
         _check(type(call_id) is int and type(request_id) is int and type(service) is str
