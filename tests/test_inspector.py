@@ -396,3 +396,25 @@ async def test_a_notice_is_listed_above_the_requests(serve: Serve) -> None:
     inspector.notice("<b>x</b>" + "y" * 10_000)
     notices = (await (await client.get(API)).json())["notices"]
     assert [n["text"][:8] for n in notices] == ["<b>x</b>", "function"] and len(notices[0]["text"]) == 4000
+
+
+def test_response_calls_are_written_as_each_argument_shows() -> None:
+    """noted_calls writes each setter call as ``name(arg, ...)`` with every argument as
+    _show_argument shows it, the whole cut to MAX_CALL_CHARS (its loop takes the one-argument
+    case first, issue 8 bench): the same text as the plain join, for each kind of argument."""
+    from runtime.contract.response import MAX_CALL_CHARS, Response, _show_argument, noted_calls
+    from runtime.values.bsontypes import Binary, ObjectId
+    from runtime.values.shown import shorten
+
+    response = Response()
+    arguments = [(202,), (), ("X-A", "1"), ("s" * 80,), ("s" * 81,), ("é\n'\"",), (b"\x00bin" * 40,),
+                 (Binary(b"abc"),), (10**40,), (1.5,), (True,), (None,), (ObjectId(bytes(range(12))),),
+                 ({"a": 1},), ("X-" + "n" * 200, "v" * 200), ("w" * 80,) * 5, (["x"], 3)]
+    for args in arguments:
+        response._note("setBody" if len(args) < 2 else "setHeader", args)
+    expected = tuple(shorten(f"{method}({', '.join(_show_argument(a) for a in args)})", MAX_CALL_CHARS)
+                     for method, args in response._calls)
+    assert noted_calls(response) == expected
+    assert expected[:3] == ("setBody(202)", "setBody()", "setHeader('X-A', '1')")
+    assert expected[3] == "setBody('" + "s" * 56 + "...)" and expected[4].startswith("setBody(<81 characters> ")
+    assert expected[13] == "setBody(a value of type 'dict')" and len(expected[15]) == MAX_CALL_CHARS

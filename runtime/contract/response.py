@@ -119,8 +119,10 @@ class Response:
 def noted_calls(response: Response) -> tuple[str, ...]:
     """``response``'s setter calls in order, as text: ``setHeader('X-A', '1')``; bodies by their
     size and start. Host side only: a function, not a method, so guest code cannot reach it."""
-    shown = [shorten(f"{method}({', '.join(_show_argument(a) for a in args)})", MAX_CALL_CHARS)
-             for method, args in response._calls]
+    shown = []
+    for method, args in response._calls:  # a loop with the one-argument case first: this runs for every call
+        text = f"{method}({_show_argument(args[0])})" if len(args) == 1 else f"{method}({', '.join(map(_show_argument, args))})"
+        shown.append(text if len(text) <= MAX_CALL_CHARS else shorten(text, MAX_CALL_CHARS))
     if response._more_calls:
         shown.append(f"... and {response._more_calls} more calls")
     return tuple(shown)
@@ -156,6 +158,8 @@ def _js_string(value: Any) -> str:
 def _show_argument(value: Any) -> str:
     """One argument of a noted call: a string or Binary body by its size and start, a scalar as
     written, anything else by its type (a guest object's repr is never run)."""
+    if type(value) is str and len(value) <= 80:  # the common case, decided first
+        return show_value(value)
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes> " + show_value(bytes(value[:80]))
     if isinstance(value, int) and not -10**30 < value < 10**30:  # repr of a huge int is slow, or refused
