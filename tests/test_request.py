@@ -269,3 +269,18 @@ def test_request_headers_equal_but_not_shared_with_payload_headers() -> None:  #
 def test_github_and_twilio_context_request_has_headers() -> None:  # contract §3.3
     _, request = build(kind="webhook", service_type="github", url=WEBHOOK_URL, headers=[("x-github-event", "push")])
     assert request["requestHeaders"] == {"X-Github-Event": ["push"]}
+
+
+@pytest.mark.parametrize("raw", [
+    (),
+    ((b"Host", b"h"), (b"x-a", b"1"), (b"X-A", b"2"), (b"transfer-encoding", b"chunked"), (b"content-TYPE", b"a/b")),
+    ((b"bad name", b"v"), (b"X-\xff", b"\xfe\xff"), (b"x-b", b"caf\xc3\xa9"), (b"X-B", b"")),
+])
+def test_header_map_of_lines_is_the_map_of_the_decoded_pairs(raw: tuple[tuple[bytes, bytes], ...]) -> None:  # contract §3.1
+    """The worker's one-pass map of the header lines (issue 8 bench) equals decoding them first
+    and mapping the pairs: Go's names, repeated values in order, Host and Transfer-Encoding out,
+    bad UTF-8 replaced."""
+    from runtime.contract.request import decode_header_pairs, header_map, header_map_of_lines
+
+    assert header_map_of_lines(raw) == header_map(decode_header_pairs(raw))
+    assert list(header_map_of_lines(raw)) == list(header_map(decode_header_pairs(raw)))

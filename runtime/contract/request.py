@@ -72,6 +72,21 @@ def header_map(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
     return _header_map(headers)
 
 
+def header_map_of_lines(raw: Any) -> dict[str, list[str]]:
+    """``header_map(decode_header_pairs(raw))`` in one pass, with no list of pairs between (the
+    worker makes it for every call)."""
+    header_map: dict[str, list[str]] = {}
+    for name, value in raw:
+        key = canonical_header_key(name.decode("utf-8", "replace"))
+        if key not in _DROPPED_HEADERS:
+            values = header_map.get(key)
+            if values is None:
+                header_map[key] = [value.decode("utf-8", "replace")]
+            else:
+                values.append(value.decode("utf-8", "replace"))
+    return header_map
+
+
 def build_context_request(*, method: str, url: str, raw_query: str, headers: list[tuple[str, str]] | dict[str, list[str]],
                           remote: str, kind: Kind, route: str) -> dict[str, Any]:
     """``context.request`` (§3.3) as plain data. ``raw_query`` has had its ``secret`` removed

@@ -19,7 +19,7 @@ from typing import Any
 
 from runtime.contract import response_rules as rules
 from runtime.contract.credentials import context_user
-from runtime.contract.request import build_argument, build_context_request, decode_header_pairs, header_map
+from runtime.contract.request import build_argument, build_context_request, header_map_of_lines
 from runtime.contract.response import Response, noted_calls
 from runtime.protocol.messages import Boot, Call, Reply
 from runtime.worker.console import Console
@@ -134,7 +134,7 @@ class Invoker:
     def _call(self, call: Call, host: Host, console: Console,
               response: Response) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         chosen, loaded = self.functions[call.function]
-        headers = header_map(decode_header_pairs(call.headers))  # once, for both builders
+        headers = header_map_of_lines(call.headers)  # once, for both builders
         request = call.request
         if request is None:
             request = build_context_request(method=call.method, url=call.url, raw_query=call.raw_query, headers=headers,
