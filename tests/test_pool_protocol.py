@@ -154,3 +154,32 @@ def test_workers_import_this_tree_s_runtime_and_the_standard_http() -> None:
                                     "import http, runtime; print(http.__file__); print(runtime.__file__)")
     out = subprocess.run([*WORKER_ARGV[:-1], probe], capture_output=True, text=True, timeout=30, env={}).stdout.split()
     assert "runtime" not in Path(out[0]).parts and out[1] == str(Path(_PACKAGE_ROOT, "runtime", "__init__.py"))
+
+
+async def test_a_reply_says_how_long_its_call_waited_for_a_worker() -> None:
+    """``Reply.waited`` (the inspector's queue wait) is the time from queueing to the worker
+    taking the call, by the pool's clock; the rest of the reply is the worker's as sent."""
+    release, waiting = asyncio.Event(), asyncio.Event()
+    now = [1.0]
+
+    async def echo(request: messages.ServiceRequest) -> messages.ServiceResult:
+        waiting.set()
+        await release.wait()
+        return messages.ServiceResult(request.call_id, request.request_id, True, request.args.upper())
+
+    pool = WorkerPool(BOOT, size=1, timeout=30, memory_mb=0, depth=1, services=echo, argv=STANDIN)
+    await pool.start()
+    try:
+        pool.clock = lambda: now[0]
+        first = asyncio.ensure_future(pool.call(call("svc", b"hello")))
+        await waiting.wait()
+        now[0] = 5.0
+        second = asyncio.ensure_future(pool.call(call("fast", b"0")))
+        await asyncio.sleep(0)  # queued at 5.0: the only worker is busy
+        now[0] = 7.5
+        release.set()
+        one, two = await asyncio.gather(first, second)
+        assert (one.waited, two.waited) == (0.0, 2.5)
+        assert (two.status, two.body, two.error, two.recycle) == (200, b"fast:0", None, False)
+    finally:
+        await pool.close()

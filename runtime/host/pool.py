@@ -172,7 +172,8 @@ class WorkerPool:
             raise
         finally:
             _RUNNING.pop(call_id, None)
-        return reply._replace(waited=max(0.0, call.started - call.queued))  # for the inspector
+        # for the inspector; ``waited`` is the reply's last field (_make over a slice: _replace costs 2 µs)
+        return messages.Reply._make(reply[:-1] + (max(0.0, call.started - call.queued),))
 
     def _abandoned(self, call: _Call) -> None:
         """A call whose caller has gone: a waiting one is dropped by ``_drain`` (its future is

@@ -125,7 +125,7 @@ class Reply(NamedTuple):
     body: bytes = b""
     calls: tuple[str, ...] = ()
     traceback: str = ""
-    waited: float = 0.0
+    waited: float = 0.0  # keep it last: the pool sets it by replacing the last field
 
 
 class ServiceRequest(NamedTuple):
