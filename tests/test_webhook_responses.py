@@ -239,3 +239,22 @@ async def test_unicode_line_separators_in_console_lines_are_escaped(serve: Serve
     await client.get("/api/client/v2.0/app/local/service/http/incoming_webhook/sep")
     [record] = [r for r in caplog.records if r.name == "atlas_fn.access"]
     assert record.getMessage().split("\n")[1:] == ["  | a\\u2028b\\u0085c"]
+
+
+def test_a_reply_header_pair_is_checked_until_it_passed_once() -> None:
+    """THREAT_MODEL.md, worker processes: the server keeps the header pairs that passed its
+    check (issue 8 bench) and checks every other pair, every time: a refused pair stays refused,
+    a pair too long to keep is checked again, and repeated names stay in order."""
+    from runtime.errors import FunctionError
+    from runtime.http import server
+
+    good = messages.Reply(1, 200, (("X-A", "1"), ("X-A", "2"), ("X-Long", "v" * 300)), body=b"x")
+    for _ in range(3):
+        response = server._to_response(good)
+        assert response.headers.getall("X-A") == ["1", "2"] and response.headers["X-Long"] == "v" * 300
+    assert ("X-A", "1") in server._CHECKED_HEADERS and ("X-Long", "v" * 300) not in server._CHECKED_HEADERS
+    for bad in [("X-A", "1\r\nSet-Cookie: x=1"), ("Content-Length", "5"), ("X A", "1"), ("X-A", "\x7f")]:
+        for _ in range(2):
+            with pytest.raises(FunctionError, match="^the function's worker returned a malformed header$"):
+                server._to_response(messages.Reply(1, 200, (("X-A", "1"), bad), body=b"x"))
+        assert bad not in server._CHECKED_HEADERS

@@ -280,13 +280,21 @@ def _to_response(reply: Reply) -> web.Response:
     # as setStatusCode; and as setHeader/addHeader, plus the Content-Type the response rules may add
     if not 200 <= reply.status <= 599 or len(reply.headers) > MAX_HEADERS + 1:
         raise FunctionError("the function's worker returned a malformed reply")
-    out: list[tuple[str, str]] = []
-    for name, value in reply.headers:
-        try:
-            out.append(check_header("reply", name, value))
-        except (TypeError, ValueError):
-            raise FunctionError("the function's worker returned a malformed header") from None
-    return web.Response(status=reply.status, body=reply.body or None, headers=out)  # pairs: repeated names kept
+    for pair in reply.headers:  # (str, str) pairs, typed by the protocol: check_header keeps them as they are
+        if pair not in _CHECKED_HEADERS:
+            try:
+                check_header("reply", pair[0], pair[1])
+            except (TypeError, ValueError):
+                raise FunctionError("the function's worker returned a malformed header") from None
+            if len(pair[0]) + len(pair[1]) <= CHECKED_HEADER_CHARS and len(_CHECKED_HEADERS) < CHECKED_HEADERS:
+                _CHECKED_HEADERS.add(pair)
+    return web.Response(status=reply.status, body=reply.body or None, headers=reply.headers)  # pairs: repeated names kept
+
+
+# Header pairs a reply carried that passed check_header (a pure check): the same pair in a later
+# reply is not checked again (most replies repeat a Content-Type or two). Bounded in count and size.
+CHECKED_HEADERS, CHECKED_HEADER_CHARS = 1024, 256
+_CHECKED_HEADERS: set[tuple[str, str]] = set()
 
 
 def service_host(snapshot: Snapshot, settings: Settings) -> ServiceHost:
