@@ -191,7 +191,12 @@ class WorkerPool:
             return
         call.queued = self.clock()
         self.waiters.append(call)
-        self._drain()
+        if len(self.waiters) == 1:
+            self._drain()
+        # else calls were waiting already: the last _drain found no worker for them, and none can
+        # take one until a worker is released, replaced or started (each drains; a running call
+        # only grows older meanwhile, which never lets a call be written behind it): under load
+        # most calls arrive so, and skip a _pick that would find nothing
 
     def _drain(self) -> None:
         """Hand waiting calls out, oldest first, while some worker can take one (first come,
