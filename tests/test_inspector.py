@@ -418,3 +418,16 @@ def test_response_calls_are_written_as_each_argument_shows() -> None:
     assert expected[:3] == ("setBody(202)", "setBody()", "setHeader('X-A', '1')")
     assert expected[3] == "setBody('" + "s" * 56 + "...)" and expected[4].startswith("setBody(<81 characters> ")
     assert expected[13] == "setBody(a value of type 'dict')" and len(expected[15]) == MAX_CALL_CHARS
+
+
+def test_an_entry_counts_its_bodies_lines_calls_and_header_bytes() -> None:
+    """What an entry counts against the ring's bytes: a fixed overhead, then the length of each
+    body, traceback, target, console line, setter call and header name and value."""
+    from runtime.http.inspector import ENTRY_OVERHEAD
+
+    ring = Inspector(Access.from_setting("loopback"), {})
+    event = _event("id1", b"body")._replace(logs=("é line", ""), calls=("setStatusCode(202)",), traceback="tb",
+                                            headers=((b"Host", b"h"), (b"X-\xff", b"")), response_body=b"answer")
+    ring(event)
+    [(_, cost)] = ring.ring
+    assert cost == ENTRY_OVERHEAD + 4 + 6 + 2 + len("/p") + len("é line") + len("setStatusCode(202)") + 4 + 1 + 3

@@ -85,8 +85,9 @@ class Inspector:
                 self._resent[key] = event.co_id
         self._seq += 1
         kept = Kept(self._seq, self.clock(), event, body_size, response_size, resent_from)
+        # the lengths summed by joining (one C call each, not a len call per item): the same figure
         cost = (ENTRY_OVERHEAD + len(event.body) + len(event.response_body) + len(event.traceback) + len(event.target)
-                + sum(map(len, event.logs)) + sum(map(len, event.calls)) + sum(map(len, chain.from_iterable(event.headers))))
+                + len("".join(event.logs)) + len("".join(event.calls)) + len(b"".join(chain.from_iterable(event.headers))))
         self.ring.append((kept, cost))
         self.by_id[event.co_id] = kept
         self.bytes += cost
