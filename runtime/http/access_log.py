@@ -40,8 +40,10 @@ class AccessLog:
             line += f" legacy-webhook caller={event.remote} user-agent={event.user_agent!r}"
         if event.error:
             line += f" error={event.error!r}"
-        self.add("\n".join([line, *(f"  | {log_text.console_line(text)}" for text in event.logs),
-                             *(f"  ! {log_text.console_line(text)}" for text in event.traceback.splitlines())]))
+        if event.logs or event.traceback:
+            line = "\n".join([line, *(f"  | {log_text.console_line(text)}" for text in event.logs),
+                               *(f"  ! {log_text.console_line(text)}" for text in event.traceback.splitlines())])
+        self.add(line)
 
     def add(self, entry: str) -> None:
         try:

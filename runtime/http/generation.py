@@ -28,8 +28,9 @@ class Generation:
         self._idle.set()
 
     def enter(self) -> None:
+        if not self.active:  # the event changes only when the first request takes the generation
+            self._idle.clear()
         self.active += 1
-        self._idle.clear()
 
     def leave(self) -> None:
         self.active -= 1
