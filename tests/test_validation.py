@@ -303,3 +303,23 @@ def test_signature_from_kept_key_states_is_rfc_2104_hmac(secret: str, algorithm:
         good = "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
         assert webhook_signed(secret, body, good).ok
         assert not webhook_signed(secret + "x", body, good).ok
+
+
+def test_a_passing_verdict_is_the_same_value_every_time() -> None:  # contract §2.1-§2.5
+    """Passing verdicts are made once and shared (issue 8 bench): frozen values, equal to what
+    the check would build, for every method that can pass."""
+    import dataclasses
+
+    sig = "sha256=" + hmac.new(b"s", b"{}", hashlib.sha256).hexdigest()
+    cases = [
+        (check("webhook", "http", "NO_VALIDATION", "", body=b"", query_secret=None, headers={}),
+         Verdict(True, "NO_VALIDATION", "no validation")),
+        (check("webhook", "http", "SECRET_AS_QUERY_PARAM", "s", body=b"", query_secret="s", headers={}),
+         Verdict(True, "SECRET_AS_QUERY_PARAM", "secret matches")),
+        (webhook_signed("s", b"{}", sig), Verdict(True, "VERIFY_PAYLOAD", "signature matches")),
+        (github("s", b"{}", {"x-hub-signature-256": sig}), Verdict(True, GITHUB_SIGNATURE, "signature matches")),
+    ]
+    for got, expected in cases:
+        assert got == expected
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            got.ok = False  # type: ignore[misc]
