@@ -431,3 +431,13 @@ def test_an_entry_counts_its_bodies_lines_calls_and_header_bytes() -> None:
     ring(event)
     [(_, cost)] = ring.ring
     assert cost == ENTRY_OVERHEAD + 4 + 6 + 2 + len("/p") + len("é line") + len("setStatusCode(202)") + 4 + 1 + 3
+
+
+@pytest.mark.parametrize("value", ["", "a", "é\n'\"\\", "\x00" * 80, "s" * 80, 0, -5, 202, 10**29, -(10**29) + 1, True, None, 1.5])
+def test_a_short_string_or_a_number_argument_shows_as_show_value_writes_it(value: object) -> None:
+    """The setter-call notes write a short string or a plain integer inline (issue 8 bench): the
+    same text as show_value, cut at the same length (a string of 80 escaped characters is cut)."""
+    from runtime.contract.response import _show_argument
+    from runtime.values.shown import show_value
+
+    assert _show_argument(value) == show_value(value)

@@ -20,7 +20,7 @@ from typing import Any
 from runtime.values.bsontypes import ObjectId
 
 from runtime.contract.http_token import ALLOWED_NAME, is_token
-from runtime.values.shown import shorten, show_value
+from runtime.values.shown import SHOWN_CHARS, shorten, show_value
 
 
 # Python's http.client refuses an answer with "got more than 100 headers", counting the blank
@@ -158,8 +158,10 @@ def _js_string(value: Any) -> str:
 def _show_argument(value: Any) -> str:
     """One argument of a noted call: a string or Binary body by its size and start, a scalar as
     written, anything else by its type (a guest object's repr is never run)."""
-    if type(value) is str and len(value) <= 80:  # the common case, decided first
-        return show_value(value)
+    kind = type(value)
+    if (kind is str and len(value) <= 80) or (kind is int and -10**30 < value < 10**30):  # the common cases, first
+        text = repr(value)  # show_value(value), written out: this runs for every argument of every call
+        return text if len(text) <= SHOWN_CHARS else shorten(text, SHOWN_CHARS)
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes> " + show_value(bytes(value[:80]))
     if isinstance(value, int) and not -10**30 < value < 10**30:  # repr of a huge int is slow, or refused
