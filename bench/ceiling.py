@@ -14,6 +14,8 @@ import argparse
 import asyncio
 import signal
 
+from typing import Any
+
 from aiohttp import web
 
 BODY = b'{"ok":true,"subject":"ceiling","padding":"0123456789abcdef"}'
@@ -25,21 +27,27 @@ async def handle(request: web.Request) -> web.Response:
     return web.Response(body=BODY, content_type="application/json")
 
 
-async def serve(host: str, port: int) -> None:
+async def serve_until_signalled(handler: Any, host: str, port: int, name: str) -> None:
+    """A bare aiohttp server with ``handler`` for every request, printing where it listens,
+    until SIGTERM or SIGINT (also bench/ceiling_data.py's)."""
     app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
+    app.router.add_route("*", "/{tail:.*}", handler)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound_host, bound_port = runner.addresses[0][:2]
-    print(f"ceiling: listening on http://{bound_host}:{bound_port}", flush=True)
+    print(f"{name}: listening on http://{bound_host}:{bound_port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await runner.cleanup()
+
+
+async def serve(host: str, port: int) -> None:
+    await serve_until_signalled(handle, host, port, "ceiling")
 
 
 def main() -> None:

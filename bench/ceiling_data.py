@@ -21,10 +21,11 @@ import argparse
 import asyncio
 import datetime
 import json
-import signal
 
 from aiohttp import web
 from pymongo import AsyncMongoClient
+
+from ceiling import serve_until_signalled  # bench/ is this script's folder, first on its path
 
 
 def make_handler(client: AsyncMongoClient) -> object:
@@ -49,21 +50,10 @@ async def serve(host: str, port: int, uri: str) -> None:
     client: AsyncMongoClient = AsyncMongoClient(uri, document_class=dict, tz_aware=True, tzinfo=datetime.timezone.utc,
                                                 retryWrites=False, retryReads=False, uuidRepresentation="standard",
                                                 appname="atlas-fn-bench-direct")
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", make_handler(client))  # type: ignore[arg-type]
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound_host, bound_port = runner.addresses[0][:2]
-    print(f"ceiling-data: listening on http://{bound_host}:{bound_port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
-    await client.close()
+    try:
+        await serve_until_signalled(make_handler(client), host, port, "ceiling-data")
+    finally:
+        await client.close()
 
 
 def main() -> None:
