@@ -57,12 +57,6 @@ class ServiceHost:
             self._services.services = dict(names)
             self._services.policies = self.policies
 
-    @property
-    def store_uri(self) -> str | None:
-        """The embedded store's URI for the start banner (it holds no credentials), or None."""
-        store = self._services.store if self._services is not None else None
-        return store.uri if store is not None else None
-
     def describe(self) -> str | None:
         """The banner's line about data, once open: where the embedded store listens and keeps
         its files, or that a deployment of the user's is used (its URI never shown); None for an
