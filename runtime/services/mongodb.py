@@ -108,16 +108,12 @@ class MongoService:
             if work in self._cut_off:
                 # The store died while this ran, and the driver answered anyway (it may swallow the
                 # cancel while it closes a connection): the answer is not trusted, the error is the same.
-                raise asyncio.CancelledError
+                raise _store_stopped(work, operation)
             return result
         except asyncio.CancelledError:
             if work not in self._cut_off:
                 raise
-            if work.cancelling():
-                work.uncancel()  # cancelled by _store_died, not by its caller
-            raise ServiceFailed(contract.MONGODB_ERROR, f"{operation}: the data store stopped while the operation "
-                                                       "ran (atlas-fn is restarting it); the operation may or may "
-                                                       "not have been applied") from None
+            raise _store_stopped(work, operation) from None
         except TimeoutError:
             raise ServiceFailed(contract.MONGODB_ERROR, f"{operation}: no answer from the database within "
                                                        f"{self.op_timeout:g} s") from None
@@ -161,6 +157,16 @@ class MongoService:
         else:
             text = str(exc).split(", full error:")[0]
         return ServiceFailed(contract.MONGODB_ERROR, self.message(text[:2000]))  # the server's own words, as App Services passes them
+
+
+def _store_stopped(work: asyncio.Task[Any], operation: str) -> ServiceFailed:
+    """The error of an operation cut off by ``_store_died``: its cancel (if the driver let it
+    through) was ours, not its caller's, so it is taken back."""
+    if work.cancelling():
+        work.uncancel()
+    return ServiceFailed(contract.MONGODB_ERROR, f"{operation}: the data store stopped while the operation ran "
+                                                 "(atlas-fn is restarting it); the operation may or may not have "
+                                                 "been applied")
 
 
 # --- the operations, each (client, checked args) → plain result ------------------------------
