@@ -1025,7 +1025,7 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
           f"load average {' '.join(info['loadavg_start'])}", flush=True)
 
     app, functions = write_bench_app(tmp / "bench")
-    with_data = twins.write_extra_app(app, functions, args.subjects, _json, SECRET)
+    with_data = twins.write_extra_app(app, functions, args.subjects, _json)
     with_js = any(x in twins.JS_TWINS for x in args.subjects)
     # Every app without a MongoDB data source gets `mongodb-atlas` on an embedded store that starts
     # with serve, in <app>/.atlas-fn/data by default: servers of the same app at once (the worker

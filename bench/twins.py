@@ -78,8 +78,7 @@ def webhook_name(subject: str) -> str:
     return subject.replace("-", "_")
 
 
-def write_extra_app(app: Path, functions: Path, subjects: Sequence[str], write_json: Callable[[Path, Any], None],
-                    secret: str) -> bool:
+def write_extra_app(app: Path, functions: Path, subjects: Sequence[str], write_json: Callable[[Path, Any], None]) -> bool:
     """Add the chosen extra subjects' functions and configs to the bench app (all JS twins when
     any is chosen; the data pair and the ``mongodb-atlas`` data source when any data subject is).
     True when the app now has data: the server must then be started with ``--data memory``."""
@@ -87,12 +86,9 @@ def write_extra_app(app: Path, functions: Path, subjects: Sequence[str], write_j
     data = any(s in DATA_SUBJECTS for s in subjects)
     hooks = app / "services/bench/incoming_webhooks"
     if js:
-        write_json(hooks / "open_js/config.json", {
-            "name": "open_js", "options": {"httpMethod": "GET", "validationMethod": "NO_VALIDATION"},
-            "respond_result": True})
-        write_json(hooks / "signed_js/config.json", {
-            "name": "signed_js", "options": {"httpMethod": "POST", "validationMethod": "VERIFY_PAYLOAD", "secret": secret},
-            "respond_result": False})
+        for name in ("open", "signed"):  # each twin's config is its Python twin's, renamed
+            config = json.loads((hooks / name / "config.json").read_text())
+            write_json(hooks / f"{name}_js/config.json", {**config, "name": f"{name}_js"})
         endpoints = json.loads((app / "https_endpoints/config.json").read_text())
         twin = dict(endpoints[0], route="/bench-js", function_name="endpoint_js")
         write_json(app / "https_endpoints/config.json", [*endpoints, twin])
