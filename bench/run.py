@@ -81,6 +81,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from pairs import CONFIDENCE, median_interval, reading  # bench/pairs.py: how sure a paired median is
 import twins  # bench/twins.py: the opt-in JS twins and data subjects
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -708,7 +709,9 @@ def paired_rotation(targets: list[Target], prefix: str = BASELINE_PREFIX) -> Cal
 def summarise_pairs(runs: list[Run], prefix: str = BASELINE_PREFIX) -> list[dict[str, Any]]:
     """Per subject with a baseline twin, per concurrency: this tree (new) against the baseline
     (old). ``*_ratio`` = new median / old median; ``*_paired`` = the median of the per-repetition
-    ratios new/old (same repetition, same concurrency), with their min and max."""
+    ratios new/old (same repetition, same concurrency), with their min and max, the bootstrap
+    interval of that median (``paired_interval``) and what it reads as (``reading``: better,
+    worse or within noise; ``bench/pairs.py``)."""
     def metric(run: Run, name: str) -> float:
         return run.data["rps"] if name == "rps" else run.data["latency_us"][name] / 1000
 
@@ -729,7 +732,9 @@ def summarise_pairs(runs: list[Run], prefix: str = BASELINE_PREFIX) -> list[dict
                        for r in new if (prefix + subject, connections, r.rep) in by]
             row[key] = {"new": new_median, "old": old_median, "ratio": new_median / old_median,
                         "paired": statistics.median(per_rep), "paired_min": min(per_rep),
-                        "paired_max": max(per_rep), "paired_all": per_rep}
+                        "paired_max": max(per_rep), "paired_all": per_rep,
+                        "paired_interval": median_interval(per_rep),
+                        "reading": reading(per_rep, higher_is_better=name == "rps")}
         row["cpu_us_per_request"] = {
             side: {k: statistics.median(r.data["cpu_us_per_request"][k] for r in group) for k in ("front", "workers")}
             for side, group in (("new", new), ("old", old))}
@@ -864,20 +869,39 @@ def print_table(rows: list[dict[str, Any]], title: str) -> None:
 
 def print_pairs(pairs: list[dict[str, Any]], title: str) -> None:
     print(f"\n{title}")
-    head = ("subject", "c", "", "new", "old", "new/old", "paired new/old", "min", "max")
+    head = ("subject", "c", "", "new", "old", "new/old", "paired new/old", "min", "max",
+            f"{CONFIDENCE:.0%} interval", "reading")
     body = []
     for p in pairs:
         for key, label, fmt in (("rps", "req/s", "{:,.0f}"), ("p50_ms", "p50 ms", "{:.3f}"), ("p99_ms", "p99 ms", "{:.3f}")):
             m = p[key]
             body.append((p["subject"], str(p["concurrency"]), label, fmt.format(m["new"]), fmt.format(m["old"]),
-                         f"{m['ratio']:.3f}", f"{m['paired']:.3f}", f"{m['paired_min']:.3f}", f"{m['paired_max']:.3f}"))
+                         f"{m['ratio']:.3f}", f"{m['paired']:.3f}", f"{m['paired_min']:.3f}", f"{m['paired_max']:.3f}",
+                         "{:.3f}-{:.3f}".format(*m["paired_interval"]), m["reading"]))
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
     for line in [head, *body]:
-        print("  " + "  ".join(cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
+        print("  " + "  ".join(cell.ljust(w) if i < 3 or i == len(head) - 1 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(line, widths))))
     for p in pairs:
         if p["errors"]["new"] or p["errors"]["old"]:
             print(f"  WARNING: {p['subject']} c={p['concurrency']}: errors under load, new {p['errors']['new']}, "
                   f"old {p['errors']['old']}; its ratios are not comparable")
+
+
+def baseline_verdicts(rows: list[dict[str, Any]]) -> list[str]:
+    """The house refactor's targets (issue 8) as the paired runs read them: signed throughput at
+    c=64 no lower than the baseline's, p50 at c=1 no higher. "within noise" means these runs
+    cannot tell the trees apart (1 is inside the interval): more repetitions narrow it."""
+    lines = [f"\n  Against the baseline (issue 8), paired medians with their {CONFIDENCE:.0%} bootstrap interval:"]
+    for subject, c, key, goal in (("signed", 64, "rps", "req/s no lower"), ("open", 1, "p50_ms", "p50 no higher"),
+                                  ("signed", 1, "p50_ms", "p50 no higher")):
+        row = next((r for r in rows if r["subject"] == subject and r["concurrency"] == c), None)
+        if row is None:
+            continue
+        m = row[key]
+        low, high = m["paired_interval"]
+        lines.append(f"    {subject} c={c} {goal}: {m['paired']:.3f} ({low:.3f}-{high:.3f}, {row['reps']} pairs): {m['reading']}")
+    return lines
 
 
 def print_memory(label: str, mem: dict[str, Any]) -> None:
@@ -1142,6 +1166,8 @@ def run(args: argparse.Namespace, tmp: Path, logs: Path, servers: list[Server], 
         print_pairs(pairs, f"This tree ({info['git_head']}) against the baseline ({baseline['git_head'] or '?'}, "
                            f"{baseline['dir']}): medians of {reps} repetitions; new/old = ratio of the medians; "
                            "paired = median of the per-repetition ratios, with their min and max")
+        for line in baseline_verdicts(pairs):
+            print(line)
     if ratio_rows:
         twins.print_ratios(ratio_rows, f"JavaScript against Python, and data through atlas-fn against direct: "
                                        f"paired ratios, median of {reps} repetitions")
