@@ -36,6 +36,11 @@ def _setting(default: Any, help: str, *, unit: str = "", limits: tuple[float, fl
 INSPECTOR_WORDS = ("loopback", "off", "any")
 
 
+def inspector_served(value: str) -> bool:
+    """Is the inspector served under this ``inspector`` setting? Every value but ``off``."""
+    return value != "off"
+
+
 def inspector_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     """The ``inspector`` setting's address list (``10.0.0.5,192.168.1.0/24``) as networks; ()
     for ``loopback``, ``off`` and ``any``. ValueError names a bad entry and what is allowed."""

@@ -39,7 +39,7 @@ from runtime.contract.routing import RouteEntry, RouteTable, endpoint_path, webh
 from runtime.contract.validation import effective_method
 from runtime.errors import ConfigError, ConfigProblem
 from runtime.protocol.messages import Boot, FunctionArtifact, Limits
-from runtime.settings import Settings
+from runtime.settings import Settings, inspector_served
 
 
 @dataclass(frozen=True)
@@ -238,6 +238,7 @@ def boot_data(app: App, compiled: tuple[FunctionArtifact, ...], settings: Settin
         values=dict(app.values),
         environment={"tag": app.environment_tag, "values": dict(app.environment_values)},
         services=app_services(app),
+        note_calls=inspector_served(settings.inspector),
         limits=Limits(memory_mb=settings.memory_mb, cpu_seconds=settings.timeout,
                       max_response_bytes=settings.max_response_bytes, max_log_bytes=settings.max_log_bytes,
                       max_recursion_depth=settings.max_recursion_depth),

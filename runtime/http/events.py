@@ -35,7 +35,23 @@ class RequestEvent(NamedTuple):
     calls: tuple[str, ...] = ()  # the response setter calls in order (runtime.contract.response)
     response_headers: tuple[tuple[str, str], ...] = ()  # as handed to aiohttp (it adds Date, Server, Content-Length)
     response_body: bytes = b""
-    timings: tuple[tuple[str, float], ...] = ()  # (step, milliseconds) in order
+    # perf_counter() marks (started, routed, called, finished) and the seconds the call waited for a
+    # worker, as taken on the request path; ``steps(timings)`` makes them the steps a sink shows
+    timings: tuple[float, float, float, float, float] | tuple[()] = ()
+
+
+def steps(timings: tuple[float, ...]) -> tuple[tuple[str, float], ...]:
+    """Milliseconds per step of a request's ``timings`` marks: what ran before the call (routing,
+    the body, validation), the wait for a worker, the worker, and building (for a large answer,
+    sending) the answer; only the first step when no call was made (``called`` is 0)."""
+    if not timings:
+        return ()
+    started, routed, called, now, waited = timings
+    routed = routed or now
+    if not called:
+        return (("routing, body and validation", (routed - started) * 1000),)
+    return (("routing, body and validation", (routed - started) * 1000), ("queue wait", waited * 1000),
+            ("worker", max(0.0, called - routed - waited) * 1000), ("writing", (now - called) * 1000))
 
 
 class EventSink(Protocol):

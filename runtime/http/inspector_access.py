@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from typing import NamedTuple
 
-from runtime.settings import inspector_networks
+from runtime.settings import inspector_networks, inspector_served
 
 # The header the page's own script sends with a re-send: a cross-site form cannot set it, and a
 # cross-site script that tries needs a CORS preflight, which the inspector never grants.
@@ -31,7 +31,7 @@ class Access(NamedTuple):
 
     @property
     def served(self) -> bool:
-        return self.mode != "off"
+        return inspector_served(self.mode)
 
     def allows(self, remote: str) -> bool:
         """May a caller at ``remote`` (the connection's peer address, "" for none) see the inspector?"""

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from runtime.contract.forensics import describe_signature, signature_forensics
 from runtime.contract.validation import GITHUB_SIGNATURE, VERIFY_PAYLOAD
-from runtime.http.events import RequestEvent
+from runtime.http.events import RequestEvent, steps
 
 # a query parameter or header whose lower-cased name holds one of these is masked wherever it is shown
 CREDENTIAL_WORDS = ("secret", "signature", "authorization", "password", "passwd", "token", "apikey", "api-key",
@@ -146,7 +146,7 @@ def detail(kept: Kept, engines: dict[str, str], resendable_bytes: int) -> dict[s
         "calls": list(event.calls),
         "response": {"status": event.status, "headers": masked_headers(event.response_headers),
                      "body": shown_bytes(event.response_body, kept.response_size)},
-        "timings": [[step, round(ms, 3)] for step, ms in event.timings],
+        "timings": [[step, round(ms, 3)] for step, ms in steps(event.timings)],
         "resendable": not refusal_to_resend(kept, resendable_bytes),
         "resend_refusal": refusal_to_resend(kept, resendable_bytes),
     }

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import marshal
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple, NoReturn
 
 from runtime.contract.response import MAX_CALL_CHARS, MAX_CALLS
 from runtime.errors import ProtocolError
@@ -68,6 +68,9 @@ class Boot:
     environment: Mapping[str, Any]
     limits: Limits = field(default_factory=Limits)
     services: Mapping[str, str] = field(default_factory=dict)  # the app's services: name -> type
+    # write each call's response setter calls into its reply (``Reply.calls``): only the inspector
+    # shows them, and writing them is about a twentieth of a Python call's cost in its worker
+    note_calls: bool = True
 
 
 class Call(NamedTuple):
@@ -155,7 +158,7 @@ def write_boot(boot: Boot) -> bytes:
     limits = boot.limits
     return encode_call((BOOT, functions, dict(boot.app), dict(boot.values), dict(boot.environment),
                         (limits.memory_mb, limits.cpu_seconds, limits.max_response_bytes,
-                         limits.max_log_bytes, limits.max_recursion_depth), dict(boot.services)))
+                         limits.max_log_bytes, limits.max_recursion_depth), dict(boot.services), boot.note_calls))
 
 
 def write_call(call: Call, call_id: int | None = None) -> bytes:
@@ -182,8 +185,9 @@ def read_from_server(meta: bytes, body: bytes) -> Boot | Call | ServiceResult:
     if kind == SERVICE_RESULT:
         return ServiceResult(*value[1:])
     if kind == BOOT:
-        _, functions, app, values, environment, limits, services = value
-        return Boot(tuple(FunctionArtifact(*f) for f in functions), app, values, environment, Limits(*limits), services)
+        _, functions, app, values, environment, limits, services, note_calls = value
+        return Boot(tuple(FunctionArtifact(*f) for f in functions), app, values, environment, Limits(*limits), services,
+                    note_calls)
     raise ProtocolError(f"unknown message kind {kind!r} from the server")
 
 
@@ -214,23 +218,34 @@ def read_from_worker(meta: Any, body: bytes) -> Ready | Reply | ServiceRequest |
         raise ProtocolError("a worker message is not a list with a kind")
     kind = meta[0]
     if kind == REPLY and len(meta) == 9:
+        # Written out as `if not …: _wrong(…)`, not a helper called per check: this runs for
+        # every reply, and each field's check would otherwise cost a Python call.
         _, call_id, status, headers, logs, error, recycle, calls, trace = meta
-        _check(type(call_id) is int and type(status) is int and type(recycle) is bool, "reply")
-        _check(type(trace) is str and len(trace) <= MAX_TRACEBACK_CHARS, "reply traceback")
-        _check(type(headers) is list, "reply headers")
+        if not (type(call_id) is int and type(status) is int and type(recycle) is bool):
+            _wrong("reply")
+        if not (type(trace) is str and len(trace) <= MAX_TRACEBACK_CHARS):
+            _wrong("reply traceback")
+        if type(headers) is not list:
+            _wrong("reply headers")
         pairs = []
-        for h in headers:  # a loop, not all() over a generator: this runs for every reply
-            _check(type(h) is list and len(h) == 2 and type(h[0]) is str and type(h[1]) is str, "reply headers")
+        for h in headers:  # a loop, not all() over a generator
+            if not (type(h) is list and len(h) == 2 and type(h[0]) is str and type(h[1]) is str):
+                _wrong("reply headers")
             pairs.append((h[0], h[1]))
-        _check(type(logs) is list, "reply logs")
+        if type(logs) is not list:
+            _wrong("reply logs")
         for line in logs:
-            _check(type(line) is str, "reply logs")
+            if type(line) is not str:
+                _wrong("reply logs")
         if error is not None:
-            _check(type(error) is list and len(error) == 2 and type(error[0]) is str and type(error[1]) is str, "reply error")
+            if not (type(error) is list and len(error) == 2 and type(error[0]) is str and type(error[1]) is str):
+                _wrong("reply error")
             error = (error[0], error[1])
-        _check(type(calls) is list and len(calls) <= MAX_CALLS, "reply calls")
+        if not (type(calls) is list and len(calls) <= MAX_CALLS):
+            _wrong("reply calls")
         for c in calls:
-            _check(type(c) is str and len(c) <= MAX_CALL_CHARS, "reply calls")
+            if not (type(c) is str and len(c) <= MAX_CALL_CHARS):
+                _wrong("reply calls")
         return Reply(call_id, status, tuple(pairs), tuple(logs), error, recycle, body, tuple(calls), trace)
     if kind == SERVICE_REQUEST and len(meta) == 6:
         _, call_id, request_id, service, operation, args = meta
@@ -248,4 +263,8 @@ def read_from_worker(meta: Any, body: bytes) -> Ready | Reply | ServiceRequest |
 
 def _check(ok: bool, what: str) -> None:
     if not ok:
-        raise ProtocolError(f"a worker's {what} has a field of the wrong type")
+        _wrong(what)
+
+
+def _wrong(what: str) -> NoReturn:
+    raise ProtocolError(f"a worker's {what} has a field of the wrong type")

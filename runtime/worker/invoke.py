@@ -55,6 +55,7 @@ class Invoker:
         self.memory_mb = boot.limits.memory_mb
         self.max_response_bytes = boot.limits.max_response_bytes
         self.max_log_bytes = boot.limits.max_log_bytes
+        self.note_calls = boot.note_calls
 
     def idle(self) -> None:
         """Between calls (after a reply is written): engines that can get the next call ready do
@@ -128,8 +129,8 @@ class Invoker:
             reset_between_calls()  # and leave no cache a later call could time or read (red-team F6)
         if self.output is not None:
             self.output.end()
-        return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body, noted_calls(response),
-                     trace)
+        return Reply(call.call_id, status, headers, tuple(console.lines()), error, recycle, body,
+                     noted_calls(response) if self.note_calls else (), trace)
 
     def _call(self, call: Call, host: Host, console: Console,
               response: Response) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
