@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from runtime.host.dispatch import FAST_SECONDS, NEVER_RAN, QUEUE_BEHIND_SECONDS, Busy, choose, may_queue_behind
+from runtime.host.dispatch import (FAST_SECONDS, NEVER_RAN, PREPARES_AFTER_A_CALL, QUEUE_BEHIND_SECONDS, Busy, choose,
+                                   may_queue_behind, used_next)
 
 FAST = {"f": FAST_SECONDS / 2}
 
@@ -35,3 +36,19 @@ def test_choose_nothing_at_depth_one_or_when_none_is_eligible() -> None:
     assert choose([("a", Busy(1, 10.0, "f"))], 10.0, 1, FAST) is None
     assert choose([("a", Busy(1, 10.0, "slow"))], 10.0, 4, FAST) is None
     assert choose([], 10.0, 4, FAST) is None
+
+
+def test_a_worker_is_used_next_unless_its_engine_gets_the_next_call_ready_after_answering() -> None:
+    assert used_next("python")
+    assert not used_next("javascript")
+    assert used_next("")  # a function the boot does not name (a stand-in worker's): warmest first
+
+
+def test_the_engines_that_prepare_after_a_call_are_the_ones_the_policy_names() -> None:
+    """One fact, two places: the pool cannot import the engines (they are the worker's), so the
+    policy names them, and this holds it to what the engines do (a ``prepare`` the worker's loop
+    calls after each reply: runtime.worker.invoke.Invoker.idle)."""
+    from runtime.worker.engines import _MODULES, engine
+
+    preparing = {name for name in _MODULES if getattr(engine(name), "prepare", None) is not None}
+    assert preparing == PREPARES_AFTER_A_CALL

@@ -57,6 +57,32 @@ async def test_a_service_round_trip_mid_call_with_calls_queued_behind_it() -> No
         await pool.close()
 
 
+async def test_the_warmest_idle_worker_takes_the_next_call_unless_it_is_getting_javascript_ready(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls one at a time: after a Python call the worker that answered takes the next (its
+    memory is still in the caches); after a JavaScript call, whose worker then builds its next
+    context, the other worker does (runtime/host/dispatch.py, used_next)."""
+    from runtime.host.worker_process import _Worker
+
+    boot = messages.Boot((messages.FunctionArtifact("py", "python", "py.py", b""),
+                          messages.FunctionArtifact("js", "javascript", "js.js", b"")), {}, {}, {})
+    pool = WorkerPool(boot, size=2, timeout=30, memory_mb=0, argv=STANDIN)
+    await pool.start()
+    served: list[int] = []
+    send = _Worker.send
+    monkeypatch.setattr(_Worker, "send", lambda worker, c: (served.append(worker.pid), send(worker, c))[1])
+    try:
+        for i in range(4):
+            assert (await pool.call(call("py", b"%d" % i))).body == b"fast:%d" % i
+        assert len(served) == 4 and len(set(served)) == 1, served
+        served.clear()
+        for i in range(4):
+            await pool.call(call("js", b"%d" % i))
+        assert len(set(served)) == 2 and all(a != b for a, b in zip(served, served[1:])), served
+    finally:
+        await pool.close()
+
+
 async def test_a_failed_service_reaches_the_call_as_its_error() -> None:
     async def refuse(request: messages.ServiceRequest) -> messages.ServiceResult:
         return messages.ServiceResult(request.call_id, request.request_id, False, error=("MongoServerError", "E11000"))

@@ -92,7 +92,8 @@ class WorkerPool:
         self.max_reply_bytes = max_reply_bytes
         self.depth = max(1, depth)
         self.loop = asyncio.get_running_loop()
-        self.idle: collections.deque[_Worker] = collections.deque()  # ready, nothing in flight
+        self.idle: collections.deque[_Worker] = collections.deque()  # ready, nothing in flight; next first
+        self.engines = {f.key: f.engine for f in boot.functions}  # function -> engine (dispatch.used_next)
         self.waiters: collections.deque[_Call] = collections.deque()  # no worker free yet, oldest first
         self.workers: set[_Worker] = set()
         self.closed = False
@@ -223,12 +224,17 @@ class WorkerPool:
                 for w in self.workers if 0 < len(w.calls) < self.depth and not w.dead and w.ready.done()]
         return dispatch.choose(busy, self.clock(), self.depth, self.last_run) if busy else None
 
-    def _released(self, worker: _Worker) -> None:
-        """``worker`` finished a call (or started): it is idle or may take more; serve the waiters."""
+    def _released(self, worker: _Worker, function: str = "") -> None:
+        """``worker`` finished a call of ``function`` (or started: ""): it is idle or may take more;
+        serve the waiters. An idle one is used next, or last after a call whose engine then gets
+        its next call ready (``dispatch.used_next``); a new one is used last."""
         if worker.dead:
             return
         if not worker.calls:
-            self.idle.append(worker)
+            if function and dispatch.used_next(self.engines.get(function, "")):
+                self.idle.appendleft(worker)
+            else:
+                self.idle.append(worker)
         self._drain()
 
     def _exited(self, worker: _Worker, unstarted: list[_Call]) -> None:

@@ -248,7 +248,7 @@ class _Worker:
             self.dead = True  # it exits by itself; _exited resends what was queued behind
             self.killed = True  # as after kill(): its call is answered, the ones behind never started
         else:
-            self.pool._released(self)
+            self.pool._released(self, call.function)
 
     def _stderr_readable(self) -> None:
         """A worker's own diagnostics (the interpreter's writes go to the call's console: see
