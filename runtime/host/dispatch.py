@@ -1,9 +1,9 @@
 """The pool's dispatch policy, as pure decisions over plain values and an injected clock.
 
 Owns: when a call may be written to a busy worker behind the call it is running, which of
-several such workers takes it, and which idle worker is used first. The pool (``runtime.host.pool``) asks, passing ``now`` in.
-First come, first served is the pool's: a newer call never overtakes an older one. Must not
-own a process, a loop or a clock.
+several such workers takes it, and which idle worker is used first. The pool
+(``runtime.host.pool``) asks, passing ``now`` in. First come, first served is the pool's: a
+newer call never overtakes an older one. Must not own a process, a loop or a clock.
 
 A call is written behind another only when that one is young (``QUEUE_BEHIND_SECONDS``) *and*
 its function's last run was fast (``FAST_SECONDS``): a call then waits behind a slow one only
