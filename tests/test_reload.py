@@ -55,11 +55,13 @@ def reloading(aiohttp_client: Any) -> Reloading:
     return make
 
 
-async def answer_becomes(client: Any, url: str, wanted: Callable[[int, str], bool], what: str) -> tuple[int, str]:
-    """GET ``url`` until its (status, body) is ``wanted``; fails after DEADLINE with the last answer."""
+async def answer_becomes(client: Any, url: str, wanted: Callable[[int, str], bool], what: str,
+                         headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """GET ``url`` (with ``headers``) until its (status, body) is ``wanted``; fails after DEADLINE
+    with the last answer."""
     deadline = asyncio.get_running_loop().time() + DEADLINE
     while True:
-        resp = await client.get(url)
+        resp = await client.get(url, headers=headers)
         got = (resp.status, await resp.text())
         if wanted(*got):
             return got

@@ -53,6 +53,13 @@ class DataApi:
                 entry.update(fields)
         manifest.write_text(json.dumps(entries))
 
+    def provider(self, name: str, **fields: Any) -> None:
+        """Change an auth provider's entry in ``auth/providers.json`` (``disabled=True``)."""
+        providers = self.root / "auth" / "providers.json"
+        config = json.loads(providers.read_text())
+        config[name].update(fields)
+        providers.write_text(json.dumps(config))
+
 
 @pytest.fixture
 def data_api(tmp_path: Path) -> DataApi:

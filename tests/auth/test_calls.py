@@ -184,10 +184,7 @@ async def test_custom_user_data_where_fetch_custom_user_data(serve: Any, data_ap
 async def test_a_disabled_provider_refuses_its_callers(serve: Any, data_api: DataApi) -> None:
     from tests.auth.conftest import SECRETS
 
-    providers = data_api.root / "auth" / "providers.json"
-    config = json.loads(providers.read_text())
-    config["api-key"]["disabled"] = True
-    providers.write_text(json.dumps(config))
+    data_api.provider("api-key", disabled=True)
     client = await serve(data_api.root, None, environ=SECRETS, data="memory")
     response = await client.get(endpoint("/whoami"), headers={"apiKey": API_KEY})
     body = await response.json()
@@ -200,10 +197,7 @@ async def test_a_disabled_provider_refuses_its_callers(serve: Any, data_api: Dat
 async def test_an_enabled_anonymous_provider_logs_in_a_new_user_each_time(serve: Any, data_api: DataApi) -> None:
     from tests.auth.conftest import SECRETS
 
-    providers = data_api.root / "auth" / "providers.json"
-    config = json.loads(providers.read_text())
-    config["anon-user"]["disabled"] = False
-    providers.write_text(json.dumps(config))
+    data_api.provider("anon-user", disabled=False)
     client = await serve(data_api.root, None, environ=SECRETS, data="memory")
     first = await (await client.post(login_url("anon-user"), json={})).json()
     second = await (await client.post(login_url("anon-user"), json={})).json()
