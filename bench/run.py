@@ -381,22 +381,24 @@ def seed_store(uri: str) -> None:
         client["bench"]["c"].replace_one({"_id": "seed"}, twins.SEED, upsert=True)
 
 
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of one process, in clock ticks; 0 once it is gone."""
+def _stat_ticks(pid: int, first: int) -> int:
+    """The sum of two clock-tick fields of /proc/PID/stat, counted from after the command name
+    (``first`` and the one after it); 0 once the process is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return 0
-    return int(fields[11]) + int(fields[12])
+    return int(fields[first]) + int(fields[first + 1])
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of one process, in clock ticks; 0 once it is gone."""
+    return _stat_ticks(pid, 11)
 
 
 def reaped_children_ticks(pid: int) -> int:
     """cutime + cstime of one process: the CPU of the children it has reaped, in clock ticks."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0
-    return int(fields[13]) + int(fields[14])
+    return _stat_ticks(pid, 13)
 
 
 def memory(pid: int) -> dict[str, int]:
